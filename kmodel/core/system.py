@@ -1,0 +1,123 @@
+"""The one interface every engine explores: states, actions, successors, properties.
+
+A model is a `System`. Engines never look inside states; they only ask for
+initial states, successors and property verdicts, so any model (a hand-written
+protocol or an actor system) runs under every engine.
+
+>>> class Counter(System[int, str]):
+...     def initial_states(self): return [0]
+...     def actions(self, state): return ["inc"] if state < 3 else []
+...     def next_state(self, state, action): return state + 1
+...     def properties(self): return [Property.always("small", lambda s: s <= 3)]
+>>> from kmodel.core.bfs import check_bfs
+>>> check_bfs(Counter()).stats.states
+4
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S", bound=Hashable)
+A = TypeVar("A", bound=Hashable)
+
+
+class PropertyKind(enum.Enum):
+    """When a property's condition is evaluated and what its verdict means."""
+
+    ALWAYS = "always"  # an invariant: must hold on every reachable state
+    SOMETIMES = "sometimes"  # a witness: some reachable state must satisfy it
+    AT_END = "at_end"  # must hold on every terminal state (nothing but faults enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class Property(Generic[S]):
+    """A named condition on states, checked by every engine."""
+
+    name: str
+    kind: PropertyKind
+    condition: Callable[[S], bool]
+    description: str = ""
+
+    @classmethod
+    def always(
+        cls, name: str, condition: Callable[[S], bool], description: str = ""
+    ) -> Property[S]:
+        return cls(name, PropertyKind.ALWAYS, condition, description)
+
+    @classmethod
+    def sometimes(
+        cls, name: str, condition: Callable[[S], bool], description: str = ""
+    ) -> Property[S]:
+        return cls(name, PropertyKind.SOMETIMES, condition, description)
+
+    @classmethod
+    def at_end(
+        cls, name: str, condition: Callable[[S], bool], description: str = ""
+    ) -> Property[S]:
+        return cls(name, PropertyKind.AT_END, condition, description)
+
+
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    """What a person needs to read one transition: who acted, how, between whom."""
+
+    label: str
+    actor: str | None = None
+    sender: str | None = None
+    receiver: str | None = None
+    fault: str | None = None  # the fault kind this step used, None for a normal step
+
+
+class System(Generic[S, A]):
+    """A finite transition system with named properties.
+
+    Subclasses define `initial_states`, `actions`, `next_state` and
+    `properties`. The other methods have defaults that engines rely on and
+    models may refine (faults, step descriptions, a faster `successors`).
+    """
+
+    def initial_states(self) -> Sequence[S]:
+        raise NotImplementedError
+
+    def actions(self, state: S) -> Iterable[A]:
+        """Every action enabled in `state`, faults included."""
+        raise NotImplementedError
+
+    def next_state(self, state: S, action: A) -> S | None:
+        """The state after `action`; None when the action turns out to be disabled."""
+        raise NotImplementedError
+
+    def properties(self) -> Sequence[Property[S]]:
+        return ()
+
+    def fault_of(self, action: A) -> str | None:
+        """The fault kind `action` uses (counted against a budget), or None."""
+        return None
+
+    def successors(self, state: S) -> tuple[list[S], list[S]]:
+        """Successors split into (normal, after a fault); the engines' hot path."""
+        normal: list[S] = []
+        faulty: list[S] = []
+        for action in self.actions(state):
+            nxt = self.next_state(state, action)
+            if nxt is not None:
+                (faulty if self.fault_of(action) else normal).append(nxt)
+        return normal, faulty
+
+    def describe(self, state: S, action: A, after: S) -> StepInfo:
+        """How a trace shows the step `state --action--> after`."""
+        return StepInfo(label=str(action), fault=self.fault_of(action))
+
+    def state_view(self, state: S) -> Any:
+        """A JSON-ready picture of `state` for traces."""
+        from kmodel.core.jsonable import to_jsonable
+
+        return to_jsonable(state)
+
+    def settings(self) -> dict[str, Any]:
+        """The parameters and fault bounds a result holds under, for reports."""
+        return {}

@@ -1,0 +1,129 @@
+"""Traces: the one currency between engines and everything that shows results.
+
+A trace is plain data (labels, actors, the state after each step as JSON-ready
+values) so it survives a JSON round trip, and it replays: re-executing its
+labelled steps on the model reproduces it, or says where it diverges.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Hashable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kmodel.core.system import System
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    actor: str | None
+    sender: str | None
+    receiver: str | None
+    fault: str | None
+    state: Any  # the state after this step, JSON-ready
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A path from an initial state to the state that decides `property`."""
+
+    property: str
+    kind: str
+    initial: Any  # the initial state, JSON-ready
+    steps: tuple[Step, ...]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def faults(self) -> int:
+        return sum(1 for step in self.steps if step.fault)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "property": self.property,
+            "kind": self.kind,
+            "initial": self.initial,
+            "steps": [asdict(step) for step in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trace:
+        steps = tuple(Step(**step) for step in data["steps"])
+        return cls(data["property"], data["kind"], data["initial"], steps)
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str) -> Trace:
+        return cls.from_json(json.loads(text))
+
+
+def build_trace(system: System, property_name: str, kind: str, path: Sequence[Hashable]) -> Trace:
+    """The trace along `path` (a list of states), labelling each step.
+
+    Where several actions lead to the same next state, a normal step is
+    preferred to a fault so the trace shows no more faults than it needs.
+    """
+    steps = []
+    for before, after in itertools.pairwise(path):
+        action = _action_between(system, before, after)
+        info = system.describe(before, action, after)
+        steps.append(
+            Step(
+                label=info.label,
+                actor=info.actor,
+                sender=info.sender,
+                receiver=info.receiver,
+                fault=info.fault,
+                state=system.state_view(after),
+            )
+        )
+    return Trace(property_name, kind, system.state_view(path[0]), tuple(steps))
+
+
+def _action_between(system: System, before: Hashable, after: Hashable) -> Hashable:
+    fallback = None
+    for action in system.actions(before):
+        if system.next_state(before, action) == after:
+            if not system.fault_of(action):
+                return action
+            fallback = fallback if fallback is not None else action
+    if fallback is None:
+        raise ValueError("no action of the model leads between two consecutive trace states")
+    return fallback
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The outcome of re-executing a trace on a model."""
+
+    ok: bool
+    diverged_at: int | None = None  # index of the first step that could not be reproduced
+    reason: str = ""
+
+
+def replay(system: System, trace: Trace) -> Replay:
+    """Re-execute `trace` step by step on `system`; say where it stops matching."""
+    current = next(
+        (s for s in system.initial_states() if system.state_view(s) == trace.initial), None
+    )
+    if current is None:
+        return Replay(False, 0, "no initial state of the model matches the trace's first state")
+    for index, step in enumerate(trace.steps):
+        labelled = []
+        for action in system.actions(current):
+            after = system.next_state(current, action)
+            if after is not None and system.describe(current, action, after).label == step.label:
+                labelled.append(after)
+        if not labelled:
+            return Replay(False, index, f"no enabled action is labelled {step.label!r}")
+        matching = [after for after in labelled if system.state_view(after) == step.state]
+        if not matching:
+            return Replay(False, index, f"{step.label!r} leads to a different state")
+        current = matching[0]
+    return Replay(True)

@@ -1,0 +1,1 @@
+"""Small, well-known models that pin the kernel's behaviour to published state counts."""
