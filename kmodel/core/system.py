@@ -60,6 +60,11 @@ class Property(Generic[S]):
     ) -> Property[S]:
         return cls(name, PropertyKind.AT_END, condition, description)
 
+    @classmethod
+    def no_deadlock(cls, is_end: Callable[[S], bool]) -> Property[S]:
+        """Every terminal state is one the model calls an intended end."""
+        return cls.at_end("no-deadlock", is_end, "every state where the system stops is an end")
+
 
 @dataclass(frozen=True, slots=True)
 class StepInfo:
@@ -69,7 +74,8 @@ class StepInfo:
     actor: str | None = None
     sender: str | None = None
     receiver: str | None = None
-    fault: str | None = None  # the fault kind this step used, None for a normal step
+    fault: str | None = None  # the fault budget this step used, None for a normal step
+    kind: str = "step"  # what happened, for pictures: deliver, step, timer, crash, lose ...
 
 
 class System(Generic[S, A]):

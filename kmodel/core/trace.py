@@ -23,6 +23,7 @@ class Step:
     sender: str | None
     receiver: str | None
     fault: str | None
+    kind: str
     state: Any  # the state after this step, JSON-ready
 
 
@@ -80,6 +81,7 @@ def build_trace(system: System, property_name: str, kind: str, path: Sequence[Ha
                 sender=info.sender,
                 receiver=info.receiver,
                 fault=info.fault,
+                kind=info.kind,
                 state=system.state_view(after),
             )
         )

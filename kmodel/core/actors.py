@@ -1,0 +1,93 @@
+"""Actors: the friendly layer for writing distributed protocols on the kernel.
+
+An actor owns an immutable, hashable state and reacts to start, messages,
+timers and its own internal steps by returning its next state and writing
+what it wants done (messages, timers) into an `Out`. It says which fields
+of its state survive a crash (`durable`); everything else is lost.
+
+    @dataclass(frozen=True, slots=True)
+    class Pinger:
+        sent: int = 0
+
+    class PingActor(Actor[Pinger]):
+        durable = ("sent",)
+        def initial_state(self): return Pinger()
+        def on_start(self, state, out):
+            out.send("ponger", "ping")
+            out.set_timer("retry")
+            return state
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
+
+S = TypeVar("S", bound=Hashable)
+
+
+class Out:
+    """What one handler asks for: messages to send and timers to set or cancel, in order."""
+
+    __slots__ = ("sends", "timer_ops")
+
+    def __init__(self) -> None:
+        self.sends: list[tuple[str, Hashable]] = []
+        self.timer_ops: list[tuple[bool, Hashable]] = []  # (set?, timer)
+
+    def send(self, receiver: str, message: Hashable) -> None:
+        self.sends.append((receiver, message))
+
+    def set_timer(self, timer: Hashable) -> None:
+        """Arm `timer`; it may fire at any later moment until cancelled (timeouts are
+        nondeterministic, so a slow reply and a lost one are both explored)."""
+        self.timer_ops.append((True, timer))
+
+    def cancel_timer(self, timer: Hashable) -> None:
+        self.timer_ops.append((False, timer))
+
+
+class Actor(Generic[S]):
+    """One participant of a protocol. Subclasses override the handlers they need."""
+
+    durable: tuple[str, ...] = ()  # fields of the state that survive a crash
+    restarts: bool = True  # whether a crashed actor comes back
+
+    def __init__(self, name: str, kind: str | None = None) -> None:
+        self.name = name
+        self.kind = kind or name  # fault budgets count crashes per kind
+
+    def initial_state(self) -> S:
+        raise NotImplementedError
+
+    def on_start(self, state: S, out: Out) -> S:
+        """Called once at the beginning and again after every restart."""
+        return state
+
+    def on_message(self, state: S, sender: str, message: Hashable, out: Out) -> S:
+        return state
+
+    def on_timer(self, state: S, timer: Hashable, out: Out) -> S:
+        return state
+
+    def steps(self, state: S) -> Iterable[Hashable]:
+        """Internal steps enabled now (e.g. "apply the next polled record")."""
+        return ()
+
+    def on_step(self, state: S, step: Hashable, out: Out) -> S:
+        return state
+
+    def after_crash(self, state: S) -> S:
+        """What is left after a crash: the durable fields, the rest as on a fresh start."""
+        kept = {name: getattr(state, name) for name in self.durable}
+        return dataclasses.replace(self.initial_state(), **kept)
+
+    def describe_step(self, state: S, step: Hashable) -> str:
+        return str(step)
+
+    def describe_timer(self, state: S, timer: Hashable) -> str:
+        return f"{timer} fires"
+
+    def describe_message(self, message: Hashable) -> str:
+        return str(message)

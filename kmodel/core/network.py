@@ -1,0 +1,117 @@
+"""Networks as values: what is in flight, and which deliveries each semantics allows.
+
+A network state is a plain tuple so it hashes and compares cheaply. Actors
+never see it; the actor layer asks the network which messages may be
+delivered next and hands it the messages a handler sent.
+
+- `FifoNetwork`: one ordered queue per (sender, receiver) connection, as TCP
+  gives (and as Kafka runs on); only the head of a queue can arrive next.
+- `UnorderedNetwork`: a bag; any message in flight can arrive next, and a
+  message can be duplicated when the fault budget allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+
+Envelope = tuple[int, int, Hashable]  # (sender index, receiver index, message)
+NetworkState = tuple
+
+
+class Network:
+    """The semantics of the medium between actors; subclasses hold no per-run state."""
+
+    name = "network"
+    duplicates = False  # whether duplication is a meaningful fault here
+
+    def empty(self) -> NetworkState:
+        return ()
+
+    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+        raise NotImplementedError
+
+    def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
+        """(position, envelope) for each message that may arrive next."""
+        raise NotImplementedError
+
+    def in_flight(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
+        """(position, envelope) for every message in flight (each may be lost)."""
+        raise NotImplementedError
+
+    def remove(self, net: NetworkState, position: int) -> NetworkState:
+        raise NotImplementedError
+
+    def connections(self, net: NetworkState) -> Iterator[tuple[int, int]]:
+        """(sender, receiver) pairs with something in flight."""
+        return iter(sorted({(src, dst) for _, (src, dst, _) in self.in_flight(net)}))
+
+    def drop(self, net: NetworkState, keep) -> NetworkState:
+        """Only the envelopes for which `keep(sender, receiver)` is true."""
+        raise NotImplementedError
+
+
+class FifoNetwork(Network):
+    """Per-connection FIFO. State: sorted tuple of ((sender, receiver), messages)."""
+
+    name = "fifo"
+
+    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+        if not envelopes:
+            return net
+        queues = dict(net)
+        for src, dst, message in envelopes:
+            queues[src, dst] = queues.get((src, dst), ()) + (message,)
+        return tuple(sorted(queues.items()))
+
+    def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
+        for position, ((src, dst), messages) in enumerate(net):
+            yield position << 16, (src, dst, messages[0])
+
+    def in_flight(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
+        for position, ((src, dst), messages) in enumerate(net):
+            for offset, message in enumerate(messages):
+                yield position << 16 | offset, (src, dst, message)
+
+    def remove(self, net: NetworkState, position: int) -> NetworkState:
+        index, offset = position >> 16, position & 0xFFFF
+        conn, messages = net[index]
+        rest = messages[:offset] + messages[offset + 1 :]
+        if rest:
+            return net[:index] + ((conn, rest),) + net[index + 1 :]
+        return net[:index] + net[index + 1 :]
+
+    def drop(self, net: NetworkState, keep) -> NetworkState:
+        return tuple(entry for entry in net if keep(*entry[0]))
+
+
+class UnorderedNetwork(Network):
+    """A bag of envelopes. State: sorted tuple of (sender, receiver, message) with repeats."""
+
+    name = "unordered"
+    duplicates = True
+
+    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+        if not envelopes:
+            return net
+        return tuple(sorted(net + tuple(envelopes), key=_envelope_order))
+
+    def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
+        previous = None
+        for position, envelope in enumerate(net):
+            if envelope != previous:  # equal envelopes give equal deliveries
+                yield position, envelope
+            previous = envelope
+
+    in_flight = deliverable
+
+    def remove(self, net: NetworkState, position: int) -> NetworkState:
+        return net[:position] + net[position + 1 :]
+
+    def drop(self, net: NetworkState, keep) -> NetworkState:
+        return tuple(envelope for envelope in net if keep(envelope[0], envelope[1]))
+
+
+def _envelope_order(envelope: Envelope) -> tuple:
+    # repr orders messages of any type deterministically, unlike hash order.
+    src, dst, message = envelope
+    return (src, dst, repr(message))

@@ -1,0 +1,287 @@
+"""The actor layer as a `System`: a world of actors, a network value and fault budgets.
+
+Every fault is an action the layer generates, counted against its own budget
+(the budgets are part of the state, so the state space stays finite):
+
+- ``crash:<kind>`` — an actor of that kind crashes; it keeps only its durable
+  state, its timers are gone, and (on a FIFO network) its connections reset.
+  Restarting is a normal step, unless the actor says it never restarts.
+- ``lose`` — one message in flight vanishes (a model may narrow which ones,
+  e.g. only responses, by overriding `loss_class`).
+- ``break`` — a connection breaks: every message in flight on it is lost.
+- ``duplicate`` — a message in flight arrives twice (unordered networks only).
+
+Timers are not faults: a set timer may fire at any moment, which is how a
+slow reply and a lost one are both explored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kmodel.core.actors import Actor, Out
+from kmodel.core.jsonable import to_jsonable
+from kmodel.core.network import Envelope, FifoNetwork, Network
+from kmodel.core.system import Property, StepInfo, System
+
+FAULT_KINDS = ("crash", "lose", "break", "duplicate")
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """One global state: every actor's state, who is up, timers, messages, faults used."""
+
+    actors: tuple[Hashable, ...]
+    up: tuple[bool, ...]
+    timers: tuple[tuple[Hashable, ...], ...]
+    network: tuple
+    faults_used: tuple[int, ...]  # per budget key, in the order of `ActorSystem.budget_keys`
+
+
+Action = tuple  # ("deliver", position) | ("step", actor, step) | ("timer", actor, timer)
+#               | ("restart", actor) | ("crash", actor, key) | ("lose", position, key)
+#               | ("break", (sender, receiver), key) | ("duplicate", position, key)
+
+
+class ActorSystem(System[World, Action]):
+    """Actors connected by a network, explored under bounded faults."""
+
+    def __init__(
+        self,
+        actors: Sequence[Actor],
+        *,
+        network: Network | None = None,
+        budget: Mapping[str, int] | None = None,
+        properties: Sequence[Property[World]] = (),
+        is_end: Callable[[World], bool] | None = None,
+    ) -> None:
+        names = [actor.name for actor in actors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"actor names must be unique: {names}")
+        self.actors = tuple(actors)
+        self.index = {name: i for i, name in enumerate(names)}
+        self.network = network or FifoNetwork()
+        self.budget = {key: limit for key, limit in (budget or {}).items() if limit}
+        self.budget_keys = tuple(sorted(self.budget))
+        self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
+        self._properties = tuple(properties)
+        if is_end is not None:
+            self._properties += (Property.no_deadlock(is_end),)
+
+    # -- reading a world ----------------------------------------------------
+
+    def state_of(self, world: World, name: str) -> Hashable:
+        return world.actors[self.index[name]]
+
+    def faults_used(self, world: World, key: str) -> int:
+        slot = self._budget_slot.get(key)
+        return 0 if slot is None else world.faults_used[slot]
+
+    def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
+        """The budget a loss of this message counts against; None if it cannot be lost."""
+        return "lose"
+
+    # -- the System interface ----------------------------------------------
+
+    def initial_states(self) -> Sequence[World]:
+        count = len(self.actors)
+        world = World(
+            actors=tuple(actor.initial_state() for actor in self.actors),
+            up=(True,) * count,
+            timers=((),) * count,
+            network=self.network.empty(),
+            faults_used=(0,) * len(self.budget_keys),
+        )
+        for i, actor in enumerate(self.actors):
+            out = Out()
+            world = self._after_handler(world, i, actor.on_start(world.actors[i], out), out)
+        return [world]
+
+    def properties(self) -> Sequence[Property[World]]:
+        return self._properties
+
+    def actions(self, world: World) -> Iterator[Action]:
+        network = self.network
+        for position, (_, dst, _) in network.deliverable(world.network):
+            if world.up[dst]:
+                yield ("deliver", position)
+        for i, actor in enumerate(self.actors):
+            if world.up[i]:
+                state = world.actors[i]
+                for step in actor.steps(state):
+                    yield ("step", i, step)
+                for timer in world.timers[i]:
+                    yield ("timer", i, timer)
+            elif actor.restarts:
+                yield ("restart", i)
+        for i, actor in enumerate(self.actors):
+            key = f"crash:{actor.kind}"
+            if world.up[i] and self._allows(world, key):
+                yield ("crash", i, key)
+        for position, (src, dst, message) in network.in_flight(world.network):
+            key = self.loss_class(self.actors[src].name, self.actors[dst].name, message)
+            if key is not None and self._allows(world, key):
+                yield ("lose", position, key)
+        if self._allows(world, "break"):
+            for connection in network.connections(world.network):
+                yield ("break", connection, "break")
+        if network.duplicates and self._allows(world, "duplicate"):
+            for position, _ in network.deliverable(world.network):
+                yield ("duplicate", position, "duplicate")
+
+    def fault_of(self, action: Action) -> str | None:
+        return action[2] if action[0] in FAULT_KINDS else None
+
+    def next_state(self, world: World, action: Action) -> World | None:
+        kind = action[0]
+        network = self.network
+        if kind == "deliver":
+            src, dst, message = self._envelope_at(world, action[1])
+            world = _replace(world, network=network.remove(world.network, action[1]))
+            out = Out()
+            actor = self.actors[dst]
+            new = actor.on_message(world.actors[dst], self.actors[src].name, message, out)
+            return self._after_handler(world, dst, new, out)
+        if kind == "step":
+            _, i, step = action
+            out = Out()
+            return self._after_handler(
+                world, i, self.actors[i].on_step(world.actors[i], step, out), out
+            )
+        if kind == "timer":
+            _, i, timer = action
+            timers = _set(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
+            world = _replace(world, timers=timers)
+            out = Out()
+            return self._after_handler(
+                world, i, self.actors[i].on_timer(world.actors[i], timer, out), out
+            )
+        if kind == "restart":
+            i = action[1]
+            world = _replace(world, up=_set(world.up, i, True))
+            out = Out()
+            return self._after_handler(world, i, self.actors[i].on_start(world.actors[i], out), out)
+        world = self._spend(world, action[2])
+        if kind == "crash":
+            i = action[1]
+            keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
+            return _replace(
+                world,
+                actors=_set(world.actors, i, self.actors[i].after_crash(world.actors[i])),
+                up=_set(world.up, i, False),
+                timers=_set(world.timers, i, ()),
+                network=network.drop(
+                    world.network, lambda s, d: d != i and (keeps_outgoing or s != i)
+                ),
+            )
+        if kind == "lose":
+            return _replace(world, network=network.remove(world.network, action[1]))
+        if kind == "break":
+            connection = action[1]
+            kept = network.drop(world.network, lambda s, d: (s, d) != connection)
+            return _replace(world, network=kept)
+        if kind == "duplicate":
+            envelope = self._envelope_at(world, action[1])
+            return _replace(world, network=network.send(world.network, [envelope]))
+        raise ValueError(f"unknown action {action!r}")
+
+    def describe(self, world: World, action: Action, after: World) -> StepInfo:
+        kind = action[0]
+        names = [actor.name for actor in self.actors]
+        if kind in ("deliver", "lose", "duplicate"):
+            src, dst, message = self._envelope_at(world, action[1])
+            text = self.actors[dst].describe_message(message)
+            label = text if kind == "deliver" else f"{kind} {text}"
+            actor = names[dst] if kind == "deliver" else None
+            return StepInfo(label, actor, names[src], names[dst], self.fault_of(action), kind)
+        if kind == "step":
+            _, i, step = action
+            label = self.actors[i].describe_step(world.actors[i], step)
+            return StepInfo(label, names[i], kind=kind)
+        if kind == "timer":
+            _, i, timer = action
+            label = self.actors[i].describe_timer(world.actors[i], timer)
+            return StepInfo(label, names[i], kind=kind)
+        if kind in ("restart", "crash"):
+            i = action[1]
+            return StepInfo(kind, names[i], fault=self.fault_of(action), kind=kind)
+        src, dst = action[1]
+        return StepInfo("connection breaks", None, names[src], names[dst], "break", kind)
+
+    def state_view(self, world: World) -> dict[str, Any]:
+        view: dict[str, Any] = {}
+        for i, actor in enumerate(self.actors):
+            entry = to_jsonable(world.actors[i])
+            if not isinstance(entry, dict):
+                entry = {"value": entry}
+            if not world.up[i]:
+                entry["crashed"] = True
+            if world.timers[i]:
+                entry["armed_timers"] = to_jsonable(world.timers[i])
+            view[actor.name] = entry
+        view["in_flight"] = [
+            [self.actors[src].name, self.actors[dst].name, to_jsonable(message)]
+            for _, (src, dst, message) in self.network.in_flight(world.network)
+        ]
+        view["faults_used"] = dict(zip(self.budget_keys, world.faults_used, strict=True))
+        return view
+
+    def settings(self) -> dict[str, Any]:
+        return {"network": self.network.name, "budget": dict(self.budget)}
+
+    # -- helpers -------------------------------------------------------------
+
+    def _allows(self, world: World, key: str) -> bool:
+        slot = self._budget_slot.get(key)
+        return slot is not None and world.faults_used[slot] < self.budget[key]
+
+    def _spend(self, world: World, key: str) -> World:
+        slot = self._budget_slot[key]
+        return _replace(
+            world, faults_used=_set(world.faults_used, slot, world.faults_used[slot] + 1)
+        )
+
+    def _envelope_at(self, world: World, position: int) -> Envelope:
+        for pos, envelope in self.network.in_flight(world.network):
+            if pos == position:
+                return envelope
+        raise ValueError(f"no message at network position {position}")
+
+    def _after_handler(self, world: World, i: int, state: Hashable, out: Out) -> World:
+        """Install actor i's new state and carry out what its handler asked for."""
+        timers = world.timers
+        if out.timer_ops:
+            armed = list(timers[i])
+            for arm, timer in out.timer_ops:
+                if arm and timer not in armed:
+                    armed.append(timer)
+                elif not arm and timer in armed:
+                    armed.remove(timer)
+            timers = _set(timers, i, tuple(sorted(armed, key=repr)))
+        net = world.network
+        if out.sends:
+            envelopes = []
+            for receiver, message in out.sends:
+                dst = self.index[receiver]
+                if world.up[dst]:  # a message to a crashed process is refused
+                    envelopes.append((i, dst, message))
+            net = self.network.send(net, envelopes)
+        return World(_set(world.actors, i, state), world.up, timers, net, world.faults_used)
+
+
+def _set(values: tuple, index: int, value: Any) -> tuple:
+    return values[:index] + (value,) + values[index + 1 :]
+
+
+def _replace(world: World, **changes: Any) -> World:
+    fields = {
+        "actors": world.actors,
+        "up": world.up,
+        "timers": world.timers,
+        "network": world.network,
+        "faults_used": world.faults_used,
+    }
+    fields.update(changes)
+    return World(**fields)

@@ -1,0 +1,64 @@
+"""The actor layer: fault budgets, durable state across crashes, networks, witnesses."""
+
+from kmodel.core.bfs import check_bfs
+from kmodel.core.dfs import check_dfs
+from kmodel.core.network import UnorderedNetwork
+from kmodel.core.result import Status
+from kmodel.core.trace import replay
+from kmodel.examples.lossy_link import lossy_link
+
+
+def test_premature_retry_duplicates_without_any_fault() -> None:
+    result = check_bfs(lossy_link(records=2, losses=0))
+    trace = result.property("no-duplicate").trace
+    assert [step.kind for step in trace.steps] == ["deliver", "timer", "deliver"]
+    assert trace.faults == 0
+    assert result.status_of("no-loss") is Status.HOLDS
+    assert result.status_of("message-lost") is Status.UNREACHED  # no budget, no loss
+
+
+def test_loss_budget_is_reached_and_bounds_the_search() -> None:
+    results = [check_bfs(lossy_link(losses=n)) for n in (0, 1, 2)]
+    counts = [r.stats.states for r in results]
+    assert counts == sorted(counts) and len(set(counts)) == 3
+    assert results[1].status_of("message-lost") is Status.REACHED
+    # One resend survives one loss; two losses can swallow the record and its retry.
+    assert results[1].status_of("no-loss") is Status.HOLDS
+    lost = results[2].property("no-loss").trace
+    assert lost.faults == 2 and results[2].status_of("no-deadlock") is Status.VIOLATED
+
+
+def test_durable_position_survives_a_sender_crash() -> None:
+    system = lossy_link(records=2, losses=0, sender_crashes=1)
+    result = check_bfs(system)
+    assert result.status_of("sender-restarted") is Status.REACHED
+    # The acknowledged position is durable, so a crash never loses a record.
+    assert result.status_of("no-loss") is Status.HOLDS
+    trace = result.property("sender-restarted").trace
+    assert [step.kind for step in trace.steps][-2:] == ["crash", "restart"]
+    assert trace.steps[-1].state["sender"]["acked"] == 1
+
+
+def test_pinned_state_counts_agree_across_engines_and_networks() -> None:
+    for network, states in ((None, 621), (UnorderedNetwork(), 3396)):
+        system = lossy_link(records=2, losses=1, sender_crashes=1, network=network)
+        bfs, dfs = check_bfs(system), check_dfs(system)
+        assert bfs.stats.states == dfs.stats.states == states
+        for prop in (*bfs.properties, *dfs.properties):
+            if prop.trace is not None:
+                assert replay(system, prop.trace).ok
+
+
+def test_duplication_fault_on_an_unordered_network() -> None:
+    from kmodel.core.world import ActorSystem
+
+    base = lossy_link(records=1, losses=0, max_retries=0, network=UnorderedNetwork())
+    system = ActorSystem(
+        base.actors,
+        network=UnorderedNetwork(),
+        budget={"duplicate": 1},
+        properties=base.properties(),
+    )
+    result = check_bfs(system)
+    trace = result.property("no-duplicate").trace
+    assert [step.kind for step in trace.steps] == ["duplicate", "deliver", "deliver"]
