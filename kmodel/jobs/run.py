@@ -1,0 +1,119 @@
+"""Run a `Job`: build its model, search, and judge each property against the spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kmodel.core.bfs import check_bfs
+from kmodel.core.dfs import check_dfs
+from kmodel.core.result import Result, Status
+from kmodel.core.search import Limits, ProgressCallback
+from kmodel.core.system import PropertyKind, System
+from kmodel.core.trace import Trace
+from kmodel.jobs.schema import SpecError
+from kmodel.jobs.spec import Expectation, Job
+
+ENGINES = {"bfs": check_bfs, "dfs": check_dfs}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One property's outcome next to what the spec expected of it."""
+
+    name: str
+    kind: PropertyKind
+    status: Status
+    expected: Expectation | None
+    trace: Trace | None
+    description: str
+
+    @property
+    def met(self) -> bool:
+        if self.expected is None:
+            return self.status is not Status.UNKNOWN
+        if self.status is not self.expected.status:
+            return False
+        return self.expected.steps is None or (
+            self.trace is not None and len(self.trace) == self.expected.steps
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    job: Job
+    result: Result
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def expectations_met(self) -> bool:
+        return all(verdict.met for verdict in self.verdicts)
+
+    def verdict(self, name: str) -> Verdict:
+        return next(v for v in self.verdicts if v.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        stats = self.result.stats
+        return {
+            "spec": str(self.job.path),
+            "title": self.job.title,
+            "model": self.job.model.name,
+            "semantic": self.job.semantic or None,
+            "settings": self.job.settings,
+            "search": self.job.search,
+            "engine": self.result.engine,
+            "complete": self.result.complete,
+            "stop_reason": self.result.stop_reason,
+            "stats": stats.to_json(),
+            "properties": [
+                {
+                    "name": v.name,
+                    "kind": v.kind.value,
+                    "description": v.description,
+                    "status": v.status.value,
+                    "expected": None if v.expected is None else v.expected.status.value,
+                    "expected_steps": None if v.expected is None else v.expected.steps,
+                    "met": v.met,
+                    "trace": None if v.trace is None else v.trace.to_json(),
+                }
+                for v in self.verdicts
+            ],
+            "expectations_met": self.expectations_met,
+        }
+
+
+def build_system(job: Job) -> System:
+    """The job's model with its settings; checks that every expectation names a property."""
+    system = job.model.build(job.settings)
+    names = [prop.name for prop in system.properties()]
+    for name in job.expect:
+        if name not in names:
+            raise SpecError(
+                f"{job.path}: expect.{name} names no property of model {job.model.name!r}; "
+                f"its properties are {', '.join(names)}."
+            )
+    return system
+
+
+def run_job(job: Job, progress: ProgressCallback | None = None) -> JobResult:
+    system = build_system(job)
+    search = job.search
+    limits = Limits(
+        max_states=search["max_states"] or None,
+        max_depth=search["max_depth"] or None,
+        max_seconds=search["max_seconds"] or None,
+    )
+    engine = ENGINES[search["engine"]]
+    result = engine(system, limits, progress, fingerprints=search["fingerprints"])
+    verdicts = tuple(
+        Verdict(
+            prop.name,
+            prop.kind,
+            prop.status,
+            job.expect.get(prop.name),
+            prop.trace,
+            prop.description,
+        )
+        for prop in result.properties
+    )
+    return JobResult(job, result, verdicts)

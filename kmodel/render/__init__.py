@@ -1,0 +1,1 @@
+"""Turning traces and results into things people read; never imports an engine."""

@@ -1,0 +1,65 @@
+"""The terminal summary of a job: what was explored and each property's verdict."""
+
+from __future__ import annotations
+
+from kmodel.core.result import Status
+from kmodel.core.trace import Trace
+from kmodel.jobs.run import JobResult, Verdict
+
+MARKS = {True: "✓", False: "✗"}
+
+
+def summary(outcome: JobResult, show_traces: bool = True) -> str:
+    job, result = outcome.job, outcome.result
+    stats = result.stats
+    settings = " · ".join(
+        f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        for section, values in job.settings.items()
+        if values
+    )
+    coverage = "complete" if result.complete else f"INCOMPLETE (stopped: {result.stop_reason})"
+    lines = [
+        f"{job.title}  [{job.path}]",
+        f"  model {job.model.name} · {settings}",
+        f"  {result.engine}: {stats.states:,} states, {stats.transitions:,} transitions, "
+        f"depth {stats.max_depth} in {stats.seconds:.2f} s "
+        f"({stats.states_per_second:,.0f} states/s, "
+        f"peak {stats.peak_memory_mb:.0f} MB) — {coverage}",
+        "",
+    ]
+    width = max((len(v.name) for v in outcome.verdicts), default=0)
+    for verdict in outcome.verdicts:
+        lines.append(f"  {MARKS[verdict.met]} {verdict.name:<{width}}  {_verdict_text(verdict)}")
+        if show_traces and verdict.trace is not None and not verdict.met:
+            lines.extend(f"      {line}" for line in trace_lines(verdict.trace))
+    met = sum(v.met for v in outcome.verdicts)
+    lines += ["", f"  expectations met: {met} of {len(outcome.verdicts)}"]
+    return "\n".join(lines)
+
+
+def _verdict_text(verdict: Verdict) -> str:
+    text = f"{verdict.kind.value:<9}  {verdict.status.value}"
+    if verdict.trace is not None:
+        text += f" in {len(verdict.trace)} steps"
+        if verdict.trace.faults:
+            text += f" ({verdict.trace.faults} faults)"
+    expected = verdict.expected
+    if expected is not None and not verdict.met:
+        want = expected.status.value
+        if expected.steps is not None:
+            want += f" in {expected.steps} steps"
+        text += f"   — expected {want}"
+    if verdict.status is Status.UNKNOWN:
+        text += "   — the search stopped before a verdict"
+    return text
+
+
+def trace_lines(trace: Trace) -> list[str]:
+    """One line per step: number, who acted, what happened, and the fault if any."""
+    lines = []
+    for number, step in enumerate(trace.steps, 1):
+        arrow = f"{step.sender} → {step.receiver}: " if step.sender else ""
+        who = f"{step.actor}: " if step.actor and not step.sender else ""
+        fault = f"   [fault: {step.fault}]" if step.fault else ""
+        lines.append(f"{number:>3}. {who}{arrow}{step.label}{fault}")
+    return lines
