@@ -78,6 +78,10 @@ class Actor(Generic[S]):
     def on_step(self, state: S, step: Hashable, out: Out) -> S:
         return state
 
+    def step_fault(self, state: S, step: Hashable) -> str | None:
+        """The fault budget `step` counts against, or None for an ordinary step."""
+        return None
+
     def after_crash(self, state: S) -> S:
         """What is left after a crash: the durable fields, the rest as on a fresh start."""
         kept = {name: getattr(state, name) for name in self.durable}

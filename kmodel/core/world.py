@@ -10,6 +10,12 @@ Every fault is an action the layer generates, counted against its own budget
   e.g. only responses, by overriding `loss_class`).
 - ``break`` — a connection breaks: every message in flight on it is lost.
 - ``duplicate`` — a message in flight arrives twice (unordered networks only).
+- any key an actor names for one of its own steps (`Actor.step_fault`), such as
+  a group coordinator evicting a member: such steps are faults with a budget.
+
+A crash can be noticed: `crash_notices` names, per actor, the messages the
+world delivers on its behalf once it is down (a session expiring at a
+controller), so watchers learn of crashes without a perfect oracle in their code.
 
 Timers are not faults: a set timer may fire at any moment, which is how a
 slow reply and a lost one are both explored.
@@ -25,6 +31,7 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.jsonable import to_jsonable
 from kmodel.core.network import Envelope, FifoNetwork, Network
 from kmodel.core.system import Property, StepInfo, System
+from kmodel.core.tuples import replace_at
 
 FAULT_KINDS = ("crash", "lose", "break", "duplicate")
 
@@ -40,7 +47,7 @@ class World:
     faults_used: tuple[int, ...]  # per budget key, in the order of `ActorSystem.budget_keys`
 
 
-Action = tuple  # ("deliver", position) | ("step", actor, step) | ("timer", actor, timer)
+Action = tuple  # ("deliver", position) | ("step", actor, step, key) | ("timer", actor, timer)
 #               | ("restart", actor) | ("crash", actor, key) | ("lose", position, key)
 #               | ("break", (sender, receiver), key) | ("duplicate", position, key)
 
@@ -56,6 +63,7 @@ class ActorSystem(System[World, Action]):
         budget: Mapping[str, int] | None = None,
         properties: Sequence[Property[World]] = (),
         is_end: Callable[[World], bool] | None = None,
+        crash_notices: Mapping[str, Sequence[tuple[str, Hashable]]] | None = None,
     ) -> None:
         names = [actor.name for actor in actors]
         if len(set(names)) != len(names):
@@ -67,6 +75,10 @@ class ActorSystem(System[World, Action]):
         self.budget_keys = tuple(sorted(self.budget))
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
         self._properties = tuple(properties)
+        self.crash_notices = {
+            self.index[name]: tuple((self.index[to], message) for to, message in notices)
+            for name, notices in (crash_notices or {}).items()
+        }
         if is_end is not None:
             self._properties += (Property.no_deadlock(is_end),)
 
@@ -82,6 +94,10 @@ class ActorSystem(System[World, Action]):
     def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
         """The budget a loss of this message counts against; None if it cannot be lost."""
         return "lose"
+
+    def break_class(self, sender: str, receiver: str) -> str | None:
+        """The budget a break of this connection counts against; None if it cannot break."""
+        return "break"
 
     # -- the System interface ----------------------------------------------
 
@@ -111,7 +127,9 @@ class ActorSystem(System[World, Action]):
             if world.up[i]:
                 state = world.actors[i]
                 for step in actor.steps(state):
-                    yield ("step", i, step)
+                    key = actor.step_fault(state, step)
+                    if key is None or self._allows(world, key):
+                        yield ("step", i, step, key)
                 for timer in world.timers[i]:
                     yield ("timer", i, timer)
             elif actor.restarts:
@@ -124,14 +142,18 @@ class ActorSystem(System[World, Action]):
             key = self.loss_class(self.actors[src].name, self.actors[dst].name, message)
             if key is not None and self._allows(world, key):
                 yield ("lose", position, key)
-        if self._allows(world, "break"):
-            for connection in network.connections(world.network):
-                yield ("break", connection, "break")
+        for connection in network.connections(world.network):
+            src, dst = connection
+            key = self.break_class(self.actors[src].name, self.actors[dst].name)
+            if key is not None and self._allows(world, key):
+                yield ("break", connection, key)
         if network.duplicates and self._allows(world, "duplicate"):
             for position, _ in network.deliverable(world.network):
                 yield ("duplicate", position, "duplicate")
 
     def fault_of(self, action: Action) -> str | None:
+        if action[0] == "step":
+            return action[3]
         return action[2] if action[0] in FAULT_KINDS else None
 
     def next_state(self, world: World, action: Action) -> World | None:
@@ -145,14 +167,16 @@ class ActorSystem(System[World, Action]):
             new = actor.on_message(world.actors[dst], self.actors[src].name, message, out)
             return self._after_handler(world, dst, new, out)
         if kind == "step":
-            _, i, step = action
+            _, i, step, key = action
+            if key is not None:
+                world = self._spend(world, key)
             out = Out()
             return self._after_handler(
                 world, i, self.actors[i].on_step(world.actors[i], step, out), out
             )
         if kind == "timer":
             _, i, timer = action
-            timers = _set(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
+            timers = replace_at(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
             world = _replace(world, timers=timers)
             out = Out()
             return self._after_handler(
@@ -160,21 +184,21 @@ class ActorSystem(System[World, Action]):
             )
         if kind == "restart":
             i = action[1]
-            world = _replace(world, up=_set(world.up, i, True))
+            world = _replace(world, up=replace_at(world.up, i, True))
             out = Out()
             return self._after_handler(world, i, self.actors[i].on_start(world.actors[i], out), out)
         world = self._spend(world, action[2])
         if kind == "crash":
             i = action[1]
             keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
+            kept = network.drop(world.network, lambda s, d: d != i and (keeps_outgoing or s != i))
+            notices = [(i, to, message) for to, message in self.crash_notices.get(i, ())]
             return _replace(
                 world,
-                actors=_set(world.actors, i, self.actors[i].after_crash(world.actors[i])),
-                up=_set(world.up, i, False),
-                timers=_set(world.timers, i, ()),
-                network=network.drop(
-                    world.network, lambda s, d: d != i and (keeps_outgoing or s != i)
-                ),
+                actors=replace_at(world.actors, i, self.actors[i].after_crash(world.actors[i])),
+                up=replace_at(world.up, i, False),
+                timers=replace_at(world.timers, i, ()),
+                network=network.send(kept, notices),
             )
         if kind == "lose":
             return _replace(world, network=network.remove(world.network, action[1]))
@@ -197,9 +221,9 @@ class ActorSystem(System[World, Action]):
             actor = names[dst] if kind == "deliver" else None
             return StepInfo(label, actor, names[src], names[dst], self.fault_of(action), kind)
         if kind == "step":
-            _, i, step = action
+            _, i, step, key = action
             label = self.actors[i].describe_step(world.actors[i], step)
-            return StepInfo(label, names[i], kind=kind)
+            return StepInfo(label, names[i], fault=key, kind=kind)
         if kind == "timer":
             _, i, timer = action
             label = self.actors[i].describe_timer(world.actors[i], timer)
@@ -208,7 +232,7 @@ class ActorSystem(System[World, Action]):
             i = action[1]
             return StepInfo(kind, names[i], fault=self.fault_of(action), kind=kind)
         src, dst = action[1]
-        return StepInfo("connection breaks", None, names[src], names[dst], "break", kind)
+        return StepInfo("connection breaks", None, names[src], names[dst], action[2], kind)
 
     def state_view(self, world: World) -> dict[str, Any]:
         view: dict[str, Any] = {}
@@ -240,7 +264,7 @@ class ActorSystem(System[World, Action]):
     def _spend(self, world: World, key: str) -> World:
         slot = self._budget_slot[key]
         return _replace(
-            world, faults_used=_set(world.faults_used, slot, world.faults_used[slot] + 1)
+            world, faults_used=replace_at(world.faults_used, slot, world.faults_used[slot] + 1)
         )
 
     def _envelope_at(self, world: World, position: int) -> Envelope:
@@ -259,7 +283,7 @@ class ActorSystem(System[World, Action]):
                     armed.append(timer)
                 elif not arm and timer in armed:
                     armed.remove(timer)
-            timers = _set(timers, i, tuple(sorted(armed, key=repr)))
+            timers = replace_at(timers, i, tuple(sorted(armed, key=repr)))
         net = world.network
         if out.sends:
             envelopes = []
@@ -268,11 +292,7 @@ class ActorSystem(System[World, Action]):
                 if world.up[dst]:  # a message to a crashed process is refused
                     envelopes.append((i, dst, message))
             net = self.network.send(net, envelopes)
-        return World(_set(world.actors, i, state), world.up, timers, net, world.faults_used)
-
-
-def _set(values: tuple, index: int, value: Any) -> tuple:
-    return values[:index] + (value,) + values[index + 1 :]
+        return World(replace_at(world.actors, i, state), world.up, timers, net, world.faults_used)
 
 
 def _replace(world: World, **changes: Any) -> World:

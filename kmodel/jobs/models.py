@@ -5,6 +5,7 @@ from __future__ import annotations
 from kmodel.examples.lossy_link import lossy_link
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
 from kmodel.jobs.schema import Model, Setting
+from kmodel.kafka.pipeline import PIPELINE
 
 TWO_PHASE_COMMIT = Model(
     name="two-phase-commit",
@@ -47,4 +48,4 @@ def _network(name: str):
     return UnorderedNetwork() if name == "unordered" else FifoNetwork()
 
 
-MODELS: dict[str, Model] = {model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK)}
+MODELS: dict[str, Model] = {model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, PIPELINE)}

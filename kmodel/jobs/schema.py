@@ -23,7 +23,7 @@ class SpecError(Exception):
 @dataclass(frozen=True, slots=True)
 class Setting:
     name: str
-    type: type  # int, bool, str or float
+    type: type  # int, bool, str, float, or object for a mix of choices
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
@@ -44,7 +44,9 @@ class Setting:
 
     def check(self, value: Any, where: str) -> Any:
         """`value` converted to this setting's type, or a SpecError naming `where`."""
-        ok = isinstance(value, self.type) and not (self.type is int and isinstance(value, bool))
+        # `object` settings take any of their choices (Kafka's acks is 0, 1 or "all").
+        is_bool = isinstance(value, bool)
+        ok = isinstance(value, self.type) and not (self.type in (int, object) and is_bool)
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if self.choices is not None and ok and value not in self.choices:

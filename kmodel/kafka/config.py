@@ -1,0 +1,333 @@
+"""The pipeline's configuration, by Kafka's own setting names and defaults (3.x and later).
+
+Each section of a spec maps to one frozen dataclass here. `KAFKA_RULES`
+rejects the combinations Kafka itself rejects, with Kafka's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kmodel.jobs.schema import Setting, Settings
+
+INT_MAX = 2_147_483_647
+
+SECTIONS: dict[str, tuple[Setting, ...]] = {
+    "producer": (
+        Setting(
+            "acks",
+            object,
+            "all",
+            "acknowledgements the leader waits for",
+            choices=(0, 1, "all", -1),
+        ),
+        Setting("retries", int, INT_MAX, "resends of a failed batch", minimum=0, maximum=INT_MAX),
+        Setting(
+            "delivery.timeout.ms",
+            int,
+            120_000,
+            "time budget for one record, retries included",
+            minimum=1,
+        ),
+        Setting("request.timeout.ms", int, 30_000, "time to wait for one response", minimum=1),
+        Setting("linger.ms", int, 0, "time a batch waits for more records", minimum=0),
+        Setting(
+            "max.in.flight.requests.per.connection",
+            int,
+            5,
+            "unacknowledged requests per connection",
+            minimum=1,
+            maximum=10,
+        ),
+        Setting(
+            "enable.idempotence",
+            bool,
+            None,
+            "producer id and sequence numbers (default: on unless a conflicting setting)",
+        ),
+    ),
+    "consumer": (
+        Setting(
+            "enable.auto.commit", bool, True, "commit the previous poll's position at each poll"
+        ),
+        Setting(
+            "auto.offset.reset",
+            str,
+            "latest",
+            "where to start with no committed offset",
+            choices=("earliest", "latest", "none"),
+        ),
+    ),
+    "broker": (
+        Setting("replication.factor", int, 1, "replicas of the partition", minimum=1, maximum=3),
+        Setting(
+            "min.insync.replicas", int, 1, "in-sync replicas acks=all needs", minimum=1, maximum=3
+        ),
+        Setting(
+            "unclean.leader.election.enable",
+            bool,
+            False,
+            "elect an out-of-sync replica when no in-sync replica is alive",
+        ),
+        Setting(
+            "log.flush.interval.messages",
+            int,
+            9_223_372_036_854_775_807,
+            "fsync after this many messages (default: leave it to the OS)",
+            minimum=1,
+        ),
+        Setting(
+            "crash.loses.page.cache",
+            bool,
+            False,
+            "a broker crash is a machine crash: unflushed log data is gone",
+        ),
+        Setting(
+            "truncation",
+            str,
+            "leader-epoch",
+            "how a new follower truncates its log",
+            choices=("leader-epoch", "high-watermark"),
+        ),
+    ),
+    "application": (
+        Setting(
+            "source.commit",
+            str,
+            "after-ack",
+            "when the producer application stores its source position",
+            choices=("after-ack", "before-send"),
+        ),
+        Setting(
+            "on.send.failure",
+            str,
+            "give-up",
+            "what the producer application does when a send finally fails",
+            choices=("give-up", "resend"),
+        ),
+        Setting(
+            "consumer.commit",
+            str,
+            "after-processing",
+            "where a manual commit sits in the poll loop (ignored with auto commit)",
+            choices=("before-processing", "after-processing"),
+        ),
+        Setting("commit.mode", str, "sync", "commitSync or commitAsync", choices=("sync", "async")),
+    ),
+    "sink": (
+        Setting(
+            "write",
+            str,
+            "append",
+            "append (INCREMENT-like) or upsert by key (SET-like)",
+            choices=("append", "upsert"),
+        ),
+        Setting(
+            "dedup",
+            str,
+            "none",
+            "a table of processed record ids, skipped when seen",
+            choices=("none", "memory", "durable"),
+        ),
+    ),
+    "bounds": (
+        Setting("records", int, 2, "records in the source", minimum=1, maximum=4),
+        Setting(
+            "retries",
+            int,
+            1,
+            "resends explored per batch (caps producer.retries)",
+            minimum=0,
+            maximum=3,
+        ),
+        Setting("producer_crashes", int, 0, "producer application crashes", minimum=0, maximum=2),
+        Setting("broker_crashes", int, 0, "broker (replica) crashes", minimum=0, maximum=3),
+        Setting("consumer_crashes", int, 0, "consumer crashes", minimum=0, maximum=2),
+        Setting("sink_crashes", int, 0, "sink crashes", minimum=0, maximum=2),
+        Setting(
+            "network_failures",
+            int,
+            0,
+            "connections broken with messages in flight",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "rebalances",
+            int,
+            0,
+            "consumer evictions by the group coordinator",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "isr_shrinks",
+            int,
+            0,
+            "followers dropped from the ISR for lagging",
+            minimum=0,
+            maximum=2,
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerConfig:
+    acks: str  # "0", "1" or "all"
+    attempts: int  # 1 + the retries explored (delivery.timeout.ms and retries both cap it)
+    max_in_flight: int
+    idempotence: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    auto_commit: bool
+    offset_reset: str
+    commit: str  # before-processing | after-processing
+    commit_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    replicas: int
+    min_insync: int
+    unclean_election: bool
+    flush_every_write: bool
+    crash_loses_page_cache: bool
+    truncate_by_epoch: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    producer: ProducerConfig
+    consumer: ConsumerConfig
+    broker: BrokerConfig
+    source_commit_before_send: bool
+    resend_on_failure: bool
+    sink_upsert: bool
+    sink_dedup: str
+    records: int
+    budget: dict[str, int]
+
+
+def acks_of(settings: Settings) -> str:
+    acks = settings["producer"]["acks"]
+    return "all" if acks in ("all", -1) else str(acks)
+
+
+def idempotence_of(settings: Settings) -> bool:
+    """Kafka ≥ 3.2: on by default, silently off when a conflicting setting was chosen."""
+    explicit = settings["producer"]["enable.idempotence"]
+    return not _idempotence_conflicts(settings) if explicit is None else explicit
+
+
+def _idempotence_conflicts(settings: Settings) -> list[tuple[str, str]]:
+    producer = settings["producer"]
+    conflicts = []
+    if acks_of(settings) != "all":
+        conflicts.append(
+            (
+                "producer.acks",
+                "Must set acks to all in order to use the idempotent "
+                "producer. Otherwise we cannot guarantee idempotence.",
+            )
+        )
+    if producer["retries"] == 0:
+        conflicts.append(
+            ("producer.retries", "Must set retries to non-zero when using the idempotent producer.")
+        )
+    if producer["max.in.flight.requests.per.connection"] > 5:
+        conflicts.append(
+            (
+                "producer.max.in.flight.requests.per.connection",
+                "Must set max.in.flight.requests.per.connection to at most 5 when using "
+                "the idempotent producer.",
+            )
+        )
+    return conflicts
+
+
+def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
+    """The combinations Kafka refuses, each with the field and Kafka's reason."""
+    problems = []
+    if settings["producer"]["enable.idempotence"] is True:
+        problems += [
+            (field, f"enable.idempotence is true, so: {why}")
+            for field, why in _idempotence_conflicts(settings)
+        ]
+    producer = settings["producer"]
+    if producer["delivery.timeout.ms"] < producer["linger.ms"] + producer["request.timeout.ms"]:
+        problems.append(
+            (
+                "producer.delivery.timeout.ms",
+                "delivery.timeout.ms should be equal to or larger than linger.ms + "
+                "request.timeout.ms",
+            )
+        )
+    broker = settings["broker"]
+    if broker["min.insync.replicas"] > broker["replication.factor"]:
+        problems.append(
+            (
+                "broker.min.insync.replicas",
+                f"min.insync.replicas ({broker['min.insync.replicas']}) is larger than "
+                f"replication.factor ({broker['replication.factor']}): acks=all could "
+                "never succeed",
+            )
+        )
+    if settings["consumer"]["auto.offset.reset"] == "none":
+        problems.append(
+            (
+                "consumer.auto.offset.reset",
+                '"none" makes the consumer fail without a committed offset; kmodel '
+                "explores earliest and latest",
+            )
+        )
+    return problems
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    """The validated settings of a spec as the objects the actors read."""
+    producer, consumer, broker = settings["producer"], settings["consumer"], settings["broker"]
+    app, sink, bounds = settings["application"], settings["sink"], settings["bounds"]
+    # delivery.timeout.ms bounds how many request timeouts fit before a record expires.
+    by_time = max(1, producer["delivery.timeout.ms"] // producer["request.timeout.ms"])
+    attempts = 1 + min(producer["retries"], bounds["retries"], by_time - 1)
+    budget: dict[str, Any] = {
+        "crash:producer": bounds["producer_crashes"],
+        "crash:broker": bounds["broker_crashes"],
+        "crash:consumer": bounds["consumer_crashes"],
+        "crash:sink": bounds["sink_crashes"],
+        "break": bounds["network_failures"],
+        "rebalance": bounds["rebalances"],
+        "isr-shrink": bounds["isr_shrinks"],
+    }
+    return PipelineConfig(
+        producer=ProducerConfig(
+            acks=acks_of(settings),
+            attempts=attempts,
+            max_in_flight=producer["max.in.flight.requests.per.connection"],
+            idempotence=idempotence_of(settings),
+        ),
+        consumer=ConsumerConfig(
+            auto_commit=consumer["enable.auto.commit"],
+            offset_reset=consumer["auto.offset.reset"],
+            commit=app["consumer.commit"],
+            commit_async=app["commit.mode"] == "async",
+        ),
+        broker=BrokerConfig(
+            replicas=broker["replication.factor"],
+            min_insync=broker["min.insync.replicas"],
+            unclean_election=broker["unclean.leader.election.enable"],
+            flush_every_write=broker["log.flush.interval.messages"] == 1,
+            crash_loses_page_cache=broker["crash.loses.page.cache"],
+            truncate_by_epoch=broker["truncation"] == "leader-epoch",
+        ),
+        source_commit_before_send=app["source.commit"] == "before-send",
+        resend_on_failure=app["on.send.failure"] == "resend",
+        sink_upsert=sink["write"] == "upsert",
+        sink_dedup=sink["dedup"],
+        records=bounds["records"],
+        budget=budget,
+    )

@@ -1,0 +1,209 @@
+"""The consumer application: poll → process → commit, in the order its settings say.
+
+- `consumer.commit = before-processing`: commit the polled position, then
+  process (at-most-once: a crash after the commit skips what was not processed).
+- `consumer.commit = after-processing`: process, then commit (at-least-once:
+  a crash before the commit processes the records again).
+- `enable.auto.commit`: each poll first commits the position the previous poll
+  returned, without waiting for the answer.
+
+Processing a record is one step: write it to the sink and wait for the sink's
+acknowledgement, so a crash can fall between two records of one poll. The
+consumer keeps nothing across a crash: it rejoins the group and resumes from
+the committed offset (or `auto.offset.reset` when there is none). Ghost fields
+record what it processed and which high watermarks it saw, for the contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, replace
+
+from kmodel.core.actors import Actor, Out
+from kmodel.kafka.broker import CONTROLLER, broker_name
+from kmodel.kafka.config import ConsumerConfig
+from kmodel.kafka.coordinator import NAME as COORDINATOR
+from kmodel.kafka.messages import (
+    Fetch,
+    FetchResponse,
+    JoinGroup,
+    JoinGroupResponse,
+    MetadataRequest,
+    OffsetCommit,
+    OffsetCommitResponse,
+    OffsetFetch,
+    OffsetFetchResponse,
+    SinkAck,
+    SinkWrite,
+    UpdateMetadata,
+)
+from kmodel.kafka.sink import NAME as SINK
+
+NAME = "consumer"
+SINK_TIMEOUT = "sink write timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerState:
+    phase: str = "joining"  # joining | offsets | polling | fetching | committing
+    generation: int = -1
+    leader: int = 0
+    leader_epoch: int = 0
+    awaiting_metadata: bool = False
+    position: int = -1  # the next offset to fetch (-1: the latest, per auto.offset.reset)
+    in_hand: tuple[tuple[int, int], ...] = ()  # (offset, record) polled, not yet processed
+    writing: bool = False  # a SinkWrite is waiting for its acknowledgement
+    sink_retries: int = 0
+    commit_after: bool = False  # a commit is due once the records in hand are processed
+    auto_commit_from: int = -1  # the position the previous poll returned (auto commit)
+    processed: tuple[int, ...] = ()  # offsets processed, in order (ghost, durable)
+    high_watermarks: tuple[int, int] = (0, 0)  # (highest seen, regressions) (ghost, durable)
+    restarts: int = 0  # (ghost, durable)
+
+
+class Consumer(Actor[ConsumerState]):
+    durable = ("processed", "high_watermarks", "restarts")
+
+    def __init__(self, config: ConsumerConfig, max_sink_retries: int) -> None:
+        super().__init__(NAME)
+        self.config = config
+        self.max_sink_retries = max_sink_retries
+
+    def initial_state(self) -> ConsumerState:
+        return ConsumerState()
+
+    def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
+        out.send(COORDINATOR, JoinGroup())
+        return state
+
+    def after_crash(self, state: ConsumerState) -> ConsumerState:
+        kept = super().after_crash(state)
+        return replace(kept, restarts=kept.restarts + 1)
+
+    # -- the poll loop as steps ------------------------------------------------------
+
+    def steps(self, state: ConsumerState) -> Iterable[Hashable]:
+        if state.phase != "polling" or state.awaiting_metadata:
+            return
+        if state.in_hand:
+            if not state.writing:
+                yield ("process", state.in_hand[0])
+        elif state.commit_after:
+            yield ("commit",)
+        elif state.leader >= 0:
+            yield ("poll",)
+
+    def describe_step(self, state: ConsumerState, step: Hashable) -> str:
+        if step[0] == "process":
+            offset, record = step[1]
+            return f"processes r{record} (offset {offset})"
+        if step[0] == "commit":
+            return f"commits offset {state.position}"
+        where = "latest" if state.position < 0 else f"offset {state.position}"
+        return f"polls from {where}"
+
+    def on_step(self, state: ConsumerState, step: Hashable, out: Out) -> ConsumerState:
+        if step[0] == "process":
+            offset, record = step[1]
+            out.send(SINK, SinkWrite(record, offset))
+            if self.max_sink_retries:
+                out.set_timer(SINK_TIMEOUT)
+            return replace(state, writing=True, sink_retries=0)
+        if step[0] == "commit":
+            return self._commit(replace(state, commit_after=False), state.position, out)
+        if self.config.auto_commit and state.auto_commit_from >= 0:
+            out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
+            state = replace(state, auto_commit_from=-1)
+        out.send(broker_name(state.leader), Fetch(state.position, state.leader_epoch, False))
+        return replace(state, phase="fetching")
+
+    def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
+        if state.writing and state.sink_retries < self.max_sink_retries:
+            offset, record = state.in_hand[0]
+            out.send(SINK, SinkWrite(record, offset))
+            out.set_timer(SINK_TIMEOUT)
+            return replace(state, sink_retries=state.sink_retries + 1)
+        return state
+
+    # -- answers -------------------------------------------------------------------------
+
+    def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
+        if isinstance(message, JoinGroupResponse):
+            out.send(COORDINATOR, OffsetFetch())
+            return replace(
+                ConsumerState(
+                    leader=state.leader,
+                    leader_epoch=state.leader_epoch,
+                    processed=state.processed,
+                    high_watermarks=state.high_watermarks,
+                    restarts=state.restarts,
+                ),
+                phase="offsets",
+                generation=message.generation,
+            )
+        if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
+            start = message.offset
+            if start < 0:
+                start = 0 if self.config.offset_reset == "earliest" else -1
+            return replace(state, phase="polling", position=start)
+        if isinstance(message, FetchResponse) and state.phase == "fetching":
+            return self._fetched(replace(state, phase="polling"), message, out)
+        if isinstance(message, SinkAck) and state.writing and state.in_hand:
+            offset, record = state.in_hand[0]
+            if message.record != record:
+                return state
+            out.cancel_timer(SINK_TIMEOUT)
+            state = replace(
+                state,
+                writing=False,
+                in_hand=state.in_hand[1:],
+                processed=state.processed + (offset,),
+            )
+            return state
+        if isinstance(message, OffsetCommitResponse):
+            if message.error != "NONE":
+                # CommitFailedException: the group moved on; rejoin and start over.
+                out.send(COORDINATOR, JoinGroup())
+                return replace(
+                    state, phase="joining", in_hand=(), writing=False, commit_after=False
+                )
+            if state.phase == "committing":
+                return replace(state, phase="polling")
+            return state
+        if isinstance(message, UpdateMetadata):
+            if message.leader_epoch > state.leader_epoch:
+                state = replace(state, leader=message.leader, leader_epoch=message.leader_epoch)
+                if state.phase == "fetching":
+                    state = replace(state, phase="polling")  # fetch again from the new leader
+            return replace(state, awaiting_metadata=False)
+        return state
+
+    def _fetched(self, state: ConsumerState, response: FetchResponse, out: Out):
+        if state.position >= 0 and response.offset != state.position and not response.error:
+            return state  # an answer to a fetch the consumer already gave up on
+        if response.error == "OFFSET_OUT_OF_RANGE":
+            reset = 0 if self.config.offset_reset == "earliest" else -1
+            return replace(state, position=reset)
+        if response.error != "NONE":
+            out.send(CONTROLLER, MetadataRequest())
+            return replace(state, awaiting_metadata=True)
+        seen, regressions = state.high_watermarks
+        if response.high_watermark < seen:
+            regressions += 1
+        state = replace(state, high_watermarks=(max(seen, response.high_watermark), regressions))
+        records = tuple((response.offset + i, e.record) for i, e in enumerate(response.entries))
+        position = response.offset + len(records)
+        state = replace(state, position=position, in_hand=records)
+        if self.config.auto_commit:
+            return replace(state, auto_commit_from=position)
+        if not records:
+            return state
+        if self.config.commit == "before-processing":
+            return self._commit(state, position, out)
+        return replace(state, commit_after=True)
+
+    def _commit(self, state: ConsumerState, offset: int, out: Out) -> ConsumerState:
+        out.send(COORDINATOR, OffsetCommit(offset, state.generation))
+        if self.config.commit_async:
+            return state
+        return replace(state, phase="committing")

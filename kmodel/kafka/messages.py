@@ -1,0 +1,270 @@
+"""The messages of the pipeline, named as Kafka names its requests and responses.
+
+Every message is a small frozen dataclass; `str()` is what a trace shows.
+Records are numbered 1..N by the source and carry that number as their key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record batch in a partition log (batches hold one record here)."""
+
+    record: int
+    producer_id: int  # 0: no producer id (idempotence off)
+    sequence: int  # -1 without idempotence
+    leader_epoch: int  # the epoch of the leader that appended it
+
+    def __str__(self) -> str:
+        return f"r{self.record}"
+
+
+# -- source ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRead:
+    """The producer application asks the upstream source for the record at `position`
+    (None: resume from the position the source has stored)."""
+
+    position: int | None
+
+    def __str__(self) -> str:
+        return "read next" if self.position is None else f"read position {self.position}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    position: int
+    record: int
+
+    def __str__(self) -> str:
+        return f"record {self.record}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCommit:
+    """The application stores how far it has read (it will resume there after a crash)."""
+
+    position: int
+
+    def __str__(self) -> str:
+        return f"store position {self.position}"
+
+
+# -- producer <-> partition leader -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceRequest:
+    record: int
+    producer_id: int
+    sequence: int
+    attempt: int
+    acks: str  # "0", "1" or "all"
+
+    def __str__(self) -> str:
+        idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
+        retry = f", retry {self.attempt}" if self.attempt else ""
+        return f"ProduceRequest(r{self.record}{idem}, acks={self.acks}{retry})"
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceResponse:
+    record: int
+    attempt: int
+    error: str = "NONE"
+    offset: int = -1
+
+    def __str__(self) -> str:
+        if self.error == "NONE":
+            return f"ProduceResponse(r{self.record} at offset {self.offset})"
+        return f"ProduceResponse(r{self.record}: {self.error})"
+
+
+# -- replication --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A fetch from the partition leader, by a follower replica or by the consumer."""
+
+    offset: int  # -1: the consumer asks for the latest offset (auto.offset.reset=latest)
+    leader_epoch: int
+    replica: bool
+
+    def __str__(self) -> str:
+        who = "replica " if self.replica else ""
+        where = "latest" if self.offset < 0 else f"offset {self.offset}"
+        return f"Fetch({who}{where})"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    offset: int  # the offset of the first entry
+    entries: tuple[Entry, ...]
+    high_watermark: int
+    error: str = "NONE"
+
+    def __str__(self) -> str:
+        if self.error != "NONE":
+            return f"FetchResponse({self.error})"
+        shown = ", ".join(f"{e}@{self.offset + i}" for i, e in enumerate(self.entries))
+        return f"FetchResponse([{shown}], hw={self.high_watermark})"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetsForLeaderEpoch:
+    leader_epoch: int
+
+    def __str__(self) -> str:
+        return f"OffsetsForLeaderEpoch(epoch {self.leader_epoch})"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetsForLeaderEpochResponse:
+    end_offset: int
+
+    def __str__(self) -> str:
+        return f"OffsetsForLeaderEpochResponse(end offset {self.end_offset})"
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPartition:
+    isr: tuple[int, ...]
+    leader_epoch: int
+
+    def __str__(self) -> str:
+        return f"AlterPartition(isr={list(self.isr)})"
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPartitionResponse:
+    isr: tuple[int, ...]
+    error: str = "NONE"
+
+    def __str__(self) -> str:
+        if self.error != "NONE":
+            return f"AlterPartitionResponse({self.error})"
+        return f"AlterPartitionResponse(isr={list(self.isr)})"
+
+
+# -- controller -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerRegistration:
+    broker: int
+
+    def __str__(self) -> str:
+        return f"BrokerRegistration(broker {self.broker})"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionExpired:
+    """The controller stops hearing a broker's heartbeats and fences it."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"session of {self.name} expired"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderAndIsr:
+    leader: int  # -1: no leader (the partition is offline)
+    leader_epoch: int
+    isr: tuple[int, ...]
+
+    def __str__(self) -> str:
+        leader = "none" if self.leader < 0 else f"broker {self.leader}"
+        return f"LeaderAndIsr(leader {leader}, epoch {self.leader_epoch}, isr={list(self.isr)})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMetadata:
+    leader: int
+    leader_epoch: int
+
+    def __str__(self) -> str:
+        leader = "none" if self.leader < 0 else f"broker {self.leader}"
+        return f"UpdateMetadata(leader {leader}, epoch {self.leader_epoch})"
+
+
+# -- consumer group -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGroup:
+    def __str__(self) -> str:
+        return "JoinGroup"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGroupResponse:
+    generation: int
+
+    def __str__(self) -> str:
+        return f"JoinGroupResponse(generation {self.generation}, assigned the partition)"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetFetch:
+    def __str__(self) -> str:
+        return "OffsetFetch"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetFetchResponse:
+    offset: int  # -1: no committed offset
+
+    def __str__(self) -> str:
+        shown = "none" if self.offset < 0 else str(self.offset)
+        return f"OffsetFetchResponse(committed {shown})"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetCommit:
+    offset: int
+    generation: int
+
+    def __str__(self) -> str:
+        return f"OffsetCommit(offset {self.offset}, generation {self.generation})"
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetCommitResponse:
+    offset: int
+    error: str = "NONE"
+
+    def __str__(self) -> str:
+        return f"OffsetCommitResponse({self.offset}: {self.error})"
+
+
+# -- sink --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SinkWrite:
+    record: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"write r{self.record}"
+
+
+@dataclass(frozen=True, slots=True)
+class SinkAck:
+    record: int
+
+    def __str__(self) -> str:
+        return f"written r{self.record}"
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataRequest:
+    def __str__(self) -> str:
+        return "MetadataRequest"

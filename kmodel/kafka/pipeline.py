@@ -1,0 +1,73 @@
+"""Assemble the non-transactional pipeline: source → producer → partition → consumer → sink."""
+
+from __future__ import annotations
+
+from kmodel.core.network import FifoNetwork
+from kmodel.core.world import ActorSystem
+from kmodel.jobs.schema import Model, Settings
+from kmodel.kafka.broker import Broker, broker_name
+from kmodel.kafka.config import SECTIONS, PipelineConfig, kafka_rules, pipeline_config
+from kmodel.kafka.consumer import Consumer
+from kmodel.kafka.contracts import contracts
+from kmodel.kafka.controller import Controller
+from kmodel.kafka.coordinator import GroupCoordinator
+from kmodel.kafka.messages import SessionExpired
+from kmodel.kafka.producer import Producer
+from kmodel.kafka.sink import Sink
+from kmodel.kafka.source import Source
+
+CLIENT_LINKS = ("producer", "consumer")
+
+
+class Pipeline(ActorSystem):
+    """The pipeline's actors on TCP-like connections. Network failures break the
+    connections of the clients to the brokers, where Kafka's clients live with them."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        brokers = [Broker(b, config.broker) for b in range(config.broker.replicas)]
+        bounds = config.budget
+        actors = [
+            Source(config.records),
+            Producer(
+                config.producer,
+                commit_before_send=config.source_commit_before_send,
+                resend_on_failure=config.resend_on_failure,
+                max_resends=1,
+            ),
+            *brokers,
+            Controller(config.broker),
+            GroupCoordinator(),
+            Consumer(config.consumer, max_sink_retries=1 if bounds["crash:sink"] else 0),
+            Sink(config.sink_upsert, config.sink_dedup),
+        ]
+        super().__init__(
+            actors,
+            network=FifoNetwork(),
+            budget=config.budget,
+            crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
+        )
+        self._properties = tuple(contracts(self, config.records, config.broker.replicas))
+
+    def break_class(self, sender: str, receiver: str) -> str | None:
+        touches_client = sender in CLIENT_LINKS or receiver in CLIENT_LINKS
+        touches_broker = sender.startswith("broker") or receiver.startswith("broker")
+        return "break" if touches_client and touches_broker else None
+
+    def settings(self) -> dict:
+        return {**super().settings(), "records": self.config.records}
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    return Pipeline(pipeline_config(settings))
+
+
+PIPELINE = Model(
+    name="kafka-pipeline",
+    summary="Source → producer → partition replicas → consumer → sink, without transactions",
+    sections=SECTIONS,
+    build=build_pipeline,
+    rules=kafka_rules,
+)
+
+__all__ = ["PIPELINE", "Pipeline", "broker_name", "build_pipeline"]

@@ -1,0 +1,244 @@
+"""The producer application and its Kafka client, as one actor.
+
+The application loop reads the next record from the source, hands it to
+`send()`, and stores its source position either before sending (so a crash
+never resends, at-most-once) or after the broker acknowledged the record (so a
+crash resends whatever was not acknowledged, at-least-once).
+
+The client keeps up to `max.in.flight.requests.per.connection` requests
+outstanding. A request timeout makes the outcome ambiguous, exactly as in
+Kafka: the client drops the connection, so every request in flight is retried
+(a new attempt) and any late answer to an old attempt is ignored, though the
+broker may well have written it. With `enable.idempotence` each record
+carries the producer id and a per-partition sequence number, and the broker
+drops a retry it has already written. Once a record's retries are used up the
+send fails, and the application gives up on it or sends it again as a new
+record.
+
+Durable: nothing of the client. The producer id is new for every incarnation
+(`incarnation` stands for the id the broker hands out on InitProducerId), and
+the ghost fields recording what the application was told survive for the
+contracts to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+
+from kmodel.core.actors import Actor, Out
+from kmodel.kafka.broker import CONTROLLER, broker_name
+from kmodel.kafka.config import ProducerConfig
+from kmodel.kafka.messages import (
+    MetadataRequest,
+    ProduceRequest,
+    ProduceResponse,
+    SourceCommit,
+    SourceRead,
+    SourceRecord,
+    UpdateMetadata,
+)
+from kmodel.kafka.source import NAME as SOURCE
+
+NAME = "producer"
+REQUEST_TIMEOUT = "request.timeout.ms"
+RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    record: int
+    position: int  # the record's position in the source
+    sequence: int  # -1 without idempotence
+    attempt: int  # 0 for the first send
+    resent: int  # how often the application already re-sent this record as a new one
+    waiting_metadata: bool = False  # to be resent once the new leader is known
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerState:
+    incarnation: int = 1  # the producer id of this incarnation (durable counter)
+    leader: int = 0
+    leader_epoch: int = 0
+    reading: bool = False  # a SourceRead is outstanding
+    next_position: int = -1  # the next source position to read (-1: ask the source)
+    stored_position: int = -1  # the source position last stored
+    batches: tuple[Batch, ...] = ()
+    next_sequence: int = 0
+    acked: tuple[int, ...] = ()  # records the broker acknowledged (ghost, durable)
+    failed: tuple[int, ...] = ()  # records whose send finally failed (ghost, durable)
+    restarts: int = 0  # (ghost, durable)
+
+
+class Producer(Actor[ProducerState]):
+    durable = ("incarnation", "acked", "failed", "restarts")
+
+    def __init__(
+        self,
+        config: ProducerConfig,
+        *,
+        commit_before_send: bool,
+        resend_on_failure: bool,
+        max_resends: int,
+    ) -> None:
+        super().__init__(NAME)
+        self.config = config
+        self.commit_before_send = commit_before_send
+        self.resend_on_failure = resend_on_failure
+        self.max_resends = max_resends
+
+    def initial_state(self) -> ProducerState:
+        return ProducerState()
+
+    def on_start(self, state: ProducerState, out: Out) -> ProducerState:
+        out.send(SOURCE, SourceRead(None))
+        return replace(state, reading=True)
+
+    def after_crash(self, state: ProducerState) -> ProducerState:
+        kept = super().after_crash(state)
+        return replace(kept, incarnation=kept.incarnation + 1, restarts=kept.restarts + 1)
+
+    def on_message(self, state: ProducerState, sender: str, message: Hashable, out: Out):
+        if isinstance(message, SourceRecord):
+            return self._send_new(replace(state, reading=False), message, out)
+        if isinstance(message, ProduceResponse):
+            return self._answered(state, message, out)
+        if isinstance(message, UpdateMetadata):
+            if message.leader_epoch <= state.leader_epoch:
+                return state
+            state = replace(state, leader=message.leader, leader_epoch=message.leader_epoch)
+            return self._resend_waiting(state, out)
+        return state
+
+    def on_timer(self, state: ProducerState, timer: Hashable, out: Out) -> ProducerState:
+        # Kafka closes the connection on a request timeout: every request in flight
+        # on it fails and is retried as a new attempt.
+        kept, failing = [], []
+        for batch in state.batches:
+            if batch.waiting_metadata:
+                kept.append(batch)
+            elif batch.attempt + 1 < self.config.attempts:
+                kept.append(self._produce(state, replace(batch, attempt=batch.attempt + 1), out))
+            else:
+                failing.append(batch)
+        state = replace(state, batches=tuple(kept))
+        for batch in failing:
+            state = self._failed(state, batch, out)
+        return self._after_change(state, out)
+
+    def describe_timer(self, state: ProducerState, timer: Hashable) -> str:
+        return "request.timeout.ms expires: the client drops the connection and retries"
+
+    # -- sending --------------------------------------------------------------------
+
+    def _send_new(self, state: ProducerState, read: SourceRecord, out: Out) -> ProducerState:
+        if self.commit_before_send:
+            out.send(SOURCE, SourceCommit(read.position + 1))
+        sequence = state.next_sequence if self.config.idempotence else -1
+        batch = Batch(read.record, read.position, sequence, attempt=0, resent=0)
+        state = replace(
+            state,
+            next_position=read.position + 1,
+            next_sequence=state.next_sequence + self.config.idempotence,
+        )
+        return self._enqueue(state, batch, out)
+
+    def _enqueue(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        batch = self._produce(state, batch, out)
+        if self.config.acks == "0" and not batch.waiting_metadata:
+            # Fire and forget: the record counts as sent once it is on the wire.
+            state = self._completed(state, batch, out)
+        else:
+            state = replace(state, batches=state.batches + (batch,))
+        return self._after_change(state, out)
+
+    def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
+        """Send `batch` to the leader; with no leader known it waits for metadata."""
+        if state.leader < 0:
+            return replace(batch, waiting_metadata=True)
+        producer_id = state.incarnation if self.config.idempotence else 0
+        request = ProduceRequest(
+            batch.record, producer_id, batch.sequence, batch.attempt, self.config.acks
+        )
+        out.send(broker_name(state.leader), request)
+        return batch
+
+    def _after_change(self, state: ProducerState, out: Out) -> ProducerState:
+        """Keep reading while there is room in flight; keep the timer armed while waiting."""
+        in_flight = [b for b in state.batches if not b.waiting_metadata]
+        if in_flight:
+            out.set_timer(REQUEST_TIMEOUT)
+        else:
+            out.cancel_timer(REQUEST_TIMEOUT)
+        if not state.reading and len(state.batches) < self.config.max_in_flight:
+            position = None if state.next_position < 0 else state.next_position
+            out.send(SOURCE, SourceRead(position))
+            state = replace(state, reading=True)
+        return state
+
+    # -- answers ----------------------------------------------------------------------
+
+    def _answered(self, state: ProducerState, response: ProduceResponse, out: Out):
+        batch = next(
+            (
+                b
+                for b in state.batches
+                if b.record == response.record
+                and b.attempt == response.attempt
+                and not b.waiting_metadata
+            ),
+            None,
+        )
+        if batch is None:
+            return state  # an answer on a connection the client already dropped
+        others = tuple(b for b in state.batches if b is not batch)
+        if response.error == "NONE":
+            state = replace(state, batches=others, acked=_add(state.acked, batch.record))
+            state = self._completed(state, batch, out)
+        elif response.error in RETRIABLE and batch.attempt + 1 < self.config.attempts:
+            retry = replace(batch, attempt=batch.attempt + 1)
+            if response.error == "NOT_LEADER_OR_FOLLOWER":
+                out.send(CONTROLLER, MetadataRequest())
+                retry = replace(retry, waiting_metadata=True)
+            else:
+                retry = self._produce(state, retry, out)
+            state = replace(state, batches=_put_back(state.batches, batch, retry))
+        else:
+            state = self._failed(replace(state, batches=others), batch, out)
+        return self._after_change(state, out)
+
+    def _completed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        """After an acknowledgement (or a fire-and-forget send): store the source position
+        up to the first record not yet done."""
+        if self.commit_before_send:
+            return state
+        position = min((b.position for b in state.batches), default=state.next_position)
+        if position <= state.stored_position:
+            return state
+        out.send(SOURCE, SourceCommit(position))
+        return replace(state, stored_position=position)
+
+    def _failed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        state = replace(state, failed=_add(state.failed, batch.record))
+        if self.resend_on_failure and batch.resent < self.max_resends:
+            sequence = state.next_sequence if self.config.idempotence else -1
+            again = Batch(batch.record, batch.position, sequence, 0, batch.resent + 1)
+            state = replace(state, next_sequence=state.next_sequence + self.config.idempotence)
+            return replace(state, batches=state.batches + (self._produce(state, again, out),))
+        return self._completed(state, batch, out)
+
+    def _resend_waiting(self, state: ProducerState, out: Out) -> ProducerState:
+        batches = []
+        for batch in state.batches:
+            if batch.waiting_metadata:
+                batch = self._produce(state, replace(batch, waiting_metadata=False), out)
+            batches.append(batch)
+        return self._after_change(replace(state, batches=tuple(batches)), out)
+
+
+def _add(records: tuple[int, ...], record: int) -> tuple[int, ...]:
+    return records if record in records else tuple(sorted(records + (record,)))
+
+
+def _put_back(batches: tuple[Batch, ...], old: Batch, new: Batch) -> tuple[Batch, ...]:
+    return tuple(new if b is old else b for b in batches)

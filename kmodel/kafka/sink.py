@@ -1,0 +1,53 @@
+"""The external system the consumer writes to.
+
+Its table of effects is durable (it is a database). An `append` sink is like
+INCREMENT: every write is a new effect. An `upsert` sink is like SET by key:
+writing a record again changes nothing. A deduplication table of processed
+record ids may sit in front of it, kept in memory (lost when the sink
+crashes) or durably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from kmodel.core.actors import Actor, Out
+from kmodel.kafka.messages import SinkAck, SinkWrite
+
+NAME = "sink"
+
+
+@dataclass(frozen=True, slots=True)
+class SinkState:
+    effects: tuple[int, ...] = ()  # the visible result, in write order (durable)
+    writes: tuple[int, ...] = ()  # every write that arrived, applied or not (durable)
+    seen: tuple[int, ...] = ()  # the deduplication table, sorted
+
+
+class Sink(Actor[SinkState]):
+    def __init__(self, upsert: bool, dedup: str) -> None:
+        super().__init__(NAME)
+        self.upsert = upsert
+        self.dedup = dedup
+        self.durable = ("effects", "writes") + (("seen",) if dedup == "durable" else ())
+
+    def initial_state(self) -> SinkState:
+        return SinkState()
+
+    def on_message(self, state: SinkState, sender: str, message: Hashable, out: Out):
+        if not isinstance(message, SinkWrite):
+            return state
+        record = message.record
+        out.send(sender, SinkAck(record))
+        writes = state.writes + (record,)
+        if self.dedup != "none" and record in state.seen:
+            return SinkState(state.effects, writes, state.seen)
+        seen = tuple(sorted(state.seen + (record,))) if self.dedup != "none" else ()
+        effects = state.effects
+        if not (self.upsert and record in effects):
+            effects += (record,)
+        return SinkState(effects, writes, seen)
+
+    def describe_message(self, message: Hashable) -> str:
+        return str(message)
