@@ -85,7 +85,10 @@ class Actor(Generic[S]):
     def after_crash(self, state: S) -> S:
         """What is left after a crash: the durable fields, the rest as on a fresh start."""
         kept = {name: getattr(state, name) for name in self.durable}
-        return dataclasses.replace(self.initial_state(), **kept)
+        fresh = self.initial_state()
+        if hasattr(fresh, "_replace"):  # a NamedTuple state
+            return fresh._replace(**kept)
+        return dataclasses.replace(fresh, **kept)
 
     def describe_step(self, state: S, step: Hashable) -> str:
         return str(step)

@@ -24,8 +24,7 @@ slow reply and a lost one are both explored.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.jsonable import to_jsonable
@@ -36,9 +35,10 @@ from kmodel.core.tuples import replace_at
 FAULT_KINDS = ("crash", "lose", "break", "duplicate")
 
 
-@dataclass(frozen=True, slots=True)
-class World:
-    """One global state: every actor's state, who is up, timers, messages, faults used."""
+class World(NamedTuple):
+    """One global state: every actor's state, who is up, timers, messages, faults used.
+
+    A named tuple, so hashing and comparing a world runs in C."""
 
     actors: tuple[Hashable, ...]
     up: tuple[bool, ...]
@@ -161,7 +161,7 @@ class ActorSystem(System[World, Action]):
         network = self.network
         if kind == "deliver":
             src, dst, message = self._envelope_at(world, action[1])
-            world = _replace(world, network=network.remove(world.network, action[1]))
+            world = world._replace(network=network.remove(world.network, action[1]))
             out = Out()
             actor = self.actors[dst]
             new = actor.on_message(world.actors[dst], self.actors[src].name, message, out)
@@ -177,14 +177,14 @@ class ActorSystem(System[World, Action]):
         if kind == "timer":
             _, i, timer = action
             timers = replace_at(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
-            world = _replace(world, timers=timers)
+            world = world._replace(timers=timers)
             out = Out()
             return self._after_handler(
                 world, i, self.actors[i].on_timer(world.actors[i], timer, out), out
             )
         if kind == "restart":
             i = action[1]
-            world = _replace(world, up=replace_at(world.up, i, True))
+            world = world._replace(up=replace_at(world.up, i, True))
             out = Out()
             return self._after_handler(world, i, self.actors[i].on_start(world.actors[i], out), out)
         world = self._spend(world, action[2])
@@ -193,22 +193,21 @@ class ActorSystem(System[World, Action]):
             keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
             kept = network.drop(world.network, lambda s, d: d != i and (keeps_outgoing or s != i))
             notices = [(i, to, message) for to, message in self.crash_notices.get(i, ())]
-            return _replace(
-                world,
+            return world._replace(
                 actors=replace_at(world.actors, i, self.actors[i].after_crash(world.actors[i])),
                 up=replace_at(world.up, i, False),
                 timers=replace_at(world.timers, i, ()),
                 network=network.send(kept, notices),
             )
         if kind == "lose":
-            return _replace(world, network=network.remove(world.network, action[1]))
+            return world._replace(network=network.remove(world.network, action[1]))
         if kind == "break":
             connection = action[1]
             kept = network.drop(world.network, lambda s, d: (s, d) != connection)
-            return _replace(world, network=kept)
+            return world._replace(network=kept)
         if kind == "duplicate":
             envelope = self._envelope_at(world, action[1])
-            return _replace(world, network=network.send(world.network, [envelope]))
+            return world._replace(network=network.send(world.network, [envelope]))
         raise ValueError(f"unknown action {action!r}")
 
     def describe(self, world: World, action: Action, after: World) -> StepInfo:
@@ -263,8 +262,8 @@ class ActorSystem(System[World, Action]):
 
     def _spend(self, world: World, key: str) -> World:
         slot = self._budget_slot[key]
-        return _replace(
-            world, faults_used=replace_at(world.faults_used, slot, world.faults_used[slot] + 1)
+        return world._replace(
+            faults_used=replace_at(world.faults_used, slot, world.faults_used[slot] + 1)
         )
 
     def _envelope_at(self, world: World, position: int) -> Envelope:
@@ -293,15 +292,3 @@ class ActorSystem(System[World, Action]):
                     envelopes.append((i, dst, message))
             net = self.network.send(net, envelopes)
         return World(replace_at(world.actors, i, state), world.up, timers, net, world.faults_used)
-
-
-def _replace(world: World, **changes: Any) -> World:
-    fields = {
-        "actors": world.actors,
-        "up": world.up,
-        "timers": world.timers,
-        "network": world.network,
-        "faults_used": world.faults_used,
-    }
-    fields.update(changes)
-    return World(**fields)

@@ -16,7 +16,7 @@ machine crash), the HW checkpoint and the leader epoch. Everything else
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
@@ -44,27 +44,26 @@ def broker_name(broker: int) -> str:
     return f"broker{broker}"
 
 
-@dataclass(frozen=True, slots=True)
-class Parked:
+class Parked(NamedTuple):
     """A fetch waiting at the leader for data (Kafka's long poll, fetch.max.wait.ms)."""
 
     requester: str
     offset: int
     replica: bool
     leader_epoch: int
+    session: int
 
 
-@dataclass(frozen=True, slots=True)
-class PendingAck:
+class PendingAck(NamedTuple):
     """An acks=all ProduceRequest appended and waiting for the HW to pass it."""
 
     record: int
     attempt: int
     offset: int
+    session: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReplicaState:
+class ReplicaState(NamedTuple):
     log: tuple[Entry, ...] = ()  # durable
     flushed: int = 0  # entries fsynced to disk (durable)
     high_watermark: int = 0  # the HW checkpoint (durable)
@@ -140,10 +139,10 @@ class Broker(Actor[ReplicaState]):
 
     def on_step(self, state: ReplicaState, step: Hashable, out: Out) -> ReplicaState:
         if step[0] == "flush":
-            return replace(state, flushed=len(state.log))
+            return state._replace(flushed=len(state.log))
         isr = tuple(b for b in state.isr if b != step[1])
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return replace(state, altering=True)
+        return state._replace(altering=True)
 
     # -- messages ---------------------------------------------------------------
 
@@ -166,9 +165,9 @@ class Broker(Actor[ReplicaState]):
         if isinstance(message, AlterPartitionResponse):
             if state.role != "leader" or not state.altering:
                 return state
-            state = replace(state, altering=False)
+            state = state._replace(altering=False)
             if message.error == "NONE":
-                state = replace(state, isr=message.isr)
+                state = state._replace(isr=message.isr)
                 state = self._advance(state, out)
             return state
         return state
@@ -176,7 +175,10 @@ class Broker(Actor[ReplicaState]):
     def _produce(self, state: ReplicaState, request: ProduceRequest, out: Out) -> ReplicaState:
         def answer(error: str, offset: int = -1) -> None:
             if request.acks != "0":
-                out.send(PRODUCER, ProduceResponse(request.record, request.attempt, error, offset))
+                response = ProduceResponse(
+                    request.record, request.attempt, request.session, error, offset
+                )
+                out.send(PRODUCER, response)
 
         if state.role != "leader":
             answer("NOT_LEADER_OR_FOLLOWER")
@@ -200,11 +202,11 @@ class Broker(Actor[ReplicaState]):
             entry = Entry(request.record, request.producer_id, request.sequence, state.leader_epoch)
             log = state.log + (entry,)
             flushed = len(log) if self.config.flush_every_write else state.flushed
-            state = replace(state, log=log, flushed=flushed)
+            state = state._replace(log=log, flushed=flushed)
         if request.acks == "all":
-            state = replace(
-                state,
-                pending=state.pending + (PendingAck(request.record, request.attempt, offset),),
+            state = state._replace(
+                pending=state.pending
+                + (PendingAck(request.record, request.attempt, offset, request.session),),
             )
         else:
             answer("NONE", offset)
@@ -213,27 +215,33 @@ class Broker(Actor[ReplicaState]):
     def _serve_fetch(self, state: ReplicaState, sender: str, fetch: Fetch, out: Out):
         if fetch.replica and fetch.leader_epoch > state.leader_epoch:
             # The follower heard of the new epoch first; answer once we hear of it too.
-            parked = Parked(sender, fetch.offset, True, fetch.leader_epoch)
-            return replace(state, parked=state.parked + (parked,))
+            parked = Parked(sender, fetch.offset, True, fetch.leader_epoch, fetch.session)
+            return state._replace(parked=state.parked + (parked,))
         if state.role != "leader":
-            out.send(sender, FetchResponse(fetch.offset, (), 0, "NOT_LEADER_OR_FOLLOWER"))
+            out.send(
+                sender, FetchResponse(fetch.offset, (), 0, "NOT_LEADER_OR_FOLLOWER", fetch.session)
+            )
             return state
         if fetch.replica and fetch.leader_epoch < state.leader_epoch:
-            out.send(sender, FetchResponse(fetch.offset, (), 0, "FENCED_LEADER_EPOCH"))
+            out.send(
+                sender, FetchResponse(fetch.offset, (), 0, "FENCED_LEADER_EPOCH", fetch.session)
+            )
             return state
         offset = state.high_watermark if fetch.offset < 0 else fetch.offset
         if offset > len(state.log):
             out.send(
                 sender,
-                FetchResponse(len(state.log), (), state.high_watermark, "OFFSET_OUT_OF_RANGE"),
+                FetchResponse(
+                    len(state.log), (), state.high_watermark, "OFFSET_OUT_OF_RANGE", fetch.session
+                ),
             )
             return state
         if fetch.replica:
             follower = _broker_number(sender)
-            state = replace(state, follower_end=replace_at(state.follower_end, follower, offset))
+            state = state._replace(follower_end=replace_at(state.follower_end, follower, offset))
             state = self._maybe_expand(state, follower, out)
             state = self._advance(state, out)
-        parked = Parked(sender, offset, fetch.replica, state.leader_epoch)
+        parked = Parked(sender, offset, fetch.replica, state.leader_epoch, fetch.session)
         return self._answer_or_park(state, parked, out, latest=fetch.offset < 0)
 
     def _answer_or_park(
@@ -244,17 +252,19 @@ class Broker(Actor[ReplicaState]):
         if parked.replica:
             follower = _broker_number(parked.requester)
             if len(state.log) > offset or hw > state.told_hw[follower]:
-                out.send(parked.requester, FetchResponse(offset, state.log[offset:], hw))
-                return replace(state, told_hw=replace_at(state.told_hw, follower, hw))
+                response = FetchResponse(offset, state.log[offset:], hw, "NONE", parked.session)
+                out.send(parked.requester, response)
+                return state._replace(told_hw=replace_at(state.told_hw, follower, hw))
         elif hw > offset or latest:
-            out.send(parked.requester, FetchResponse(offset, state.log[offset:hw], hw))
+            response = FetchResponse(offset, state.log[offset:hw], hw, "NONE", parked.session)
+            out.send(parked.requester, response)
             return state
-        return replace(state, parked=state.parked + (parked,))
+        return state._replace(parked=state.parked + (parked,))
 
     def _fetched(self, state: ReplicaState, response: FetchResponse, out: Out) -> ReplicaState:
         if state.role != "follower":
             return state
-        state = replace(state, fetching=False)
+        state = state._replace(fetching=False)
         if response.error == "OFFSET_OUT_OF_RANGE":
             return self._fetch(self._truncate(state, response.offset), out)
         if response.error != "NONE":
@@ -264,7 +274,7 @@ class Broker(Actor[ReplicaState]):
         log = state.log + response.entries
         flushed = len(log) if self.config.flush_every_write else state.flushed
         high_watermark = max(state.high_watermark, min(response.high_watermark, len(log)))
-        state = replace(state, log=log, flushed=flushed, high_watermark=high_watermark)
+        state = state._replace(log=log, flushed=flushed, high_watermark=high_watermark)
         return self._fetch(state, out)
 
     def _leader_and_isr(self, state: ReplicaState, update: LeaderAndIsr, out: Out):
@@ -274,16 +284,19 @@ class Broker(Actor[ReplicaState]):
             return state
         for pending in state.pending:
             out.send(
-                PRODUCER, ProduceResponse(pending.record, pending.attempt, "NOT_LEADER_OR_FOLLOWER")
+                PRODUCER,
+                ProduceResponse(
+                    pending.record, pending.attempt, pending.session, "NOT_LEADER_OR_FOLLOWER"
+                ),
             )
         waiting = [p for p in state.parked if p.leader_epoch == update.leader_epoch and p.replica]
         for parked in state.parked:
             if not parked.replica:
                 out.send(
-                    parked.requester, FetchResponse(parked.offset, (), 0, "NOT_LEADER_OR_FOLLOWER")
+                    parked.requester,
+                    FetchResponse(parked.offset, (), 0, "NOT_LEADER_OR_FOLLOWER", parked.session),
                 )
-        base = replace(
-            state,
+        base = state._replace(
             leader_epoch=update.leader_epoch,
             leader=update.leader,
             pending=(),
@@ -294,18 +307,18 @@ class Broker(Actor[ReplicaState]):
         if update.leader == self.broker:
             ends = tuple(len(state.log) if b == self.broker else 0 for b in self.replicas)
             told = (-1,) * len(self.replicas)
-            state = replace(base, role="leader", isr=update.isr, follower_end=ends, told_hw=told)
+            state = base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
             for parked in waiting:
-                fetch = Fetch(parked.offset, parked.leader_epoch, replica=True)
+                fetch = Fetch(parked.offset, parked.leader_epoch, True, parked.session)
                 state = self._serve_fetch(state, parked.requester, fetch, out)
             return state
         if update.leader < 0:
-            return replace(base, role="none", isr=())
+            return base._replace(role="none", isr=())
         if self.config.truncate_by_epoch:
             last_epoch = state.log[-1].leader_epoch if state.log else -1
             out.send(broker_name(update.leader), OffsetsForLeaderEpoch(last_epoch))
-            return replace(base, role="truncating", isr=())
-        follower = replace(base, role="follower", isr=())
+            return base._replace(role="truncating", isr=())
+        follower = base._replace(role="follower", isr=())
         return self._fetch(self._truncate(follower, state.high_watermark), out)
 
     # -- helpers -----------------------------------------------------------------
@@ -314,12 +327,11 @@ class Broker(Actor[ReplicaState]):
         if state.fetching:
             return state
         out.send(broker_name(state.leader), Fetch(len(state.log), state.leader_epoch, True))
-        return replace(state, role="follower", fetching=True)
+        return state._replace(role="follower", fetching=True)
 
     def _truncate(self, state: ReplicaState, end: int) -> ReplicaState:
         end = min(end, len(state.log))
-        return replace(
-            state,
+        return state._replace(
             role="follower",
             log=state.log[:end],
             flushed=min(state.flushed, end),
@@ -339,7 +351,7 @@ class Broker(Actor[ReplicaState]):
             return state
         isr = tuple(sorted(state.isr + (follower,)))
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return replace(state, altering=True)
+        return state._replace(altering=True)
 
     def _advance(self, state: ReplicaState, out: Out) -> ReplicaState:
         """Move the HW to what every ISR member has; answer whatever that unblocks."""
@@ -347,20 +359,22 @@ class Broker(Actor[ReplicaState]):
             return state
         ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in state.isr]
         high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
-        state = replace(state, high_watermark=high_watermark)
+        state = state._replace(high_watermark=high_watermark)
         still_pending = []
         for pending in state.pending:
             if pending.offset < high_watermark:
                 out.send(
                     PRODUCER,
-                    ProduceResponse(pending.record, pending.attempt, "NONE", pending.offset),
+                    ProduceResponse(
+                        pending.record, pending.attempt, pending.session, "NONE", pending.offset
+                    ),
                 )
             else:
                 still_pending.append(pending)
-        parked, state = state.parked, replace(state, pending=tuple(still_pending), parked=())
+        parked, state = state.parked, state._replace(pending=tuple(still_pending), parked=())
         for waiting in parked:
             if waiting.leader_epoch != state.leader_epoch:
-                state = replace(state, parked=state.parked + (waiting,))
+                state = state._replace(parked=state.parked + (waiting,))
             else:
                 state = self._answer_or_park(state, waiting, out)
         return state

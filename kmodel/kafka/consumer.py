@@ -17,7 +17,7 @@ record what it processed and which high watermarks it saw, for the contracts.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.kafka.broker import CONTROLLER, broker_name
@@ -43,8 +43,7 @@ NAME = "consumer"
 SINK_TIMEOUT = "sink write timeout"
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerState:
+class ConsumerState(NamedTuple):
     phase: str = "joining"  # joining | offsets | polling | fetching | committing
     generation: int = -1
     leader: int = 0
@@ -78,7 +77,7 @@ class Consumer(Actor[ConsumerState]):
 
     def after_crash(self, state: ConsumerState) -> ConsumerState:
         kept = super().after_crash(state)
-        return replace(kept, restarts=kept.restarts + 1)
+        return kept._replace(restarts=kept.restarts + 1)
 
     # -- the poll loop as steps ------------------------------------------------------
 
@@ -108,21 +107,24 @@ class Consumer(Actor[ConsumerState]):
             out.send(SINK, SinkWrite(record, offset))
             if self.max_sink_retries:
                 out.set_timer(SINK_TIMEOUT)
-            return replace(state, writing=True, sink_retries=0)
+            return state._replace(writing=True, sink_retries=0)
         if step[0] == "commit":
-            return self._commit(replace(state, commit_after=False), state.position, out)
+            return self._commit(state._replace(commit_after=False), state.position, out)
         if self.config.auto_commit and state.auto_commit_from >= 0:
             out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
-            state = replace(state, auto_commit_from=-1)
-        out.send(broker_name(state.leader), Fetch(state.position, state.leader_epoch, False))
-        return replace(state, phase="fetching")
+            state = state._replace(auto_commit_from=-1)
+        out.send(
+            broker_name(state.leader),
+            Fetch(state.position, state.leader_epoch, False, state.restarts),
+        )
+        return state._replace(phase="fetching")
 
     def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
         if state.writing and state.sink_retries < self.max_sink_retries:
             offset, record = state.in_hand[0]
             out.send(SINK, SinkWrite(record, offset))
             out.set_timer(SINK_TIMEOUT)
-            return replace(state, sink_retries=state.sink_retries + 1)
+            return state._replace(sink_retries=state.sink_retries + 1)
         return state
 
     # -- answers -------------------------------------------------------------------------
@@ -130,31 +132,32 @@ class Consumer(Actor[ConsumerState]):
     def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse):
             out.send(COORDINATOR, OffsetFetch())
-            return replace(
-                ConsumerState(
-                    leader=state.leader,
-                    leader_epoch=state.leader_epoch,
-                    processed=state.processed,
-                    high_watermarks=state.high_watermarks,
-                    restarts=state.restarts,
-                ),
+            return ConsumerState(
                 phase="offsets",
                 generation=message.generation,
+                leader=state.leader,
+                leader_epoch=state.leader_epoch,
+                processed=state.processed,
+                high_watermarks=state.high_watermarks,
+                restarts=state.restarts,
             )
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
             start = message.offset
             if start < 0:
                 start = 0 if self.config.offset_reset == "earliest" else -1
-            return replace(state, phase="polling", position=start)
-        if isinstance(message, FetchResponse) and state.phase == "fetching":
-            return self._fetched(replace(state, phase="polling"), message, out)
+            return state._replace(phase="polling", position=start)
+        if (
+            isinstance(message, FetchResponse)
+            and state.phase == "fetching"
+            and message.session == state.restarts
+        ):
+            return self._fetched(state._replace(phase="polling"), message, out)
         if isinstance(message, SinkAck) and state.writing and state.in_hand:
             offset, record = state.in_hand[0]
             if message.record != record:
                 return state
             out.cancel_timer(SINK_TIMEOUT)
-            state = replace(
-                state,
+            state = state._replace(
                 writing=False,
                 in_hand=state.in_hand[1:],
                 processed=state.processed + (offset,),
@@ -164,18 +167,18 @@ class Consumer(Actor[ConsumerState]):
             if message.error != "NONE":
                 # CommitFailedException: the group moved on; rejoin and start over.
                 out.send(COORDINATOR, JoinGroup())
-                return replace(
-                    state, phase="joining", in_hand=(), writing=False, commit_after=False
+                return state._replace(
+                    phase="joining", in_hand=(), writing=False, commit_after=False
                 )
             if state.phase == "committing":
-                return replace(state, phase="polling")
+                return state._replace(phase="polling")
             return state
         if isinstance(message, UpdateMetadata):
             if message.leader_epoch > state.leader_epoch:
-                state = replace(state, leader=message.leader, leader_epoch=message.leader_epoch)
+                state = state._replace(leader=message.leader, leader_epoch=message.leader_epoch)
                 if state.phase == "fetching":
-                    state = replace(state, phase="polling")  # fetch again from the new leader
-            return replace(state, awaiting_metadata=False)
+                    state = state._replace(phase="polling")  # fetch again from the new leader
+            return state._replace(awaiting_metadata=False)
         return state
 
     def _fetched(self, state: ConsumerState, response: FetchResponse, out: Out):
@@ -183,27 +186,27 @@ class Consumer(Actor[ConsumerState]):
             return state  # an answer to a fetch the consumer already gave up on
         if response.error == "OFFSET_OUT_OF_RANGE":
             reset = 0 if self.config.offset_reset == "earliest" else -1
-            return replace(state, position=reset)
+            return state._replace(position=reset)
         if response.error != "NONE":
             out.send(CONTROLLER, MetadataRequest())
-            return replace(state, awaiting_metadata=True)
+            return state._replace(awaiting_metadata=True)
         seen, regressions = state.high_watermarks
         if response.high_watermark < seen:
             regressions += 1
-        state = replace(state, high_watermarks=(max(seen, response.high_watermark), regressions))
+        state = state._replace(high_watermarks=(max(seen, response.high_watermark), regressions))
         records = tuple((response.offset + i, e.record) for i, e in enumerate(response.entries))
         position = response.offset + len(records)
-        state = replace(state, position=position, in_hand=records)
+        state = state._replace(position=position, in_hand=records)
         if self.config.auto_commit:
-            return replace(state, auto_commit_from=position)
+            return state._replace(auto_commit_from=position)
         if not records:
             return state
         if self.config.commit == "before-processing":
             return self._commit(state, position, out)
-        return replace(state, commit_after=True)
+        return state._replace(commit_after=True)
 
     def _commit(self, state: ConsumerState, offset: int, out: Out) -> ConsumerState:
         out.send(COORDINATOR, OffsetCommit(offset, state.generation))
         if self.config.commit_async:
             return state
-        return replace(state, phase="committing")
+        return state._replace(phase="committing")

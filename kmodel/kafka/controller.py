@@ -11,7 +11,7 @@ so it is durable and the controller itself does not crash in these models.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
@@ -30,8 +30,7 @@ from kmodel.kafka.messages import (
 CLIENTS = ("producer", "consumer")
 
 
-@dataclass(frozen=True, slots=True)
-class ControllerState:
+class ControllerState(NamedTuple):
     leader: int = 0  # -1: offline, no replica can lead
     leader_epoch: int = 0
     isr: tuple[int, ...] = ()
@@ -57,13 +56,13 @@ class Controller(Actor[ControllerState]):
             alive = replace_at(state.alive, broker, False)
             # A fenced broker leaves the ISR, unless it is the last member (Kafka keeps it).
             isr = tuple(b for b in state.isr if b != broker) or state.isr
-            state = replace(state, alive=alive, isr=isr)
+            state = state._replace(alive=alive, isr=isr)
             if state.leader == broker:
                 state = self._elect(state, out)
             return state
         if isinstance(message, BrokerRegistration):
             broker = message.broker
-            state = replace(state, alive=replace_at(state.alive, broker, True))
+            state = state._replace(alive=replace_at(state.alive, broker, True))
             if state.leader < 0:
                 before = state.leader_epoch
                 state = self._elect(state, out)
@@ -76,7 +75,7 @@ class Controller(Actor[ControllerState]):
                 out.send(sender, AlterPartitionResponse((), "FENCED_LEADER_EPOCH"))
                 return state
             out.send(sender, AlterPartitionResponse(message.isr))
-            return replace(state, isr=message.isr)
+            return state._replace(isr=message.isr)
         if isinstance(message, MetadataRequest):
             out.send(sender, UpdateMetadata(state.leader, state.leader_epoch))
         return state
@@ -96,8 +95,7 @@ class Controller(Actor[ControllerState]):
         if leader == state.leader:
             return state  # still offline: nothing changes, no new epoch
         isr = (leader,) if unclean else state.isr
-        state = replace(
-            state,
+        state = state._replace(
             leader=leader,
             leader_epoch=state.leader_epoch + 1,
             isr=isr,

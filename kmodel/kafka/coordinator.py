@@ -11,7 +11,7 @@ though the evicted consumer may still be processing what it polled.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.kafka.messages import (
@@ -26,8 +26,7 @@ from kmodel.kafka.messages import (
 NAME = "coordinator"
 
 
-@dataclass(frozen=True, slots=True)
-class CoordinatorState:
+class CoordinatorState(NamedTuple):
     committed: int = -1  # -1: no committed offset
     generation: int = 0
     member: bool = False  # whether the partition is assigned in this generation
@@ -47,7 +46,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if isinstance(message, JoinGroup):
             generation = state.generation + 1
             out.send(sender, JoinGroupResponse(generation))
-            return replace(state, generation=generation, member=True)
+            return state._replace(generation=generation, member=True)
         if isinstance(message, OffsetFetch):
             out.send(sender, OffsetFetchResponse(state.committed))
             return state
@@ -56,7 +55,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
                 out.send(sender, OffsetCommitResponse(message.offset, "ILLEGAL_GENERATION"))
                 return state
             out.send(sender, OffsetCommitResponse(message.offset))
-            return replace(state, committed=message.offset)
+            return state._replace(committed=message.offset)
         return state
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
@@ -70,6 +69,6 @@ class GroupCoordinator(Actor[CoordinatorState]):
         return "evicts the consumer (session timeout): rebalance to a new generation"
 
     def on_step(self, state: CoordinatorState, step: Hashable, out: Out) -> CoordinatorState:
-        return replace(
-            state, generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
+        return state._replace(
+            generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )

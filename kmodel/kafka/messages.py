@@ -7,10 +7,10 @@ Records are numbered 1..N by the source and carry that number as their key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One record batch in a partition log (batches hold one record here)."""
 
     record: int
@@ -28,12 +28,15 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class SourceRead:
     """The producer application asks the upstream source for the record at `position`
-    (None: resume from the position the source has stored)."""
+    (None: resume from the position the source has stored). With `store`, the source
+    stores the position past the record as it hands it out (read-and-acknowledge)."""
 
     position: int | None
+    store: bool = False
 
     def __str__(self) -> str:
-        return "read next" if self.position is None else f"read position {self.position}"
+        where = "next" if self.position is None else f"position {self.position}"
+        return f"read {where}" + (" and store the position" if self.store else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class ProduceRequest:
     sequence: int
     attempt: int
     acks: str  # "0", "1" or "all"
+    session: int  # the client incarnation whose connection carries it
 
     def __str__(self) -> str:
         idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
@@ -76,6 +80,7 @@ class ProduceRequest:
 class ProduceResponse:
     record: int
     attempt: int
+    session: int
     error: str = "NONE"
     offset: int = -1
 
@@ -95,6 +100,7 @@ class Fetch:
     offset: int  # -1: the consumer asks for the latest offset (auto.offset.reset=latest)
     leader_epoch: int
     replica: bool
+    session: int = 0  # the consumer incarnation whose connection carries it
 
     def __str__(self) -> str:
         who = "replica " if self.replica else ""
@@ -108,6 +114,7 @@ class FetchResponse:
     entries: tuple[Entry, ...]
     high_watermark: int
     error: str = "NONE"
+    session: int = 0
 
     def __str__(self) -> str:
         if self.error != "NONE":

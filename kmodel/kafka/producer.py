@@ -1,9 +1,9 @@
 """The producer application and its Kafka client, as one actor.
 
 The application loop reads the next record from the source, hands it to
-`send()`, and stores its source position either before sending (so a crash
-never resends, at-most-once) or after the broker acknowledged the record (so a
-crash resends whatever was not acknowledged, at-least-once).
+`send()`, and stores its source position either as it reads, before sending
+(so a crash never resends, at-most-once), or after the broker acknowledged the
+record (so a crash resends whatever was not acknowledged, at-least-once).
 
 The client keeps up to `max.in.flight.requests.per.connection` requests
 outstanding. A request timeout makes the outcome ambiguous, exactly as in
@@ -24,7 +24,7 @@ contracts to read.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.kafka.broker import CONTROLLER, broker_name
@@ -45,8 +45,7 @@ REQUEST_TIMEOUT = "request.timeout.ms"
 RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS")
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(NamedTuple):
     record: int
     position: int  # the record's position in the source
     sequence: int  # -1 without idempotence
@@ -55,8 +54,7 @@ class Batch:
     waiting_metadata: bool = False  # to be resent once the new leader is known
 
 
-@dataclass(frozen=True, slots=True)
-class ProducerState:
+class ProducerState(NamedTuple):
     incarnation: int = 1  # the producer id of this incarnation (durable counter)
     leader: int = 0
     leader_epoch: int = 0
@@ -91,22 +89,22 @@ class Producer(Actor[ProducerState]):
         return ProducerState()
 
     def on_start(self, state: ProducerState, out: Out) -> ProducerState:
-        out.send(SOURCE, SourceRead(None))
-        return replace(state, reading=True)
+        out.send(SOURCE, SourceRead(None, self.commit_before_send))
+        return state._replace(reading=True)
 
     def after_crash(self, state: ProducerState) -> ProducerState:
         kept = super().after_crash(state)
-        return replace(kept, incarnation=kept.incarnation + 1, restarts=kept.restarts + 1)
+        return kept._replace(incarnation=kept.incarnation + 1, restarts=kept.restarts + 1)
 
     def on_message(self, state: ProducerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, SourceRecord):
-            return self._send_new(replace(state, reading=False), message, out)
+            return self._send_new(state._replace(reading=False), message, out)
         if isinstance(message, ProduceResponse):
             return self._answered(state, message, out)
         if isinstance(message, UpdateMetadata):
             if message.leader_epoch <= state.leader_epoch:
                 return state
-            state = replace(state, leader=message.leader, leader_epoch=message.leader_epoch)
+            state = state._replace(leader=message.leader, leader_epoch=message.leader_epoch)
             return self._resend_waiting(state, out)
         return state
 
@@ -118,10 +116,10 @@ class Producer(Actor[ProducerState]):
             if batch.waiting_metadata:
                 kept.append(batch)
             elif batch.attempt + 1 < self.config.attempts:
-                kept.append(self._produce(state, replace(batch, attempt=batch.attempt + 1), out))
+                kept.append(self._produce(state, batch._replace(attempt=batch.attempt + 1), out))
             else:
                 failing.append(batch)
-        state = replace(state, batches=tuple(kept))
+        state = state._replace(batches=tuple(kept))
         for batch in failing:
             state = self._failed(state, batch, out)
         return self._after_change(state, out)
@@ -132,12 +130,9 @@ class Producer(Actor[ProducerState]):
     # -- sending --------------------------------------------------------------------
 
     def _send_new(self, state: ProducerState, read: SourceRecord, out: Out) -> ProducerState:
-        if self.commit_before_send:
-            out.send(SOURCE, SourceCommit(read.position + 1))
         sequence = state.next_sequence if self.config.idempotence else -1
         batch = Batch(read.record, read.position, sequence, attempt=0, resent=0)
-        state = replace(
-            state,
+        state = state._replace(
             next_position=read.position + 1,
             next_sequence=state.next_sequence + self.config.idempotence,
         )
@@ -149,16 +144,21 @@ class Producer(Actor[ProducerState]):
             # Fire and forget: the record counts as sent once it is on the wire.
             state = self._completed(state, batch, out)
         else:
-            state = replace(state, batches=state.batches + (batch,))
+            state = state._replace(batches=state.batches + (batch,))
         return self._after_change(state, out)
 
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
         """Send `batch` to the leader; with no leader known it waits for metadata."""
         if state.leader < 0:
-            return replace(batch, waiting_metadata=True)
+            return batch._replace(waiting_metadata=True)
         producer_id = state.incarnation if self.config.idempotence else 0
         request = ProduceRequest(
-            batch.record, producer_id, batch.sequence, batch.attempt, self.config.acks
+            batch.record,
+            producer_id,
+            batch.sequence,
+            batch.attempt,
+            self.config.acks,
+            session=state.incarnation,
         )
         out.send(broker_name(state.leader), request)
         return batch
@@ -172,13 +172,15 @@ class Producer(Actor[ProducerState]):
             out.cancel_timer(REQUEST_TIMEOUT)
         if not state.reading and len(state.batches) < self.config.max_in_flight:
             position = None if state.next_position < 0 else state.next_position
-            out.send(SOURCE, SourceRead(position))
-            state = replace(state, reading=True)
+            out.send(SOURCE, SourceRead(position, self.commit_before_send))
+            state = state._replace(reading=True)
         return state
 
     # -- answers ----------------------------------------------------------------------
 
     def _answered(self, state: ProducerState, response: ProduceResponse, out: Out):
+        if response.session != state.incarnation:
+            return state  # an answer to the previous incarnation's connection
         batch = next(
             (
                 b
@@ -193,18 +195,18 @@ class Producer(Actor[ProducerState]):
             return state  # an answer on a connection the client already dropped
         others = tuple(b for b in state.batches if b is not batch)
         if response.error == "NONE":
-            state = replace(state, batches=others, acked=_add(state.acked, batch.record))
+            state = state._replace(batches=others, acked=_add(state.acked, batch.record))
             state = self._completed(state, batch, out)
         elif response.error in RETRIABLE and batch.attempt + 1 < self.config.attempts:
-            retry = replace(batch, attempt=batch.attempt + 1)
+            retry = batch._replace(attempt=batch.attempt + 1)
             if response.error == "NOT_LEADER_OR_FOLLOWER":
                 out.send(CONTROLLER, MetadataRequest())
-                retry = replace(retry, waiting_metadata=True)
+                retry = retry._replace(waiting_metadata=True)
             else:
                 retry = self._produce(state, retry, out)
-            state = replace(state, batches=_put_back(state.batches, batch, retry))
+            state = state._replace(batches=_put_back(state.batches, batch, retry))
         else:
-            state = self._failed(replace(state, batches=others), batch, out)
+            state = self._failed(state._replace(batches=others), batch, out)
         return self._after_change(state, out)
 
     def _completed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
@@ -216,24 +218,24 @@ class Producer(Actor[ProducerState]):
         if position <= state.stored_position:
             return state
         out.send(SOURCE, SourceCommit(position))
-        return replace(state, stored_position=position)
+        return state._replace(stored_position=position)
 
     def _failed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
-        state = replace(state, failed=_add(state.failed, batch.record))
+        state = state._replace(failed=_add(state.failed, batch.record))
         if self.resend_on_failure and batch.resent < self.max_resends:
             sequence = state.next_sequence if self.config.idempotence else -1
             again = Batch(batch.record, batch.position, sequence, 0, batch.resent + 1)
-            state = replace(state, next_sequence=state.next_sequence + self.config.idempotence)
-            return replace(state, batches=state.batches + (self._produce(state, again, out),))
+            state = state._replace(next_sequence=state.next_sequence + self.config.idempotence)
+            return state._replace(batches=state.batches + (self._produce(state, again, out),))
         return self._completed(state, batch, out)
 
     def _resend_waiting(self, state: ProducerState, out: Out) -> ProducerState:
         batches = []
         for batch in state.batches:
             if batch.waiting_metadata:
-                batch = self._produce(state, replace(batch, waiting_metadata=False), out)
+                batch = self._produce(state, batch._replace(waiting_metadata=False), out)
             batches.append(batch)
-        return self._after_change(replace(state, batches=tuple(batches)), out)
+        return self._after_change(state._replace(batches=tuple(batches)), out)
 
 
 def _add(records: tuple[int, ...], record: int) -> tuple[int, ...]:

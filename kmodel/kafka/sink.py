@@ -10,7 +10,7 @@ crashes) or durably.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.kafka.messages import SinkAck, SinkWrite
@@ -18,8 +18,7 @@ from kmodel.kafka.messages import SinkAck, SinkWrite
 NAME = "sink"
 
 
-@dataclass(frozen=True, slots=True)
-class SinkState:
+class SinkState(NamedTuple):
     effects: tuple[int, ...] = ()  # the visible result, in write order (durable)
     writes: tuple[int, ...] = ()  # every write that arrived, applied or not (durable)
     seen: tuple[int, ...] = ()  # the deduplication table, sorted

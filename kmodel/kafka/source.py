@@ -8,7 +8,7 @@ that position is read again).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.kafka.messages import SourceCommit, SourceRead, SourceRecord
@@ -16,8 +16,7 @@ from kmodel.kafka.messages import SourceCommit, SourceRead, SourceRecord
 NAME = "source"
 
 
-@dataclass(frozen=True, slots=True)
-class SourceState:
+class SourceState(NamedTuple):
     stored: int = 0  # the position the application stored (durable)
 
 
@@ -36,6 +35,8 @@ class Source(Actor[SourceState]):
             position = state.stored if message.position is None else message.position
             if position < self.records:
                 out.send(sender, SourceRecord(position, record=position + 1))
+                if message.store:
+                    return SourceState(position + 1)
         elif isinstance(message, SourceCommit):
             return SourceState(message.position)
         return state

@@ -1,0 +1,308 @@
+"""Bad input: every mistake in a spec or on the command line exits with code 2 and one
+paragraph that names the file and the field, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kmodel.cli import main
+from kmodel.jobs.schema import Model, Setting, SpecError
+from kmodel.jobs.spec import load_job
+
+TWO_PHASE = 'model = "two-phase-commit"\n'
+LOSSY_LINK = 'model = "lossy-link"\n'
+
+
+def bad_input(*args: str | Path) -> str:
+    """Run `kmodel` expecting exit code 2; the error text (standard error)."""
+    result = CliRunner().invoke(main, [str(arg) for arg in args])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+def spec_error(*args: str | Path) -> str:
+    """Like `bad_input`, for the errors kmodel words itself: one paragraph, one line."""
+    text = bad_input(*args)
+    assert text.startswith("kmodel: ")
+    assert text.endswith("\n") and text.count("\n") == 1
+    return text
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# (id, spec text, words the message must contain besides the file's path)
+SPEC_MISTAKES = [
+    ("invalid-toml", TWO_PHASE + "rms = \n", ["not valid TOML", "line 2"]),
+    ("unknown-top-level-field", TWO_PHASE + 'colour = "red"\n', ["unknown field 'colour'"]),
+    (
+        "unknown-model",
+        'model = "three-phase-commit"\n',
+        ["field 'model' is 'three-phase-commit'", "known models are", "two-phase-commit"],
+    ),
+    ("missing-model", 'title = "no model"\n', ["field 'model' is missing"]),
+    ("title-not-a-string", TWO_PHASE + "title = 3\n", ["field 'title' must be a string"]),
+    (
+        "unknown-setting",
+        TWO_PHASE + "[parameters]\nrms = 3\nreplicas = 2\n",
+        ["unknown setting parameters.replicas", "accepts rms"],
+    ),
+    (
+        "section-of-another-model",
+        TWO_PHASE + "[bounds]\nlose = 1\n",
+        ["section [bounds]", "'two-phase-commit'", "parameters"],
+    ),
+    ("section-not-a-table", TWO_PHASE + "parameters = 3\n", ["[parameters] must be a table"]),
+    (
+        "wrong-type",
+        TWO_PHASE + '[parameters]\nrms = "three"\n',
+        ['parameters.rms is "three"', "an integer ≥ 1 and ≤ 12"],
+    ),
+    ("boolean-for-integer", TWO_PHASE + "[parameters]\nrms = true\n", ["parameters.rms is true"]),
+    ("float-for-integer", TWO_PHASE + "[parameters]\nrms = 3.5\n", ["parameters.rms is 3.5"]),
+    ("below-minimum", TWO_PHASE + "[parameters]\nrms = 0\n", ["parameters.rms is 0", "≥ 1"]),
+    ("above-maximum", TWO_PHASE + "[parameters]\nrms = 13\n", ["parameters.rms is 13", "≤ 12"]),
+    (
+        "not-a-choice",
+        LOSSY_LINK + '[parameters]\nnetwork = "pigeon"\n',
+        ['parameters.network is "pigeon"', 'one of "fifo", "unordered"'],
+    ),
+    (
+        "bounds-out-of-range",
+        LOSSY_LINK + "[bounds]\nlose = 9\n",
+        ["bounds.lose is 9", "≤ 4"],
+    ),
+    (
+        "unknown-search-option",
+        TWO_PHASE + "[search]\nspeed = 3\n",
+        ["unknown setting search.speed", "accepts engine, max_states"],
+    ),
+    (
+        "unknown-engine",
+        TWO_PHASE + '[search]\nengine = "astar"\n',
+        ['search.engine is "astar"', 'one of "bfs", "dfs"'],
+    ),
+    ("negative-state-limit", TWO_PHASE + "[search]\nmax_states = -5\n", ["search.max_states"]),
+    ("search-not-a-table", TWO_PHASE + 'search = "fast"\n', ["[search] must be a table"]),
+    (
+        "unknown-expected-status",
+        TWO_PHASE + '[expect]\nconsistent = "fine"\n',
+        ["expect.consistent is 'fine'", "holds, violated, reached, unreached"],
+    ),
+    (
+        "unknown-expected-status-in-table",
+        TWO_PHASE + '[expect]\nconsistent = { status = "unknown" }\n',
+        ["expect.consistent is 'unknown'"],
+    ),
+    (
+        "unknown-expectation-key",
+        TWO_PHASE + '[expect]\nconsistent = { status = "holds", step = 3 }\n',
+        ["expect.consistent has unknown key 'step'"],
+    ),
+    (
+        "steps-not-a-number",
+        TWO_PHASE + '[expect]\nall-aborted = { status = "reached", steps = "three" }\n',
+        ["expect.all-aborted.steps must be a whole number"],
+    ),
+    (
+        "kafka-rule",
+        'model = "kafka-pipeline"\n[broker]\n"min.insync.replicas" = 2\n',
+        ["broker.min.insync.replicas: min.insync.replicas (2) is larger than replication.factor"],
+    ),
+    (
+        "not-one-of-mixed-choices",
+        'model = "kafka-pipeline"\n[producer]\nacks = "most"\n',
+        ['producer.acks is "most"', 'one of 0, 1, "all", -1'],
+    ),
+    (
+        "boolean-for-mixed-choices",
+        'model = "kafka-pipeline"\n[producer]\nacks = true\n',
+        ["producer.acks is true"],
+    ),
+    ("expect-not-a-table", TWO_PHASE + 'expect = "holds"\n', ["[expect] must be a table"]),
+    (
+        "expectation-of-no-property",
+        TWO_PHASE + '[expect]\nconsistent = "holds"\nisolated = "holds"\n',
+        ["expect.isolated names no property", "consistent, all-committed, all-aborted"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [pytest.param(text, words, id=name) for name, text, words in SPEC_MISTAKES],
+)
+def test_spec_mistake(tmp_path: Path, text: str, words: list[str]) -> None:
+    spec = write(tmp_path, text)
+    message = spec_error("check", spec, "--quiet")
+    assert message.startswith(f"kmodel: {spec}: ")
+    for word in words:
+        assert word in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    spec = tmp_path / "absent.toml"
+    message = spec_error("check", spec)
+    assert message == f"kmodel: {spec}: no such spec file.\n"
+
+
+# (id, --set argument, words the message must contain)
+OVERRIDE_MISTAKES = [
+    ("no-equals-sign", "rms5", ["--set 'rms5'", "expected key=value"]),
+    ("unknown-key", "replicas=2", ["--set replicas", "is not a setting", "parameters.rms"]),
+    ("unknown-key-in-section", "parameters.replicas=2", ["parameters.replicas", "accepts rms"]),
+    ("unknown-section", "bounds.lose=1", ["--set bounds.lose", "is not a setting"]),
+    ("not-a-number", "rms=three", ['--set rms is "three"', "an integer"]),
+    ("out-of-range", "parameters.rms=99", ["--set parameters.rms is 99", "≤ 12"]),
+    ("empty-value", "rms=", ['--set rms is ""']),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [pytest.param(override, words, id=name) for name, override, words in OVERRIDE_MISTAKES],
+)
+def test_bad_override(tmp_path: Path, override: str, words: list[str]) -> None:
+    spec = write(tmp_path, TWO_PHASE)
+    message = spec_error("check", spec, "--set", override)
+    for word in words:
+        assert word in message
+
+
+def test_bad_override_of_a_choice(tmp_path: Path) -> None:
+    spec = write(tmp_path, LOSSY_LINK)
+    message = spec_error("check", spec, "--set", "network=pigeon")
+    assert '--set network is "pigeon"' in message and '"fifo", "unordered"' in message
+
+
+# (id, command-line options, words of click's error line)
+OPTION_MISTAKES = [
+    ("bad-engine", ["--engine", "astar"], ["'--engine'", "'astar'", "'bfs', 'dfs'"]),
+    ("zero-state-limit", ["--max-states", "0"], ["'--max-states'"]),
+    ("non-numeric-depth", ["--max-depth", "deep"], ["'--max-depth'", "'deep'"]),
+    ("zero-seconds", ["--max-seconds", "0"], ["'--max-seconds'"]),
+    ("bad-format", ["--format", "xml"], ["'--format'", "'xml'"]),
+    ("unknown-option", ["--colour"], ["--colour"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [pytest.param(options, words, id=name) for name, options, words in OPTION_MISTAKES],
+)
+def test_bad_command_line_option(tmp_path: Path, options: list[str], words: list[str]) -> None:
+    spec = write(tmp_path, TWO_PHASE)
+    text = bad_input("check", spec, *options)
+    error = text.strip().splitlines()[-1]
+    assert error.startswith("Error: ")
+    for word in words:
+        assert word in error
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    text = bad_input("check", tmp_path)
+    error = text.strip().splitlines()[-1]
+    assert error.startswith("Error: ") and str(tmp_path) in error and "directory" in error
+    # Below the command line, loading a directory is a spec error as well.
+    with pytest.raises(SpecError, match="is a directory"):
+        load_job(tmp_path)
+
+
+def test_missing_spec_argument() -> None:
+    assert "Missing argument 'SPEC'" in bad_input("check")
+
+
+def test_errors_reach_the_terminal_without_a_traceback(tmp_path: Path) -> None:
+    spec = write(tmp_path, TWO_PHASE + "[parameters]\nrms = 0\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "from kmodel.cli import main; main()", "check", str(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    problem = "parameters.rms is 0, but it must be an integer ≥ 1 and ≤ 12."
+    assert done.stderr == f"kmodel: {spec}: {problem}\n"
+
+
+# -- rules that only a model's own definition can exercise ----------------------------
+
+
+def two_sections(rules=lambda settings: []) -> dict[str, Model]:
+    model = Model(
+        name="pair",
+        summary="two sections sharing a setting name",
+        sections={
+            "producer": (Setting("acks", object, 1, "acks", choices=(0, 1, "all")),),
+            "consumer": (Setting("acks", object, 1, "acks", choices=(0, 1, "all")),),
+        },
+        build=lambda settings: None,
+        rules=rules,
+    )
+    return {model.name: model}
+
+
+def test_ambiguous_override(tmp_path: Path) -> None:
+    spec = write(tmp_path, 'model = "pair"\n')
+    with pytest.raises(SpecError, match="--set acks: is ambiguous") as error:
+        load_job(spec, ["acks=0"], models=two_sections())
+    assert "producer.acks, consumer.acks" in str(error.value)
+    job = load_job(spec, ["consumer.acks=all"], models=two_sections())
+    assert job.settings == {"producer": {"acks": 1}, "consumer": {"acks": "all"}}
+
+
+def test_cross_field_rule(tmp_path: Path) -> None:
+    def rules(settings):
+        if settings["producer"]["acks"] != settings["consumer"]["acks"]:
+            return [("consumer.acks", "must equal producer.acks")]
+        return []
+
+    spec = write(tmp_path, 'model = "pair"\n[consumer]\nacks = 0\n')
+    with pytest.raises(SpecError) as error:
+        load_job(spec, models=two_sections(rules))
+    assert str(error.value) == f"{spec}: consumer.acks: must equal producer.acks"
+    job = load_job(spec, ["producer.acks=0"], models=two_sections(rules))
+    assert job.settings == {"producer": {"acks": 0}, "consumer": {"acks": 0}}
+
+
+# -- inputs that escape as tracebacks -----------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="a non-string model name raises TypeError (unhashable)")
+@pytest.mark.parametrize("value", ['["two-phase-commit"]', "{ name = 1 }"], ids=["list", "table"])
+def test_model_name_of_the_wrong_type(tmp_path: Path, value: str) -> None:
+    spec = write(tmp_path, f"model = {value}\n")
+    assert "field 'model'" in spec_error("check", spec)
+
+
+@pytest.mark.xfail(strict=True, reason="UnicodeDecodeError from tomllib is not caught")
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    spec = tmp_path / "latin1.toml"
+    title = 'title = "Zweiphasen-Commit für Käse"\n'.encode("latin-1")
+    spec.write_bytes(TWO_PHASE.encode() + title)
+    assert str(spec) in spec_error("check", spec)
+
+
+@pytest.mark.xfail(strict=True, reason="NotADirectoryError is not caught")
+def test_path_through_a_file(tmp_path: Path) -> None:
+    spec = write(tmp_path, TWO_PHASE)
+    assert "no such spec file" in spec_error("check", spec / "inner.toml")
+
+
+@pytest.mark.xfail(strict=True, reason="a spec's max_seconds is not checked against 0")
+def test_negative_time_limit_in_a_spec(tmp_path: Path) -> None:
+    spec = write(tmp_path, TWO_PHASE + "[search]\nmax_seconds = -1.0\n")
+    assert "search.max_seconds" in spec_error("check", spec, "--quiet")
