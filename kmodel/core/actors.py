@@ -59,7 +59,13 @@ class Actor(Generic[S]):
         self.kind = kind or name  # fault budgets count crashes per kind
 
     def initial_state(self) -> S:
+        """A fresh state: what a crash resets the volatile fields to."""
         raise NotImplementedError
+
+    def first_state(self) -> S:
+        """The state at the very beginning of a run (by default a fresh one); a model
+        may start an actor mid-life, e.g. a consumer already in its group."""
+        return self.initial_state()
 
     def on_start(self, state: S, out: Out) -> S:
         """Called once at the beginning and again after every restart."""
@@ -71,12 +77,20 @@ class Actor(Generic[S]):
     def on_timer(self, state: S, timer: Hashable, out: Out) -> S:
         return state
 
+    def on_connection_lost(self, state: S, peer: str, out: Out) -> S:
+        """The connection to `peer` broke; whatever was in flight on it is gone."""
+        return state
+
     def steps(self, state: S) -> Iterable[Hashable]:
         """Internal steps enabled now (e.g. "apply the next polled record")."""
         return ()
 
     def on_step(self, state: S, step: Hashable, out: Out) -> S:
         return state
+
+    def timer_fault(self, state: S, timer: Hashable) -> str | None:
+        """The fault budget a firing of `timer` counts against, or None if it is free."""
+        return None
 
     def step_fault(self, state: S, step: Hashable) -> str | None:
         """The fault budget `step` counts against, or None for an ordinary step."""

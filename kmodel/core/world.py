@@ -17,8 +17,15 @@ A crash can be noticed: `crash_notices` names, per actor, the messages the
 world delivers on its behalf once it is down (a session expiring at a
 controller), so watchers learn of crashes without a perfect oracle in their code.
 
-Timers are not faults: a set timer may fire at any moment, which is how a
-slow reply and a lost one are both explored.
+A set timer may fire at any moment, which is how a slow reply and a lost one
+are both explored. An actor may count some of its timers against a budget
+(`Actor.timer_fault`): a request timeout that fires while the answer is still
+on its way is then a fault ("a slow broker"), explored as often as allowed.
+
+A crash resets the crashed actor's TCP connections: every other actor that is
+up hears `on_connection_lost` from it, as a peer hears a reset, and a message
+sent to a crashed actor is refused the same way. A broken connection loses
+what is in flight both ways and is heard by both of its ends.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Any, NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.jsonable import to_jsonable
-from kmodel.core.network import Envelope, FifoNetwork, Network
+from kmodel.core.network import FifoNetwork, Network
 from kmodel.core.system import Property, StepInfo, System
 from kmodel.core.tuples import replace_at
 
@@ -47,9 +54,10 @@ class World(NamedTuple):
     faults_used: tuple[int, ...]  # per budget key, in the order of `ActorSystem.budget_keys`
 
 
-Action = tuple  # ("deliver", position) | ("step", actor, step, key) | ("timer", actor, timer)
-#               | ("restart", actor) | ("crash", actor, key) | ("lose", position, key)
-#               | ("break", (sender, receiver), key) | ("duplicate", position, key)
+Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
+#               | ("timer", actor, timer, key) | ("restart", actor) | ("crash", actor, key)
+#               | ("lose", position, key, envelope) | ("break", (sender, receiver), key)
+#               | ("duplicate", position, key, envelope)
 
 
 class ActorSystem(System[World, Action]):
@@ -73,6 +81,8 @@ class ActorSystem(System[World, Action]):
         self.network = network or FifoNetwork()
         self.budget = {key: limit for key, limit in (budget or {}).items() if limit}
         self.budget_keys = tuple(sorted(self.budget))
+        self._crash_keys = tuple(f"crash:{actor.kind}" for actor in self.actors)
+        self._crash_budgets = sum(1 for key in self.budget if key.startswith("crash:"))
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
         self._properties = tuple(properties)
         self.crash_notices = {
@@ -104,7 +114,7 @@ class ActorSystem(System[World, Action]):
     def initial_states(self) -> Sequence[World]:
         count = len(self.actors)
         world = World(
-            actors=tuple(actor.initial_state() for actor in self.actors),
+            actors=tuple(actor.first_state() for actor in self.actors),
             up=(True,) * count,
             timers=((),) * count,
             network=self.network.empty(),
@@ -120,9 +130,9 @@ class ActorSystem(System[World, Action]):
 
     def actions(self, world: World) -> Iterator[Action]:
         network = self.network
-        for position, (_, dst, _) in network.deliverable(world.network):
-            if world.up[dst]:
-                yield ("deliver", position)
+        for position, envelope in network.deliverable(world.network):
+            if world.up[envelope[1]]:
+                yield ("deliver", position, envelope)
         for i, actor in enumerate(self.actors):
             if world.up[i]:
                 state = world.actors[i]
@@ -131,28 +141,32 @@ class ActorSystem(System[World, Action]):
                     if key is None or self._allows(world, key):
                         yield ("step", i, step, key)
                 for timer in world.timers[i]:
-                    yield ("timer", i, timer)
+                    key = actor.timer_fault(state, timer)
+                    if key is None or self._allows(world, key):
+                        yield ("timer", i, timer, key)
             elif actor.restarts:
                 yield ("restart", i)
-        for i, actor in enumerate(self.actors):
-            key = f"crash:{actor.kind}"
+        for i, key in enumerate(self._crash_keys):
             if world.up[i] and self._allows(world, key):
                 yield ("crash", i, key)
-        for position, (src, dst, message) in network.in_flight(world.network):
+        if not world.network or len(self.budget) == self._crash_budgets:
+            return  # nothing in flight, or no budget for any network fault
+        for position, envelope in network.in_flight(world.network):
+            src, dst, message = envelope
             key = self.loss_class(self.actors[src].name, self.actors[dst].name, message)
             if key is not None and self._allows(world, key):
-                yield ("lose", position, key)
+                yield ("lose", position, key, envelope)
         for connection in network.connections(world.network):
             src, dst = connection
             key = self.break_class(self.actors[src].name, self.actors[dst].name)
             if key is not None and self._allows(world, key):
                 yield ("break", connection, key)
         if network.duplicates and self._allows(world, "duplicate"):
-            for position, _ in network.deliverable(world.network):
-                yield ("duplicate", position, "duplicate")
+            for position, envelope in network.deliverable(world.network):
+                yield ("duplicate", position, "duplicate", envelope)
 
     def fault_of(self, action: Action) -> str | None:
-        if action[0] == "step":
+        if action[0] in ("step", "timer"):
             return action[3]
         return action[2] if action[0] in FAULT_KINDS else None
 
@@ -160,7 +174,7 @@ class ActorSystem(System[World, Action]):
         kind = action[0]
         network = self.network
         if kind == "deliver":
-            src, dst, message = self._envelope_at(world, action[1])
+            src, dst, message = action[2]
             world = world._replace(network=network.remove(world.network, action[1]))
             out = Out()
             actor = self.actors[dst]
@@ -175,7 +189,9 @@ class ActorSystem(System[World, Action]):
                 world, i, self.actors[i].on_step(world.actors[i], step, out), out
             )
         if kind == "timer":
-            _, i, timer = action
+            _, i, timer, key = action
+            if key is not None:
+                world = self._spend(world, key)
             timers = replace_at(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
             world = world._replace(timers=timers)
             out = Out()
@@ -193,28 +209,37 @@ class ActorSystem(System[World, Action]):
             keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
             kept = network.drop(world.network, lambda s, d: d != i and (keeps_outgoing or s != i))
             notices = [(i, to, message) for to, message in self.crash_notices.get(i, ())]
-            return world._replace(
+            world = world._replace(
                 actors=replace_at(world.actors, i, self.actors[i].after_crash(world.actors[i])),
                 up=replace_at(world.up, i, False),
                 timers=replace_at(world.timers, i, ()),
                 network=network.send(kept, notices),
             )
+            for peer in range(len(self.actors)):
+                if peer != i and world.up[peer]:
+                    world = self._connection_lost(world, peer, i)
+            return world
         if kind == "lose":
             return world._replace(network=network.remove(world.network, action[1]))
         if kind == "break":
             connection = action[1]
-            kept = network.drop(world.network, lambda s, d: (s, d) != connection)
-            return world._replace(network=kept)
+            ends = set(connection)
+            kept = network.drop(world.network, lambda s, d: {s, d} != ends)
+            world = world._replace(network=kept)
+            # Both ends of a TCP connection learn that it broke.
+            for end, peer in (connection, connection[::-1]):
+                if world.up[end]:
+                    world = self._connection_lost(world, end, peer)
+            return world
         if kind == "duplicate":
-            envelope = self._envelope_at(world, action[1])
-            return world._replace(network=network.send(world.network, [envelope]))
+            return world._replace(network=network.send(world.network, [action[3]]))
         raise ValueError(f"unknown action {action!r}")
 
     def describe(self, world: World, action: Action, after: World) -> StepInfo:
         kind = action[0]
         names = [actor.name for actor in self.actors]
         if kind in ("deliver", "lose", "duplicate"):
-            src, dst, message = self._envelope_at(world, action[1])
+            src, dst, message = action[-1]
             text = self.actors[dst].describe_message(message)
             label = text if kind == "deliver" else f"{kind} {text}"
             actor = names[dst] if kind == "deliver" else None
@@ -224,9 +249,9 @@ class ActorSystem(System[World, Action]):
             label = self.actors[i].describe_step(world.actors[i], step)
             return StepInfo(label, names[i], fault=key, kind=kind)
         if kind == "timer":
-            _, i, timer = action
+            _, i, timer, key = action
             label = self.actors[i].describe_timer(world.actors[i], timer)
-            return StepInfo(label, names[i], kind=kind)
+            return StepInfo(label, names[i], fault=key, kind=kind)
         if kind in ("restart", "crash"):
             i = action[1]
             return StepInfo(kind, names[i], fault=self.fault_of(action), kind=kind)
@@ -266,14 +291,19 @@ class ActorSystem(System[World, Action]):
             faults_used=replace_at(world.faults_used, slot, world.faults_used[slot] + 1)
         )
 
-    def _envelope_at(self, world: World, position: int) -> Envelope:
-        for pos, envelope in self.network.in_flight(world.network):
-            if pos == position:
-                return envelope
-        raise ValueError(f"no message at network position {position}")
+    def _connection_lost(self, world: World, end: int, peer: int) -> World:
+        out = Out()
+        actor = self.actors[end]
+        state = actor.on_connection_lost(world.actors[end], self.actors[peer].name, out)
+        return self._after_handler(world, end, state, out)
 
-    def _after_handler(self, world: World, i: int, state: Hashable, out: Out) -> World:
-        """Install actor i's new state and carry out what its handler asked for."""
+    def _after_handler(
+        self, world: World, i: int, state: Hashable, out: Out, notify_refused: bool = True
+    ) -> World:
+        """Install actor i's new state and carry out what its handler asked for.
+
+        A message to a crashed actor is refused, as a connection to a dead process
+        is: it is dropped and the sender hears `on_connection_lost` (once per step)."""
         timers = world.timers
         if out.timer_ops:
             armed = list(timers[i])
@@ -284,11 +314,22 @@ class ActorSystem(System[World, Action]):
                     armed.remove(timer)
             timers = replace_at(timers, i, tuple(sorted(armed, key=repr)))
         net = world.network
+        refused = []
         if out.sends:
             envelopes = []
             for receiver, message in out.sends:
                 dst = self.index[receiver]
-                if world.up[dst]:  # a message to a crashed process is refused
+                if world.up[dst]:
                     envelopes.append((i, dst, message))
+                elif dst not in refused:
+                    refused.append(dst)
             net = self.network.send(net, envelopes)
-        return World(replace_at(world.actors, i, state), world.up, timers, net, world.faults_used)
+        world = World(replace_at(world.actors, i, state), world.up, timers, net, world.faults_used)
+        if notify_refused:
+            for dst in refused:
+                lost = Out()
+                answer = self.actors[i].on_connection_lost(
+                    world.actors[i], self.actors[dst].name, lost
+                )
+                world = self._after_handler(world, i, answer, lost, notify_refused=False)
+        return world

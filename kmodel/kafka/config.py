@@ -154,6 +154,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "timeouts",
+            int,
+            0,
+            "request timeouts while the answer is still on its way (a slow broker)",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
             "rebalances",
             int,
             0,
@@ -300,6 +308,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         "crash:consumer": bounds["consumer_crashes"],
         "crash:sink": bounds["sink_crashes"],
         "break": bounds["network_failures"],
+        "timeout": bounds["timeouts"],
         "rebalance": bounds["rebalances"],
         "isr-shrink": bounds["isr_shrinks"],
     }

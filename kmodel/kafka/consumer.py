@@ -40,7 +40,7 @@ from kmodel.kafka.messages import (
 from kmodel.kafka.sink import NAME as SINK
 
 NAME = "consumer"
-SINK_TIMEOUT = "sink write timeout"
+WRITE_RETRY = "retry.backoff.ms"
 
 
 class ConsumerState(NamedTuple):
@@ -52,28 +52,44 @@ class ConsumerState(NamedTuple):
     position: int = -1  # the next offset to fetch (-1: the latest, per auto.offset.reset)
     in_hand: tuple[tuple[int, int], ...] = ()  # (offset, record) polled, not yet processed
     writing: bool = False  # a SinkWrite is waiting for its acknowledgement
-    sink_retries: int = 0
     commit_after: bool = False  # a commit is due once the records in hand are processed
     auto_commit_from: int = -1  # the position the previous poll returned (auto commit)
     processed: tuple[int, ...] = ()  # offsets processed, in order (ghost, durable)
+    skipped: bool = False  # resumed past an offset it never processed (ghost, durable)
     high_watermarks: tuple[int, int] = (0, 0)  # (highest seen, regressions) (ghost, durable)
     restarts: int = 0  # (ghost, durable)
 
 
 class Consumer(Actor[ConsumerState]):
-    durable = ("processed", "high_watermarks", "restarts")
+    durable = ("processed", "skipped", "high_watermarks", "restarts")
 
-    def __init__(self, config: ConsumerConfig, max_sink_retries: int) -> None:
+    def __init__(self, config: ConsumerConfig) -> None:
         super().__init__(NAME)
         self.config = config
-        self.max_sink_retries = max_sink_retries
 
     def initial_state(self) -> ConsumerState:
         return ConsumerState()
 
+    def first_state(self) -> ConsumerState:
+        """The pipeline starts with the consumer already in the group (generation 1)
+        and no committed offset, so it starts where auto.offset.reset says."""
+        return ConsumerState(phase="polling", generation=1, position=self._reset_position())
+
     def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
-        out.send(COORDINATOR, JoinGroup())
+        if state.phase == "joining":
+            out.send(COORDINATOR, JoinGroup())
         return state
+
+    def on_connection_lost(self, state: ConsumerState, peer: str, out: Out) -> ConsumerState:
+        if peer == SINK and state.writing:
+            out.set_timer(WRITE_RETRY)  # the write may be lost: write again after a backoff
+        elif peer == broker_name(state.leader) and state.phase == "fetching":
+            out.send(CONTROLLER, MetadataRequest())  # the fetch is gone: find the leader
+            return state._replace(phase="polling", awaiting_metadata=True)
+        return state
+
+    def _reset_position(self) -> int:
+        return 0 if self.config.offset_reset == "earliest" else -1
 
     def after_crash(self, state: ConsumerState) -> ConsumerState:
         kept = super().after_crash(state)
@@ -105,9 +121,7 @@ class Consumer(Actor[ConsumerState]):
         if step[0] == "process":
             offset, record = step[1]
             out.send(SINK, SinkWrite(record, offset))
-            if self.max_sink_retries:
-                out.set_timer(SINK_TIMEOUT)
-            return state._replace(writing=True, sink_retries=0)
+            return state._replace(writing=True)
         if step[0] == "commit":
             return self._commit(state._replace(commit_after=False), state.position, out)
         if self.config.auto_commit and state.auto_commit_from >= 0:
@@ -120,12 +134,13 @@ class Consumer(Actor[ConsumerState]):
         return state._replace(phase="fetching")
 
     def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
-        if state.writing and state.sink_retries < self.max_sink_retries:
+        if state.writing:
             offset, record = state.in_hand[0]
             out.send(SINK, SinkWrite(record, offset))
-            out.set_timer(SINK_TIMEOUT)
-            return state._replace(sink_retries=state.sink_retries + 1)
         return state
+
+    def describe_timer(self, state: ConsumerState, timer: Hashable) -> str:
+        return "retries the write to the sink after the connection was lost"
 
     # -- answers -------------------------------------------------------------------------
 
@@ -138,14 +153,13 @@ class Consumer(Actor[ConsumerState]):
                 leader=state.leader,
                 leader_epoch=state.leader_epoch,
                 processed=state.processed,
+                skipped=state.skipped,
                 high_watermarks=state.high_watermarks,
                 restarts=state.restarts,
             )
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
-            start = message.offset
-            if start < 0:
-                start = 0 if self.config.offset_reset == "earliest" else -1
-            return state._replace(phase="polling", position=start)
+            start = message.offset if message.offset >= 0 else self._reset_position()
+            return _resume(state._replace(phase="polling"), start)
         if (
             isinstance(message, FetchResponse)
             and state.phase == "fetching"
@@ -156,7 +170,7 @@ class Consumer(Actor[ConsumerState]):
             offset, record = state.in_hand[0]
             if message.record != record:
                 return state
-            out.cancel_timer(SINK_TIMEOUT)
+            out.cancel_timer(WRITE_RETRY)
             state = state._replace(
                 writing=False,
                 in_hand=state.in_hand[1:],
@@ -185,8 +199,7 @@ class Consumer(Actor[ConsumerState]):
         if state.position >= 0 and response.offset != state.position and not response.error:
             return state  # an answer to a fetch the consumer already gave up on
         if response.error == "OFFSET_OUT_OF_RANGE":
-            reset = 0 if self.config.offset_reset == "earliest" else -1
-            return state._replace(position=reset)
+            return _resume(state, self._reset_position())
         if response.error != "NONE":
             out.send(CONTROLLER, MetadataRequest())
             return state._replace(awaiting_metadata=True)
@@ -194,6 +207,8 @@ class Consumer(Actor[ConsumerState]):
         if response.high_watermark < seen:
             regressions += 1
         state = state._replace(high_watermarks=(max(seen, response.high_watermark), regressions))
+        if state.position < 0:
+            state = _resume(state, response.offset)  # "latest" resolved to an offset
         records = tuple((response.offset + i, e.record) for i, e in enumerate(response.entries))
         position = response.offset + len(records)
         state = state._replace(position=position, in_hand=records)
@@ -210,3 +225,9 @@ class Consumer(Actor[ConsumerState]):
         if self.config.commit_async:
             return state
         return state._replace(phase="committing")
+
+
+def _resume(state: ConsumerState, position: int) -> ConsumerState:
+    """Move to `position`, noting whether that passes an offset never processed."""
+    missed = position > 0 and not set(range(position)) <= set(state.processed)
+    return state._replace(position=position, skipped=state.skipped or missed)

@@ -42,6 +42,10 @@ class GroupCoordinator(Actor[CoordinatorState]):
     def initial_state(self) -> CoordinatorState:
         return CoordinatorState()
 
+    def first_state(self) -> CoordinatorState:
+        """The consumer starts as the member of generation 1."""
+        return CoordinatorState(generation=1, member=True)
+
     def on_message(self, state: CoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroup):
             generation = state.generation + 1

@@ -26,7 +26,6 @@ class Pipeline(ActorSystem):
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         brokers = [Broker(b, config.broker) for b in range(config.broker.replicas)]
-        bounds = config.budget
         actors = [
             Source(config.records),
             Producer(
@@ -38,7 +37,7 @@ class Pipeline(ActorSystem):
             *brokers,
             Controller(config.broker),
             GroupCoordinator(),
-            Consumer(config.consumer, max_sink_retries=1 if bounds["crash:sink"] else 0),
+            Consumer(config.consumer),
             Sink(config.sink_upsert, config.sink_dedup),
         ]
         super().__init__(

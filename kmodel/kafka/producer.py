@@ -23,7 +23,7 @@ contracts to read.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
@@ -52,6 +52,8 @@ class Batch(NamedTuple):
     attempt: int  # 0 for the first send
     resent: int  # how often the application already re-sent this record as a new one
     waiting_metadata: bool = False  # to be resent once the new leader is known
+    broker: int = -1  # the broker the last attempt went to
+    held_back: bool = False  # to be resent once an earlier sequence is written
 
 
 class ProducerState(NamedTuple):
@@ -102,23 +104,59 @@ class Producer(Actor[ProducerState]):
         if isinstance(message, ProduceResponse):
             return self._answered(state, message, out)
         if isinstance(message, UpdateMetadata):
-            if message.leader_epoch <= state.leader_epoch:
+            if message.leader_epoch < state.leader_epoch:
                 return state
             state = state._replace(leader=message.leader, leader_epoch=message.leader_epoch)
-            return self._resend_waiting(state, out)
+            # Requests that went to a broker which no longer leads are retried at the leader.
+            leader = message.leader
+            return self._retry(state, lambda b: b.waiting_metadata or b.broker != leader, out)
         return state
 
+    def on_connection_lost(self, state: ProducerState, peer: str, out: Out) -> ProducerState:
+        """Requests on a lost (or refused) connection are gone both ways, so no late
+        answer can come: they wait for the leader's address, then go again as they are."""
+        lost = [b for b in state.batches if broker_name(b.broker) == peer and not b.held_back]
+        if not lost:
+            return state
+        out.send(CONTROLLER, MetadataRequest())
+        batches = tuple(
+            b._replace(waiting_metadata=True) if b in lost else b for b in state.batches
+        )
+        return self._after_change(state._replace(batches=batches), out)
+
+    def timer_fault(self, state: ProducerState, timer: Hashable) -> str | None:
+        return "timeout"  # fires while the answer is still on its way: a slow broker
+
     def on_timer(self, state: ProducerState, timer: Hashable, out: Out) -> ProducerState:
-        # Kafka closes the connection on a request timeout: every request in flight
-        # on it fails and is retried as a new attempt.
+        # Kafka closes the connection on a request timeout: all requests in flight fail.
+        return self._retry(state, lambda b: not (b.waiting_metadata or b.held_back), out)
+
+    def _retry(
+        self,
+        state: ProducerState,
+        selected: Callable[[Batch], bool],
+        out: Out,
+        wait: bool = False,
+        hold: bool = False,
+    ) -> ProducerState:
+        """Retry the selected batches as a new attempt: now, once the leader is known
+        (`wait`), or once an earlier batch is written (`hold`). A batch whose retries
+        are used up fails for good."""
         kept, failing = [], []
         for batch in state.batches:
-            if batch.waiting_metadata:
+            if not selected(batch):
                 kept.append(batch)
-            elif batch.attempt + 1 < self.config.attempts:
-                kept.append(self._produce(state, batch._replace(attempt=batch.attempt + 1), out))
+                continue
+            if not (batch.waiting_metadata or batch.held_back):  # those counted their attempt
+                if batch.attempt + 1 >= self.config.attempts:
+                    failing.append(batch)
+                    continue
+                batch = batch._replace(attempt=batch.attempt + 1)
+            if wait or hold:
+                kept.append(batch._replace(waiting_metadata=wait, held_back=hold))
             else:
-                failing.append(batch)
+                ready = batch._replace(waiting_metadata=False, held_back=False)
+                kept.append(self._produce(state, ready, out))
         state = state._replace(batches=tuple(kept))
         for batch in failing:
             state = self._failed(state, batch, out)
@@ -150,7 +188,7 @@ class Producer(Actor[ProducerState]):
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
         """Send `batch` to the leader; with no leader known it waits for metadata."""
         if state.leader < 0:
-            return batch._replace(waiting_metadata=True)
+            return batch._replace(waiting_metadata=True, broker=-1)
         producer_id = state.incarnation if self.config.idempotence else 0
         request = ProduceRequest(
             batch.record,
@@ -161,11 +199,11 @@ class Producer(Actor[ProducerState]):
             session=state.incarnation,
         )
         out.send(broker_name(state.leader), request)
-        return batch
+        return batch._replace(broker=state.leader)
 
     def _after_change(self, state: ProducerState, out: Out) -> ProducerState:
         """Keep reading while there is room in flight; keep the timer armed while waiting."""
-        in_flight = [b for b in state.batches if not b.waiting_metadata]
+        in_flight = [b for b in state.batches if not (b.waiting_metadata or b.held_back)]
         if in_flight:
             out.set_timer(REQUEST_TIMEOUT)
         else:
@@ -187,7 +225,7 @@ class Producer(Actor[ProducerState]):
                 for b in state.batches
                 if b.record == response.record
                 and b.attempt == response.attempt
-                and not b.waiting_metadata
+                and not (b.waiting_metadata or b.held_back)
             ),
             None,
         )
@@ -197,16 +235,20 @@ class Producer(Actor[ProducerState]):
         if response.error == "NONE":
             state = state._replace(batches=others, acked=_add(state.acked, batch.record))
             state = self._completed(state, batch, out)
-        elif response.error in RETRIABLE and batch.attempt + 1 < self.config.attempts:
-            retry = batch._replace(attempt=batch.attempt + 1)
-            if response.error == "NOT_LEADER_OR_FOLLOWER":
+            # Batches held back behind this one (out of order) can go now.
+            return self._retry(state, lambda b: b.held_back, out)
+        if response.error == "OUT_OF_ORDER_SEQUENCE_NUMBER" and any(
+            b.sequence < batch.sequence for b in others
+        ):
+            # An earlier batch is still unresolved: retry this one after it (as Kafka's
+            # idempotent producer does), holding it back meanwhile.
+            return self._retry(state, lambda b: b is batch, out, hold=True)
+        if response.error in RETRIABLE:
+            wait = response.error == "NOT_LEADER_OR_FOLLOWER"
+            if wait:
                 out.send(CONTROLLER, MetadataRequest())
-                retry = retry._replace(waiting_metadata=True)
-            else:
-                retry = self._produce(state, retry, out)
-            state = state._replace(batches=_put_back(state.batches, batch, retry))
-        else:
-            state = self._failed(state._replace(batches=others), batch, out)
+            return self._retry(state, lambda b: b is batch, out, wait=wait)
+        state = self._failed(state._replace(batches=others), batch, out)
         return self._after_change(state, out)
 
     def _completed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
@@ -229,18 +271,6 @@ class Producer(Actor[ProducerState]):
             return state._replace(batches=state.batches + (self._produce(state, again, out),))
         return self._completed(state, batch, out)
 
-    def _resend_waiting(self, state: ProducerState, out: Out) -> ProducerState:
-        batches = []
-        for batch in state.batches:
-            if batch.waiting_metadata:
-                batch = self._produce(state, batch._replace(waiting_metadata=False), out)
-            batches.append(batch)
-        return self._after_change(state._replace(batches=tuple(batches)), out)
-
 
 def _add(records: tuple[int, ...], record: int) -> tuple[int, ...]:
     return records if record in records else tuple(sorted(records + (record,)))
-
-
-def _put_back(batches: tuple[Batch, ...], old: Batch, new: Batch) -> tuple[Batch, ...]:
-    return tuple(new if b is old else b for b in batches)
