@@ -216,11 +216,14 @@ def test_engines_agree_with_an_independent_search(graph: Graph, fingerprints: bo
     system = GraphSystem(graph)
     reachable = set(distances(graph))
     expected = expected_statuses(graph, reachable)
+    # Both engines expand every reachable state exactly once.
+    transitions = sum(len(enabled(graph, state)) for state in reachable)
     for name, engine in ENGINES.items():
         result = engine(system, fingerprints=fingerprints)
         assert result.engine == name
         assert result.complete and result.stop_reason == "explored"
         assert result.stats.states == len(reachable)
+        assert result.stats.transitions == transitions
         assert statuses(result) == expected
         for prop in result.properties:
             assert (prop.trace is not None) == (prop.status is DECIDED[prop.kind])
@@ -263,6 +266,19 @@ def test_bfs_traces_use_fewest_faults_to_the_state_they_reach(graph: Graph) -> N
         if prop.trace is not None and prop.kind is not PropertyKind.AT_END:
             end = trace_states(prop.trace)[-1]
             assert (len(prop.trace), prop.trace.faults) == best[end]
+
+
+@settings(max_examples=200, deadline=None)
+@given(graphs(), st.booleans())
+def test_bfs_traces_use_fewest_faults_among_all_shortest(graph: Graph, fingerprints: bool) -> None:
+    # Of all deciding states at the shortest distance, the trace ends at one whose best path
+    # has the fewest faults: (length, faults) is the least over every deciding state.
+    system = GraphSystem(graph)
+    best = cheapest(graph)
+    for prop in check_bfs(system, fingerprints=fingerprints).properties:
+        if prop.trace is not None:
+            least = min(best[s] for s in best if decides(graph, prop.name, s))
+            assert (len(prop.trace), prop.trace.faults) == least
 
 
 def test_bfs_moves_a_state_to_a_cheaper_parent_of_the_same_level() -> None:
@@ -346,19 +362,55 @@ TWO_INITIAL = Graph(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="breadth-first search keeps the first deciding state met on the shortest level, "
-    "not the one reached with the fewest faults",
+# Two terminal states that are not ok ends on the same level; the one behind a fault is
+# met first. 0 -fault-> 1 -> 3 (a bad end) and 0 -> 2 -> 4 (a bad end).
+TWO_BAD_ENDS = Graph(
+    n=5,
+    initial=(0,),
+    edges=((("lose", 1, "lose"), ("b", 2, None)), (("c", 3, None),), (("d", 4, None),), (), ()),
+    bad=frozenset(),
+    goal=frozenset(),
+    ok=frozenset({0, 1, 2}),
 )
-@pytest.mark.parametrize("graph", [ONE_INITIAL, TWO_INITIAL], ids=["one-initial", "two-initial"])
-def test_bfs_fewest_faults_among_all_shortest_traces(graph: Graph) -> None:
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [ONE_INITIAL, TWO_INITIAL, TWO_BAD_ENDS],
+    ids=["one-initial", "two-initial", "at-end"],
+)
+@pytest.mark.parametrize("fingerprints", [False, True], ids=["states", "fingerprints"])
+def test_bfs_fewest_faults_among_all_shortest_traces(graph: Graph, fingerprints: bool) -> None:
     best = cheapest(graph)
-    for prop in check_bfs(GraphSystem(graph)).properties:
-        if prop.trace is not None and prop.kind is not PropertyKind.AT_END:
+    decided = 0
+    for prop in check_bfs(GraphSystem(graph), fingerprints=fingerprints).properties:
+        if prop.trace is not None:
+            decided += 1
             least = min(best[s] for s in best if decides(graph, prop.name, s))
             assert least[1] == 0
             assert (len(prop.trace), prop.trace.faults) == least
+            assert all(step.fault is None for step in prop.trace.steps)
+    assert decided >= 1
+
+
+def test_bfs_fewest_faults_among_bad_ends_that_all_need_faults() -> None:
+    # Bad ends 3 (two faults, met first) and 4 (one fault) on the same level.
+    arrows = [(0, "x", 1, "lose"), (0, "y", 2, "lose"), (1, "z", 3, "lose"), (2, "w", 4, None)]
+    graph = replace(graph_of([0], arrows), ok=frozenset({0, 1, 2}))
+    for fingerprints in (False, True):
+        result = check_bfs(GraphSystem(graph), fingerprints=fingerprints)
+        trace = result.property("ends-ok").trace
+        assert (trace_states(trace), trace.faults) == ([0, 2, 4], 1)
+
+
+def test_bfs_fewest_faults_after_a_cheaper_parent_turns_up() -> None:
+    # Initial states 0, 1 and 2. Bad state 3 is met first, through a fault from 0; bad state
+    # 4 next, through a fault from 1; then 4 again from 2 without one, so 4's trace wins.
+    arrows = [(0, "x", 3, "lose"), (1, "y", 4, "lose"), (2, "z", 4, None)]
+    graph = graph_of([0, 1, 2], arrows, bad=[3, 4])
+    for fingerprints in (False, True):
+        trace = check_bfs(GraphSystem(graph), fingerprints=fingerprints).property("safe").trace
+        assert (trace_states(trace), trace.faults) == ([2, 4], 0)
 
 
 @settings(max_examples=100, deadline=None)
@@ -400,20 +452,15 @@ def test_state_limit(graph: Graph, data: st.DataObject) -> None:
     system = GraphSystem(graph)
     reachable = set(distances(graph))
     limit = data.draw(st.integers(1, len(reachable) + 1), label="max_states")
-    widest = max((len(edges) for edges in graph.edges), default=0)
     for engine in (check_bfs, check_dfs):
         result = engine(system, Limits(max_states=limit))
         check_cut_short(graph, system, result, engine(system))
         if result.stats.states < len(reachable):
             assert not result.complete and result.stop_reason == "max_states"
+        # Initial states count, and the limit is checked after every new state.
+        assert result.stats.states <= limit
         if result.stop_reason == "max_states":
-            assert result.stats.states >= limit
-        # The limit is checked as states are found, not for initial states; breadth-first
-        # search finishes the batch of successors it is adding.
-        if engine is check_bfs:
-            assert result.stats.states <= max(limit, len(set(graph.initial))) + widest
-        elif not result.complete:
-            assert result.stats.states <= limit + len(set(graph.initial))
+            assert result.stats.states == limit
 
 
 def test_state_limit_on_a_chain() -> None:
@@ -441,27 +488,12 @@ def test_depth_limit(graph: Graph, data: st.DataObject) -> None:
         for prop in result.properties:
             if prop.trace is not None:
                 assert len(prop.trace) <= limit
-    # Both engines see exactly the states within the bound, however deep DFS first met them
-    # (except where DFS skips an initial state met first from another one, tested below).
-    assert bfs.stats.states == within
-    if not initial_behind_initial(graph):
-        assert dfs.stats.states == within
-    assert dfs.stats.states <= within
-    # Breadth-first search stops only if a state lies at the bound; DFS never claims more.
-    assert bfs.complete == (max(dist.values()) < limit)
-    assert not dfs.complete or bfs.complete
+    # Both engines see exactly the states within the bound, however deep DFS first met them.
+    assert bfs.stats.states == dfs.stats.states == within
+    # Either search is cut short exactly when some state lies at the bound.
+    assert bfs.complete == dfs.complete == (max(dist.values()) < limit)
     if bfs.complete:
         assert statuses(bfs) == expected_statuses(graph, set(dist))
-
-
-def initial_behind_initial(graph: Graph) -> bool:
-    """Whether some initial state can be reached in one or more steps from another."""
-    starts = set(graph.initial)
-    for start in starts:
-        later = distances(replace(graph, initial=(start,)))
-        if any(other in later for other in starts - {start}):
-            return True
-    return False
 
 
 def test_dfs_expands_again_a_state_met_shallower_under_a_depth_bound() -> None:
@@ -473,11 +505,6 @@ def test_dfs_expands_again_a_state_met_shallower_under_a_depth_bound() -> None:
         assert result.stats.states == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DFS skips an initial state already met at depth > 0 from another initial state, "
-    "so a depth bound hides what lies within it",
-)
 def test_dfs_depth_bound_from_an_initial_state_met_deep() -> None:
     # Initial states 0 and 2; 0 -> 1 -> 2 -> 3. State 3 (bad) lies one step from initial 2.
     graph = graph_of([0, 2], [(0, "a", 1, None), (1, "b", 2, None), (2, "c", 3, None)], bad=[3])
@@ -489,11 +516,6 @@ def test_dfs_depth_bound_from_an_initial_state_met_deep() -> None:
     assert dfs.status_of("safe") is Status.VIOLATED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DFS reports max_depth when a state was first met at the bound, even after "
-    "re-expanding it from a shallower path",
-)
 def test_dfs_depth_bound_not_reached_means_complete() -> None:
     # 0 -> 1 -> 2 and 0 -> 2: every state lies within depth 1, but DFS meets 2 at depth 2.
     system = GraphSystem(graph_of([0], [(0, "a", 1, None), (0, "b", 2, None), (1, "c", 2, None)]))
@@ -503,13 +525,12 @@ def test_dfs_depth_bound_not_reached_means_complete() -> None:
     assert result.status_of("safe") is Status.HOLDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="without a depth bound DFS still re-expands states met again on a shorter path",
-)
 def test_dfs_expands_each_state_once_without_a_depth_bound() -> None:
     system = lossy_link(records=2, losses=1, max_retries=1, sender_crashes=1)
-    assert check_dfs(system).stats.transitions == check_bfs(system).stats.transitions
+    dfs, bfs = check_dfs(system), check_bfs(system)
+    assert dfs.complete and bfs.complete
+    assert dfs.stats.states == bfs.stats.states
+    assert dfs.stats.transitions == bfs.stats.transitions
 
 
 # -- the actor layer --------------------------------------------------------------------
@@ -536,6 +557,7 @@ def test_lossy_link_engines_agree(params: tuple[int, int, int, int, str]) -> Non
     bfs, dfs = check_bfs(system), check_dfs(system)
     assert bfs.complete and dfs.complete
     assert bfs.stats.states == dfs.stats.states
+    assert bfs.stats.transitions == dfs.stats.transitions
     assert statuses(bfs) == statuses(dfs)
     assert (bfs.status_of("message-lost") is Status.REACHED) == (losses > 0)
     assert (bfs.status_of("sender-restarted") is Status.REACHED) == (crashes > 0)

@@ -2,7 +2,9 @@
 
 Among equally short traces the one with the fewest faults is kept: each
 level remembers how many faults the best path to each of its states used and
-re-parents a state when a cheaper path of the same length turns up.
+re-parents a state when a cheaper path of the same length turns up. A property
+is decided once the level where it first fails (or is reached) is complete, at
+the state of that level with the fewest faults.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def check_bfs(
     """
     clock = Clock(limits.max_seconds)
     fp = hash if fingerprints else None
-    tracker = PropertyTracker(system.properties(), capture=lambda key: key)
+    tracker = PropertyTracker(system.properties(), capture=lambda key: key, defer=True)
+    max_states = limits.max_states
+    stop_reason = "explored"
     parents: dict[Hashable, Hashable | None] = {}
     frontier: list[Hashable] = []
     for init in system.initial_states():
@@ -49,17 +53,21 @@ def check_bfs(
             parents[key] = None
             frontier.append(init)
             tracker.visit(init, key)
+            if max_states is not None and len(parents) >= max_states:
+                stop_reason = "max_states"
+                break
 
     successors = system.successors
     checks_states = tracker.checks_states
     checks_ends = tracker.checks_ends
-    max_states = limits.max_states
     transitions = 0
     depth = 0
     next_check = len(parents) + PROGRESS_EVERY
-    stop_reason = "explored"
+    # One comparison per new state: the state count at which to look at the clock or the limit.
+    threshold = next_check if max_states is None else min(next_check, max_states)
     # Fault counts of the current and next level; states reached without a fault are absent.
     level_faults: dict[Hashable, int] = {}
+    next_faults: dict[Hashable, int] = {}
     try:
         with collector_paused():
             while frontier and stop_reason == "explored":
@@ -67,14 +75,14 @@ def check_bfs(
                     stop_reason = "max_depth"
                     break
                 next_frontier: list[Hashable] = []
-                next_faults: dict[Hashable, int] = {}
+                next_faults = {}
                 for state in frontier:
                     key = state if fp is None else fp(state)
                     base = level_faults.get(key, 0) if level_faults else 0
                     normal, faulty = successors(state)
                     transitions += len(normal) + len(faulty)
                     if checks_ends and is_terminal(state, normal):
-                        tracker.visit_terminal(state, key)
+                        tracker.visit_terminal(state, key, base)
                     for batch, cost in ((normal, base), (faulty, base + 1)):
                         for nxt in batch:
                             nkey = nxt if fp is None else fp(nxt)
@@ -84,23 +92,31 @@ def check_bfs(
                                 if cost:
                                     next_faults[nkey] = cost
                                 if checks_states:
-                                    tracker.visit(nxt, nkey)
-                                if len(parents) >= next_check:
-                                    next_check += PROGRESS_EVERY
-                                    if progress is not None:
-                                        progress(
-                                            Progress(
-                                                len(parents),
-                                                transitions,
-                                                depth + 1,
-                                                len(next_frontier),
-                                                clock.elapsed(),
+                                    tracker.visit(nxt, nkey, cost)
+                                if len(parents) >= threshold:
+                                    found = len(parents)
+                                    if found >= next_check:
+                                        next_check += PROGRESS_EVERY
+                                        if progress is not None:
+                                            progress(
+                                                Progress(
+                                                    found,
+                                                    transitions,
+                                                    depth + 1,
+                                                    len(next_frontier),
+                                                    clock.elapsed(),
+                                                )
                                             )
-                                        )
-                                    if clock.expired():
-                                        stop_reason = "max_seconds"
-                                if max_states is not None and len(parents) >= max_states:
-                                    stop_reason = "max_states"
+                                        if clock.expired():
+                                            stop_reason = "max_seconds"
+                                    if max_states is None:
+                                        threshold = next_check
+                                    elif found >= max_states:
+                                        stop_reason = "max_states"
+                                    else:
+                                        threshold = min(next_check, max_states)
+                                    if stop_reason != "explored":
+                                        break
                             elif next_faults and cost < next_faults.get(nkey, 0):
                                 parents[nkey] = key
                                 if cost:
@@ -111,6 +127,9 @@ def check_bfs(
                             break
                     if stop_reason != "explored":
                         break
+                # The level is complete (or the search stops): among the states that decide a
+                # property, the one reached with the fewest faults gives its trace.
+                tracker.settle(lambda k, faults=next_faults: faults.get(k, 0))
                 if stop_when_decided and tracker.all_decided:
                     stop_reason = "decided"
                 if next_frontier:
@@ -118,6 +137,7 @@ def check_bfs(
                 frontier, level_faults = next_frontier, next_faults
     except KeyboardInterrupt:
         stop_reason = "interrupted"
+    tracker.settle(lambda k, faults=next_faults: faults.get(k, 0))
 
     def path_to(key: Hashable) -> list[Hashable]:
         keys = [key]

@@ -66,19 +66,38 @@ class PropertyTracker:
     `where` is whatever the engine needs to rebuild a trace later (a state key
     for breadth-first search, the current path for depth-first search);
     `capture` turns it into something that outlives the engine's next step.
+
+    An engine that wants the trace with the fewest faults among several equally
+    short ones (breadth-first search) passes `defer=True` and the fault count of
+    each state it visits: a state reached with faults only becomes a candidate,
+    and `settle` later decides each property at its candidate with the fewest
+    faults. A state reached without a fault decides at once, as nothing beats it.
+    Depth-first search decides at the first state, its fault counts unused.
     """
 
-    def __init__(self, properties: Sequence[Property], capture: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        properties: Sequence[Property],
+        capture: Callable[[Any], Any],
+        *,
+        defer: bool = False,
+    ) -> None:
         self.properties = tuple(properties)
         names = [p.name for p in self.properties]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"property names must be unique; repeated: {', '.join(duplicated)}")
         self.capture = capture
+        self.defer = defer
         self.always = [p for p in self.properties if p.kind is PropertyKind.ALWAYS]
         self.sometimes = [p for p in self.properties if p.kind is PropertyKind.SOMETIMES]
         self.at_end = [p for p in self.properties if p.kind is PropertyKind.AT_END]
         self.decided: dict[str, Any] = {}
+        # Deferred decisions, per property name. A state's fault count may still fall after
+        # `visit` (a cheaper path of the same length), so `settle` asks for it anew: every
+        # deciding state is kept. A terminal state's count is final: the best one is kept.
+        self.candidates: dict[str, list[Any]] = {}
+        self.end_candidates: dict[str, tuple[int, Any]] = {}
 
     @property
     def checks_states(self) -> bool:
@@ -92,30 +111,69 @@ class PropertyTracker:
     def all_decided(self) -> bool:
         return not (self.always or self.sometimes or self.at_end)
 
-    def visit(self, state: Hashable, where: Any) -> None:
+    def visit(self, state: Hashable, where: Any, faults: int = 0) -> None:
         for prop in self.always:
             if not prop.condition(state):
-                self.always = self._decide(self.always, lambda p: not p.condition(state), where)
+                self.always = self._decide(
+                    self.always, lambda p: not p.condition(state), where, faults
+                )
                 break
         for prop in self.sometimes:
             if prop.condition(state):
-                self.sometimes = self._decide(self.sometimes, lambda p: p.condition(state), where)
+                self.sometimes = self._decide(
+                    self.sometimes, lambda p: p.condition(state), where, faults
+                )
                 break
 
-    def visit_terminal(self, state: Hashable, where: Any) -> None:
+    def visit_terminal(self, state: Hashable, where: Any, faults: int = 0) -> None:
         for prop in self.at_end:
             if not prop.condition(state):
-                self.at_end = self._decide(self.at_end, lambda p: not p.condition(state), where)
+                self.at_end = self._decide(
+                    self.at_end, lambda p: not p.condition(state), where, faults, terminal=True
+                )
                 break
 
-    def _decide(self, pending: list[Property], decides: Callable, where: Any) -> list[Property]:
+    def _decide(
+        self,
+        pending: list[Property],
+        decides: Callable,
+        where: Any,
+        faults: int,
+        terminal: bool = False,
+    ) -> list[Property]:
         remaining = []
         for prop in pending:
-            if decides(prop):
-                self.decided[prop.name] = self.capture(where)
-            else:
+            if not decides(prop):
                 remaining.append(prop)
+            elif faults and self.defer:
+                remaining.append(prop)
+                if not terminal:
+                    self.candidates.setdefault(prop.name, []).append(self.capture(where))
+                else:
+                    best = self.end_candidates.get(prop.name)
+                    if best is None or faults < best[0]:
+                        self.end_candidates[prop.name] = (faults, self.capture(where))
+            else:
+                self.decided[prop.name] = self.capture(where)
+                self.candidates.pop(prop.name, None)
+                self.end_candidates.pop(prop.name, None)
         return remaining
+
+    def settle(self, faults_of: Callable[[Any], int]) -> None:
+        """Decide every property that has candidates at the one with the fewest faults,
+        the first met among equals; `faults_of` gives the current fault count of a
+        candidate met by `visit`."""
+        if not (self.candidates or self.end_candidates):
+            return
+        for name, found in self.candidates.items():
+            self.decided[name] = min(found, key=faults_of)
+        for name, (_, where) in self.end_candidates.items():
+            self.decided[name] = where
+        settled = self.candidates.keys() | self.end_candidates.keys()
+        self.always = [p for p in self.always if p.name not in settled]
+        self.sometimes = [p for p in self.sometimes if p.name not in settled]
+        self.at_end = [p for p in self.at_end if p.name not in settled]
+        self.candidates, self.end_candidates = {}, {}
 
     def results(
         self, complete: bool, path_to: Callable[[Any], Sequence[Hashable]], system: System
