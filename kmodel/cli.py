@@ -17,11 +17,40 @@ from kmodel.jobs.spec import load_job
 from kmodel.render.summary import summary
 
 
-class UsageError(click.UsageError):
+class UsageError(click.ClickException):
+    """A mistake on the command line, shown like every other input error: one paragraph
+    after `kmodel: `, exit code 2."""
+
     exit_code = 2
 
+    def show(self, file=None) -> None:
+        click.echo(f"kmodel: {self.format_message()}", file=file, err=True)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _usage_error(error: click.UsageError) -> click.ClickException:
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        return error  # a bare `kmodel`: click shows the help
+    return UsageError(" ".join(error.format_message().split()))
+
+
+class Group(click.Group):
+    """Click's group, with command-line mistakes reported as `UsageError`s."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise _usage_error(error) from None
+
+    def invoke(self, ctx: click.Context):
+        # Parses the command's own options and arguments, and resolves its name.
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _usage_error(error) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kmodel")
 def main() -> None:
     """kmodel checks message-delivery guarantees of Kafka-style pipelines."""

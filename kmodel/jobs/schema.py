@@ -27,19 +27,19 @@ class Setting:
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None  # bounds of an int or float setting
+    maximum: float | None = None
 
     def allowed(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(_show(choice) for choice in self.choices)
         if self.type is bool:
             return "true or false"
-        if self.type is int:
+        if self.type in (int, float):
             low = "" if self.minimum is None else f" ≥ {self.minimum}"
             high = "" if self.maximum is None else f" ≤ {self.maximum}"
             joiner = " and" if low and high else ""
-            return f"an integer{low}{joiner}{high}"
+            return f"{'an integer' if self.type is int else 'a number'}{low}{joiner}{high}"
         return f"a {self.type.__name__}"
 
     def check(self, value: Any, where: str) -> Any:
@@ -51,7 +51,8 @@ class Setting:
             value, ok = float(value), True
         if self.choices is not None and ok and value not in self.choices:
             ok = False
-        if ok and self.type is int:
+        if ok and self.type in (int, float):
+            # NaN fails every comparison, so it never passes a bound.
             ok = (self.minimum is None or value >= self.minimum) and (
                 self.maximum is None or value <= self.maximum
             )

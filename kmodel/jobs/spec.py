@@ -34,7 +34,7 @@ SEARCH_SETTINGS = (
     Setting("engine", str, "bfs", "search strategy", choices=("bfs", "dfs")),
     Setting("max_states", int, 0, "stop after this many states (0: no limit)", minimum=0),
     Setting("max_depth", int, 0, "do not look deeper than this (0: no limit)", minimum=0),
-    Setting("max_seconds", float, 0.0, "stop after this much wall time (0: no limit)"),
+    Setting("max_seconds", float, 0.0, "stop after this much wall time (0: no limit)", minimum=0),
     Setting("fingerprints", bool, False, "keep 64-bit hashes of states instead of states"),
 )
 
@@ -86,9 +86,14 @@ def load_job(
             "and the sections of its model."
         )
     model_name = data.get("model")
-    if model_name not in models:
+    if not isinstance(model_name, str) or model_name not in models:
         names = ", ".join(sorted(models))
-        shown = "missing" if model_name is None else f"{model_name!r}"
+        if model_name is None:
+            shown = "missing"
+        elif isinstance(model_name, str):
+            shown = repr(model_name)
+        else:
+            shown = f"{_toml_type(model_name)}, not a string"
         raise SpecError(f"{path}: field 'model' is {shown}; known models are {names}.")
     model = models[model_name]
     for key in ("title", "description", "bounds_note", "semantic"):
@@ -101,6 +106,8 @@ def load_job(
         if not isinstance(given, dict):
             raise SpecError(f"{path}: [{section}] must be a table of settings.")
         for name, value in given.items():
+            if isinstance(value, dict):
+                _nested_table(model, section, name, value, path)
             setting = _setting(model, section, name, path)
             settings[section][name] = setting.check(value, f"{path}: {section}.{name}")
     stray = sorted(set(data) - set(TOP_LEVEL) - set(model.sections))
@@ -143,10 +150,72 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file.") from None
+    except NotADirectoryError:
+        blocker = next((p for p in reversed(path.parents) if p.is_file()), None)
+        where = f" ({blocker} is a file, not a directory)" if blocker is not None else ""
+        raise SpecError(f"{path}: no such spec file{where}.") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a directory; give a .toml spec file.") from None
+    except PermissionError:
+        raise SpecError(f"{path}: cannot read the spec file: permission denied.") from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SpecError(f"{path}: cannot read the spec file: {reason}.") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"{path}: not valid TOML: a spec file must be UTF-8 text, but byte "
+            f"0x{error.object[error.start]:02x} at offset {error.start} is not UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML ({error}).") from None
+
+
+def _toml_type(value: Any) -> str:
+    """How a spec file writes a value of this kind, for messages."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+def _nested_table(model: Model, section: str, name: str, value: dict, path: Path) -> None:
+    """Reject a table inside a model's section: no setting is one. Most likely it is an
+    unquoted dotted key, which TOML reads as nested tables (`delivery.timeout.ms = 1`)."""
+    keys, leaf = [name], value
+    while isinstance(leaf, dict) and leaf:
+        key, leaf = next(iter(leaf.items()))
+        keys.append(key)
+    dotted = ".".join(keys)
+    quoted = f'"{dotted}" = {_show_toml(leaf)}'
+    if model.setting(section, dotted) is not None:
+        raise SpecError(
+            f"{path}: {section}.{dotted}: put the key in quotes, {quoted}; unquoted, "
+            "TOML reads its dots as nested tables."
+        )
+    setting = model.setting(section, name)
+    if setting is not None:
+        raise SpecError(f"{path}: {section}.{name} is a table, but it must be {setting.allowed()}.")
+    known = ", ".join(s.name for s in model.sections[section])
+    raise SpecError(
+        f"{path}: unknown setting {section}.{dotted} for model {model.name!r}; "
+        f"[{section}] accepts {known}. (A setting's value is never a table: a dotted "
+        f"name must be quoted, as in {quoted}, or TOML reads its dots as nested tables.)"
+    )
+
+
+def _show_toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{}"
+    return str(value)
 
 
 def _all_sections(models: Mapping[str, Model]) -> set[str]:
@@ -165,23 +234,27 @@ def _setting(model: Model, section: str, name: str, where: object) -> Setting:
 
 
 def _override(model: Model, text: str, path: Path) -> tuple[str, str, Any]:
-    """Resolve one `--set key=value`: key is `section.name` or a name unique to one section."""
+    """Resolve one `--set key=value`: key is `section.name` or a name unique to one section.
+    Every error names the spec file the override applies to."""
     if "=" not in text:
-        raise SpecError(f"--set {text!r}: expected key=value, e.g. --set rms=5.")
+        raise SpecError(f"{path}: --set {text!r}: expected key=value, e.g. --set rms=5.")
     key, value = (part.strip() for part in text.split("=", 1))
+    where = f"{path}: --set {key}"
     section, _, rest = key.partition(".")
-    if rest and section in model.sections:
-        setting = _setting(model, section, rest, f"--set {key}")
-        return section, rest, setting.parse(value, f"--set {key}")
+    if rest and section in model.sections and model.setting(section, rest) is not None:
+        return section, rest, model.setting(section, rest).parse(value, where)
     owners = [s for s, settings in model.sections.items() if any(x.name == key for x in settings)]
-    if len(owners) != 1:
-        every = ", ".join(f"{s}.{x.name}" for s, xs in model.sections.items() for x in xs)
-        problem = "is ambiguous" if owners else "is not a setting"
+    if len(owners) == 1:
+        return owners[0], key, model.setting(owners[0], key).parse(value, where)
+    if owners:
+        choices = ", ".join(f"{s}.{key}" for s in owners)
         raise SpecError(
-            f"--set {key}: {problem} of model {model.name!r} (spec {path}); settings are {every}."
+            f"{where}: is ambiguous in model {model.name!r}; name its section: {choices}."
         )
-    setting = _setting(model, owners[0], key, f"--set {key}")
-    return owners[0], key, setting.parse(value, f"--set {key}")
+    if rest and section in model.sections:
+        _setting(model, section, rest, where)  # raises: an unknown setting of that section
+    every = ", ".join(f"{s}.{x.name}" for s, xs in model.sections.items() for x in xs)
+    raise SpecError(f"{where}: is not a setting of model {model.name!r}; settings are {every}.")
 
 
 def _search_options(given: Any, path: Path) -> dict[str, Any]:

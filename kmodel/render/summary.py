@@ -40,18 +40,22 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
 def _verdict_text(verdict: Verdict) -> str:
     text = f"{verdict.kind.value:<9}  {verdict.status.value}"
     if verdict.trace is not None:
-        text += f" in {len(verdict.trace)} steps"
+        text += f" in {_count(len(verdict.trace), 'step')}"
         if verdict.trace.faults:
-            text += f" ({verdict.trace.faults} faults)"
+            text += f" ({_count(verdict.trace.faults, 'fault')})"
     expected = verdict.expected
     if expected is not None and not verdict.met:
         want = expected.status.value
         if expected.steps is not None:
-            want += f" in {expected.steps} steps"
+            want += f" in {_count(expected.steps, 'step')}"
         text += f"   — expected {want}"
     if verdict.status is Status.UNKNOWN:
         text += "   — the search stopped before a verdict"
     return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def trace_lines(trace: Trace) -> list[str]:
