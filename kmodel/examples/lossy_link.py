@@ -13,6 +13,7 @@ because the sender resends until acknowledged, even across its own crash.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ class Ack:
 @dataclass(frozen=True, slots=True)
 class SenderState:
     acked: int = 0  # records 1..acked are acknowledged (durable)
-    restarted: bool = False  # whether this sender ever came back from a crash (durable)
+    restarted: bool = False  # whether this sender ever crashed (durable)
     retries: int = 0  # resends of the current record so far (volatile)
 
 
@@ -62,10 +63,13 @@ class Sender(Actor[SenderState]):
         return SenderState()
 
     def on_start(self, state: SenderState, out: Out) -> SenderState:
-        if state.acked or state.restarted:
-            state = SenderState(state.acked, restarted=True)
         self._send_next(state, out)
         return state
+
+    def after_crash(self, state: SenderState) -> SenderState:
+        # Marked here, not on restart: a crash before the first acknowledgement leaves
+        # nothing else durable behind, so the restarted sender would look brand new.
+        return dataclasses.replace(super().after_crash(state), restarted=True)
 
     def on_message(self, state: SenderState, sender: str, message: Hashable, out: Out):
         if isinstance(message, Ack) and message.record == state.acked + 1:
@@ -118,6 +122,9 @@ def lossy_link(
     def sender_done(world: World) -> bool:
         return system.state_of(world, "sender").acked == records
 
+    def sender_back(world: World) -> bool:
+        return world.up[system.index["sender"]] and system.state_of(world, "sender").restarted
+
     system = ActorSystem(
         [Sender(records, max_retries), Receiver()],
         network=network or FifoNetwork(),
@@ -140,7 +147,7 @@ def lossy_link(
             ),
             Property.sometimes(
                 "sender-restarted",
-                lambda w: system.state_of(w, "sender").restarted,
+                sender_back,
                 "the sender crashed and came back",
             ),
         ],
