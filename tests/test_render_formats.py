@@ -1,0 +1,49 @@
+"""The one entry point to every trace format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kmodel.core.trace import Step, Trace
+from kmodel.render.formats import FORMATS, format_for, render, write
+
+TRACE = Trace(
+    "no-loss",
+    "at_end",
+    {"x": 0},
+    (
+        Step("Ping", "b", "a", "b", None, "deliver", {"x": 1}),
+        Step("crash", "b", None, None, "crash:b", "crash", {"x": 1}),
+    ),
+)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_renders(fmt: str) -> None:
+    output = render(TRACE, fmt, title="T", settings={"bounds": {"crashes": 1}})
+    assert isinstance(output, bytes) == FORMATS[fmt].binary
+    assert output
+
+
+def test_formats_say_what_they_are() -> None:
+    assert render(TRACE, "plantuml").startswith("@startuml")
+    assert render(TRACE, "mermaid").startswith("sequenceDiagram")
+    assert "<svg" in render(TRACE, "svg")
+    assert render(TRACE, "png").startswith(b"\x89PNG")
+    assert render(TRACE, "text").startswith("1. The a sends Ping to the b.")
+    assert Trace.loads(render(TRACE, "json")) == TRACE
+    with pytest.raises(ValueError, match="the formats are"):
+        render(TRACE, "gif")
+
+
+def test_write_picks_the_format_from_the_extension(tmp_path: Path) -> None:
+    assert format_for("t.puml") == "plantuml" and format_for("t.mmd") == "mermaid"
+    assert format_for("T.PNG") == "png" and format_for("t.txt") == "text"
+    with pytest.raises(ValueError, match="extension"):
+        format_for("t.doc")
+    path = write(TRACE, tmp_path / "t.json")
+    assert json.loads(path.read_text())["property"] == "no-loss"
+    assert write(TRACE, tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
