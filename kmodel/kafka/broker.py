@@ -361,12 +361,15 @@ class Broker(Actor[ReplicaState]):
         high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
         state = state._replace(high_watermark=high_watermark)
         still_pending = []
+        # As Kafka's DelayedProduce: written, but the ISR shrank below min.insync.replicas.
+        enough = len(state.isr) >= self.config.min_insync
+        error = "NONE" if enough else "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
         for pending in state.pending:
             if pending.offset < high_watermark:
                 out.send(
                     PRODUCER,
                     ProduceResponse(
-                        pending.record, pending.attempt, pending.session, "NONE", pending.offset
+                        pending.record, pending.attempt, pending.session, error, pending.offset
                     ),
                 )
             else:

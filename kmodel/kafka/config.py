@@ -154,6 +154,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "consumers",
+            int,
+            1,
+            "consumers reading the partition (0: check the producing side only)",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "timeouts",
             int,
             0,
@@ -217,6 +225,7 @@ class PipelineConfig:
     sink_upsert: bool
     sink_dedup: str
     records: int
+    consumers: int
     budget: dict[str, int]
 
 
@@ -338,5 +347,6 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         sink_upsert=sink["write"] == "upsert",
         sink_dedup=sink["dedup"],
         records=bounds["records"],
+        consumers=bounds["consumers"],
         budget=budget,
     )

@@ -27,8 +27,6 @@ from kmodel.kafka.messages import (
     UpdateMetadata,
 )
 
-CLIENTS = ("producer", "consumer")
-
 
 class ControllerState(NamedTuple):
     leader: int = 0  # -1: offline, no replica can lead
@@ -42,9 +40,10 @@ class ControllerState(NamedTuple):
 class Controller(Actor[ControllerState]):
     durable = ("leader", "leader_epoch", "isr", "alive", "elections", "unclean_elections")
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, clients: tuple[str, ...]) -> None:
         super().__init__(CONTROLLER)
         self.config = config
+        self.clients = clients  # who hears of every new leader (UpdateMetadata)
         self.replicas = tuple(range(config.replicas))
 
     def initial_state(self) -> ControllerState:
@@ -106,7 +105,7 @@ class Controller(Actor[ControllerState]):
         for broker in self.replicas:
             if state.alive[broker]:
                 out.send(broker_name(broker), update)
-        for client in CLIENTS:
+        for client in self.clients:
             out.send(client, UpdateMetadata(state.leader, state.leader_epoch))
         return state
 

@@ -35,11 +35,14 @@ class Pipeline(ActorSystem):
                 max_resends=1,
             ),
             *brokers,
-            Controller(config.broker),
-            GroupCoordinator(),
-            Consumer(config.consumer),
-            Sink(config.sink_upsert, config.sink_dedup),
+            Controller(config.broker, clients=CLIENT_LINKS[: 1 + config.consumers]),
         ]
+        if config.consumers:
+            actors += [
+                GroupCoordinator(),
+                Consumer(config.consumer),
+                Sink(config.sink_upsert, config.sink_dedup),
+            ]
         super().__init__(
             actors,
             network=FifoNetwork(),

@@ -42,7 +42,7 @@ from kmodel.kafka.source import NAME as SOURCE
 
 NAME = "producer"
 REQUEST_TIMEOUT = "request.timeout.ms"
-RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS")
+RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
 
 
 class Batch(NamedTuple):
