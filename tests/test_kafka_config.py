@@ -1,0 +1,72 @@
+"""Kafka's own configuration rules reject invalid combinations with Kafka's reason."""
+
+from pathlib import Path
+
+import pytest
+
+from kmodel.jobs.schema import SpecError
+from kmodel.jobs.spec import load_job
+from kmodel.kafka.config import idempotence_of, pipeline_config
+
+BASE = 'model = "kafka-pipeline"\n'
+
+
+def _load(tmp_path: Path, text: str):
+    path = tmp_path / "spec.toml"
+    path.write_text(BASE + text)
+    return load_job(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "reason"),
+    [
+        (
+            '[producer]\n"enable.idempotence" = true\nacks = 1\n',
+            "producer.acks",
+            "Must set acks to all",
+        ),
+        (
+            '[producer]\n"enable.idempotence" = true\nretries = 0\n',
+            "producer.retries",
+            "retries to non-zero",
+        ),
+        (
+            '[producer]\n"enable.idempotence" = true\n'
+            '"max.in.flight.requests.per.connection" = 6\n',
+            "producer.max.in.flight.requests.per.connection",
+            "at most 5",
+        ),
+        (
+            '[producer]\n"delivery.timeout.ms" = 1000\n',
+            "producer.delivery.timeout.ms",
+            "linger.ms + request.timeout.ms",
+        ),
+        (
+            '[broker]\n"min.insync.replicas" = 2\n',
+            "broker.min.insync.replicas",
+            "larger than replication.factor",
+        ),
+        ("[producer]\nacks = 2\n", "producer.acks", 'one of 0, 1, "all", -1'),
+    ],
+)
+def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:
+    with pytest.raises(SpecError) as error:
+        _load(tmp_path, text)
+    assert field in str(error.value) and reason in str(error.value)
+    assert str(tmp_path / "spec.toml") in str(error.value)
+
+
+def test_kafka_defaults_and_implicit_idempotence(tmp_path) -> None:
+    job = _load(tmp_path, "")
+    config = pipeline_config(job.settings)
+    assert config.producer.acks == "all" and config.producer.idempotence
+    assert config.consumer.auto_commit and config.consumer.offset_reset == "latest"
+    assert not config.broker.unclean_election and config.broker.min_insync == 1
+    # Kafka ≥ 3.2: an implicit idempotence quietly turns off when acks=1 is chosen.
+    assert not idempotence_of(_load(tmp_path, "[producer]\nacks = 1\n").settings)
+
+
+def test_delivery_timeout_is_a_retry_budget(tmp_path) -> None:
+    text = '[producer]\n"delivery.timeout.ms" = 60000\n"request.timeout.ms" = 30000\n'
+    text += "[bounds]\nretries = 3\n"
+    assert pipeline_config(_load(tmp_path, text).settings).producer.attempts == 2
