@@ -14,7 +14,10 @@ from kmodel.console import ProgressDisplay
 from kmodel.jobs.run import run_job
 from kmodel.jobs.schema import SpecError
 from kmodel.jobs.spec import load_job
+from kmodel.render.formats import FORMATS, format_for, render
 from kmodel.render.summary import summary
+
+TRACE_FORMATS = click.Choice(list(FORMATS))
 
 
 class UsageError(click.ClickException):
@@ -87,10 +90,36 @@ def main() -> None:
     help="Output format.",
 )
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option(
+    "--trace",
+    "trace_formats",
+    multiple=True,
+    type=TRACE_FORMATS,
+    help="Write each violated contract's trace in this format (repeatable); needs --out.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Directory for --trace files: DIR/<spec>/<contract>.<ext>.",
+)
 def check(
-    spec, overrides, engine, max_states, max_depth, max_seconds, fingerprints, output, quiet
+    spec,
+    overrides,
+    engine,
+    max_states,
+    max_depth,
+    max_seconds,
+    fingerprints,
+    output,
+    quiet,
+    trace_formats,
+    out,
 ) -> None:
     """Check SPEC (a TOML spec file) and report each property's verdict."""
+    if trace_formats and out is None:
+        raise UsageError("--trace needs --out DIR, the directory to write the traces to.")
+    if out is not None and not trace_formats:
+        raise UsageError("--out needs at least one --trace FORMAT.")
     search = {
         "engine": engine,
         "max_states": max_states,
@@ -113,6 +142,19 @@ def check(
         click.echo(json.dumps(outcome.to_json(), indent=2))
     else:
         click.echo(summary(outcome))
+    if trace_formats:
+        from kmodel.report.artifacts import write_traces
+
+        written = write_traces(outcome, out, trace_formats)
+        paths = [path for formats in written.values() for path in formats.values()]
+        to_stderr = output == "json"
+        if not to_stderr:
+            click.echo()
+        if paths:
+            for path in paths:
+                click.echo(f"wrote {path}", err=to_stderr)
+        else:
+            click.echo("no contract is violated, so there is no trace to write", err=to_stderr)
     sys.exit(0 if outcome.expectations_met else 1)
 
 
@@ -130,3 +172,143 @@ def models() -> None:
                     f"({setting.allowed()}) — {setting.help}"
                 )
         click.echo()
+
+
+def _fail(error: SpecError) -> None:
+    click.echo(f"kmodel: {error}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--contract", required=True, help="The property whose trace to show.")
+@click.option(
+    "--format",
+    "fmt",
+    type=TRACE_FORMATS,
+    help="Trace format (default: from the --out extension, else text).",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a model setting, e.g. --set producer.acks=1.",
+)
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def trace(spec, contract, fmt, out, overrides, quiet) -> None:
+    """Show the trace of one contract of SPEC: a counterexample or a witness."""
+    from kmodel.core.result import Status
+    from kmodel.jobs.run import build_system
+    from kmodel.report.artifacts import context
+    from kmodel.report.facts import explored_text
+
+    if fmt is None:
+        try:
+            fmt = format_for(out) if out else "text"
+        except ValueError as error:
+            raise UsageError(f"{error}; or give --format.") from None
+    if FORMATS[fmt].binary and out is None:
+        raise UsageError(f"--format {fmt} is binary; give --out FILE to write it to.")
+    try:
+        job = load_job(spec, overrides)
+        names = [prop.name for prop in build_system(job).properties()]
+        if contract not in names:
+            raise SpecError(
+                f"{job.path}: model {job.model.name!r} has no property {contract!r}; "
+                f"its properties are {', '.join(names)}."
+            )
+        display = None if quiet else ProgressDisplay(job.name)
+        try:
+            outcome = run_job(job, display)
+        finally:
+            if display is not None:
+                display.close()
+    except SpecError as error:
+        _fail(error)
+    verdict = outcome.verdict(contract)
+    if verdict.trace is None:
+        if verdict.status is Status.UNKNOWN:
+            why = "the search stopped before a verdict"
+        else:
+            why = f"it {verdict.status.value}"
+        click.echo(
+            f"kmodel: {contract} has no trace in {job.path}: {why} under the bounds explored "
+            f"({explored_text(outcome)}).",
+            err=True,
+        )
+        sys.exit(1)
+    output = render(verdict.trace, fmt, **context(outcome, verdict))
+    if out is None:
+        click.echo(output, nl=not output.endswith("\n"))
+        return
+    from pathlib import Path
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(output, bytes):
+        path.write_bytes(output)
+    else:
+        path.write_text(output, encoding="utf-8")
+    click.echo(f"wrote {path}", err=True)
+
+
+def _run_library(paths, quiet: bool, lines):
+    """Discover and run specs; `lines` is where the line per spec goes (None: nowhere)."""
+    from kmodel.report.discover import spec_paths
+    from kmodel.report.runner import load_jobs, run_jobs
+
+    try:
+        jobs = load_jobs(spec_paths(paths))
+        return run_jobs(jobs, lines, progress=not quiet)
+    except SpecError as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Directory for the report.",
+)
+@click.option("--quiet", is_flag=True, help="No progress display, no line per spec.")
+def verify(paths, out, quiet) -> None:
+    """Run every spec (default: the spec library) and write the verification report.
+
+    PATHS are spec files or directories of them.
+    """
+    from kmodel.report.site import write_report
+
+    stream = None if quiet else click.get_text_stream("stdout")
+    outcomes = _run_library(paths, quiet, stream)
+    index = write_report(outcomes, out)
+    unmet = [o.job.name for o in outcomes if not o.expectations_met]
+    seconds = sum(o.result.stats.seconds for o in outcomes)
+    click.echo(f"{len(outcomes)} specs in {seconds:.1f} s; report: {index}")
+    if unmet:
+        click.echo(f"expectations not met: {', '.join(unmet)}")
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md"]),
+    default="text",
+    show_default=True,
+    help="Aligned text or a Markdown table.",
+)
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def matrix(paths, fmt, quiet) -> None:
+    """Run the specs and print the semantic matrix they show, next to the seed's claims."""
+    from kmodel.report.matrix import derive, to_markdown, to_text
+
+    outcomes = _run_library(paths, quiet, None if quiet else click.get_text_stream("stderr"))
+    rows = derive(outcomes)
+    click.echo(to_markdown(rows) if fmt == "md" else to_text(rows))

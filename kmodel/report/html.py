@@ -1,0 +1,275 @@
+"""The HTML pages of the report: ``index.html`` and one page per spec. Every text from a spec
+or a trace is escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from kmodel.core.result import Status
+from kmodel.jobs.run import JobResult, Verdict
+from kmodel.render.formats import FORMATS
+from kmodel.render.narrate import narrate
+from kmodel.report import seed
+from kmodel.report.facts import (
+    COLUMNS,
+    bounds,
+    changed_settings,
+    explored_text,
+    fault_budget,
+    search_limits,
+)
+from kmodel.report.matrix import Cell, Row
+from kmodel.report.summaries import MARKS, expected_text, status_text, verdict_summary
+
+# contract -> format -> path relative to the report directory
+Files = dict[str, dict[str, Path]]
+Link = Callable[[JobResult, Verdict], str]
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1250px; padding: 0 1.5em; color: #1d2330; line-height: 1.45; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #dde2ea; }
+.lead { color: #555f70; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.8em 0; }
+th, td { border: 1px solid #d5dae3; padding: 0.4em 0.7em; vertical-align: top; text-align: left; }
+th { background: #f1f4f8; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.mark { text-align: center; font-weight: bold; }
+.ok { color: #237a3b; } .bad { color: #b3261e; }
+table.matrix td { width: 40%; }
+table.matrix th.row { width: 20%; }
+td.possible { background: #fdecea; } td.notfound { background: #eaf6ec; }
+.verdict { font-weight: bold; font-size: 1.05em; }
+.claim { color: #555f70; font-size: 0.9em; margin-top: 0.35em; }
+.explored { color: #555f70; font-size: 0.85em; }
+.differs { color: #b3261e; font-weight: bold; }
+code { background: #f1f4f8; padding: 0 0.25em; border-radius: 3px; }
+img.trace { max-width: 100%; border: 1px solid #d5dae3; margin: 0.5em 0; }
+img.plot { max-width: 100%; }
+ol.steps li { margin: 0.15em 0; }
+.files a { margin-right: 1em; }
+nav { margin-bottom: 1em; }
+"""
+
+
+def _page(title: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{STYLE}</style>",
+            "</head>",
+            "<body>",
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def url(path: Path | str) -> str:
+    """A relative path as an escaped href value."""
+    return escape(quote(Path(path).as_posix()))
+
+
+def _mark(met: bool) -> str:
+    return f'<span class="{"ok" if met else "bad"}">{MARKS[met]}</span>'
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [f"<p>{escape(' '.join(p.split()))}</p>" for p in text.strip().split("\n\n") if p]
+
+
+def matrix_html(rows: Sequence[Row], link: Link) -> list[str]:
+    if not rows:
+        return ["<p>No spec names a semantic (the <code>semantic</code> field).</p>"]
+    head = "".join(f"<th>{escape(title)}</th>" for _, title, _ in COLUMNS)
+    out = ['<table class="matrix">', f"<tr><th>Semantic</th>{head}</tr>"]
+    for row in rows:
+        specs = ", ".join(
+            f'<a href="{url(o.job.name + ".html")}">{escape(o.job.name)}</a>' for o in row.outcomes
+        )
+        out.append(
+            f'<tr><th class="row">{escape(row.label)}'
+            f'<div class="explored">{specs}</div></th>'
+            + "".join(_cell_html(cell, link) for cell in row.cells)
+            + "</tr>"
+        )
+    out.append("</table>")
+    return out
+
+
+def _cell_html(cell: Cell, link: Link) -> str:
+    if cell.possible:
+        outcome, verdict = cell.evidence[0]
+        assert verdict.trace is not None
+        steps = len(verdict.trace)
+        shown = (
+            f'<a href="{escape(link(outcome, verdict))}">'
+            f"{escape(outcome.job.name)}: {escape(verdict.name)}</a> "
+            f"violated in {steps} step{'' if steps == 1 else 's'}"
+        )
+        more = len(cell.evidence) - 1
+        if more:
+            shown += f" (and {more} more)"
+        body = f'<div class="verdict bad">possible</div><div>{shown}</div>'
+        css = "possible"
+    else:
+        explored = "<br>".join(f"{escape(o.job.name)}: {escape(text)}" for o, text in cell.explored)
+        partial = "" if cell.complete else " (search incomplete)"
+        body = (
+            f'<div class="verdict ok">not found{partial}</div>'
+            f'<div class="explored">explored: {explored}</div>'
+        )
+        css = "notfound"
+    agree = "" if cell.agrees else ' <span class="differs">differs</span>'
+    claim = f'<div class="claim">seed: “{escape(cell.claim)}”{agree}</div>'
+    return f'<td class="{css}">{body}{claim}</td>'
+
+
+def index_html(
+    outcomes: Sequence[JobResult], rows: Sequence[Row], link: Link, plot: str | None
+) -> str:
+    met = sum(o.expectations_met for o in outcomes)
+    seconds = sum(o.result.stats.seconds for o in outcomes)
+    states = sum(o.result.stats.states for o in outcomes)
+    body = [
+        "<h1>kmodel verification report</h1>",
+        f'<p class="lead">{len(outcomes)} specs, {states:,} states in {seconds:.1f} s of search; '
+        f"expectations met in {met} of {len(outcomes)} specs {_mark(met == len(outcomes))}</p>",
+        "<h2>Delivery semantics</h2>",
+        "<p>Each cell is derived from the runs: <b>possible</b> when a spec of the row violates "
+        "a loss contract (<code>no-loss</code>, <code>no-acked-loss</code>) or a duplicate "
+        "contract (<code>no-duplicate-effect</code>, <code>no-duplicate-in-log</code>), linked "
+        "to the counterexample; <b>not found</b> otherwise, with the bounds explored. Under "
+        f"each, the claim of the seed's table (<code>{escape(seed.SOURCE)}</code>).</p>",
+        *matrix_html(rows, link),
+        "<h2>Specs</h2>",
+        "<table>",
+        "<tr><th>Spec</th><th>Title</th><th>Semantic</th><th>States</th><th>Seconds</th>"
+        "<th>Verdicts</th><th>Expectations met</th></tr>",
+    ]
+    for outcome in outcomes:
+        job, stats = outcome.job, outcome.result.stats
+        partial = "" if outcome.result.complete else " (incomplete)"
+        body.append(
+            f'<tr><td><a href="{url(job.name + ".html")}">{escape(job.name)}</a></td>'
+            f"<td>{escape(job.title)}</td><td>{escape(job.semantic)}</td>"
+            f'<td class="num">{stats.states:,}{partial}</td>'
+            f'<td class="num">{stats.seconds:.2f}</td>'
+            f"<td>{escape(verdict_summary(outcome))}</td>"
+            f'<td class="mark">{_mark(outcome.expectations_met)}</td></tr>'
+        )
+    body.append("</table>")
+    if plot:
+        body += [
+            "<h2>States explored</h2>",
+            f'<img class="plot" src="{url(plot)}" alt="States explored per spec, log scale">',
+        ]
+    return _page("kmodel verification report", body)
+
+
+def spec_html(outcome: JobResult, files: Files) -> str:
+    """A spec's page; `files` holds the paths (relative to the report) of its traces."""
+    job, result = outcome.job, outcome.result
+    stats = result.stats
+    body = [
+        '<nav><a href="index.html">← report</a></nav>',
+        f"<h1>{escape(job.title)}</h1>",
+        f'<p class="lead"><code>{escape(str(job.path))}</code> · model '
+        f"{escape(job.model.name)}"
+        + (f" · semantic {escape(job.semantic)}" if job.semantic else "")
+        + f" · expectations met {_mark(outcome.expectations_met)}</p>",
+        *_paragraphs(job.description),
+    ]
+    if job.bounds_note.strip():
+        body += ["<h2>Bounds</h2>", *_paragraphs(job.bounds_note)]
+    body += ["<h2>Configuration</h2>", "<table>", "<tr><th>Setting</th><th>Value</th></tr>"]
+    changed = changed_settings(job)
+    for section, name, value in changed:
+        body.append(
+            f"<tr><td>{escape(section)}.{escape(name)}</td><td>{escape(repr(value))}</td></tr>"
+        )
+    if not changed:
+        body.append("<tr><td colspan=2>every setting at the model's default</td></tr>")
+    section = "bounds" if "bounds" in job.settings else "parameters"
+    for name, value in bounds(job).items():
+        if section == "parameters" and any(n == name for _, n, _ in changed):
+            continue
+        body.append(f"<tr><td>{section}.{escape(name)}</td><td>{escape(repr(value))}</td></tr>")
+    for name, value in search_limits(job):
+        body.append(f"<tr><td>search.{escape(name)}</td><td>{escape(repr(value))}</td></tr>")
+    body.append("</table>")
+    if "bounds" in job.settings:
+        body.append(f"<p>Fault budget: {fault_budget(job)}.</p>")
+    coverage = "complete" if result.complete else f"incomplete (stopped: {result.stop_reason})"
+    body += [
+        "<h2>Search</h2>",
+        f"<p>{escape(result.engine)}: {stats.states:,} states, {stats.transitions:,} "
+        f"transitions, depth {stats.max_depth}, {stats.seconds:.2f} s, peak "
+        f"{stats.peak_memory_mb:.0f} MB — {escape(coverage)}. Explored: "
+        f"{escape(explored_text(outcome))}.</p>",
+        "<h2>Verdicts</h2>",
+        "<table>",
+        "<tr><th>Property</th><th>Kind</th><th>Verdict</th><th>Expected</th><th>Met</th>"
+        "<th>Meaning</th></tr>",
+    ]
+    for verdict in outcome.verdicts:
+        name = escape(verdict.name)
+        if verdict.name in files:
+            name = f'<a href="#{escape(_anchor(verdict.name))}">{name}</a>'
+        css = "bad" if verdict.status in (Status.VIOLATED, Status.UNKNOWN) else ""
+        body.append(
+            f"<tr><td>{name}</td><td>{escape(verdict.kind.value)}</td>"
+            f'<td class="{css}">{escape(status_text(verdict))}</td>'
+            f"<td>{escape(expected_text(verdict))}</td>"
+            f'<td class="mark">{_mark(verdict.met)}</td>'
+            f"<td>{escape(verdict.description)}</td></tr>"
+        )
+    body.append("</table>")
+    for verdict in outcome.verdicts:
+        if verdict.name in files and verdict.trace is not None:
+            body += _counterexample(verdict, files[verdict.name])
+    return _page(f"{job.title} — kmodel", body)
+
+
+def _anchor(contract: str) -> str:
+    return "trace-" + "".join(c if c.isalnum() else "-" for c in contract)
+
+
+def anchor(contract: str) -> str:
+    return _anchor(contract)
+
+
+def _counterexample(verdict: Verdict, files: dict[str, Path]) -> list[str]:
+    assert verdict.trace is not None
+    out = [f'<h2 id="{escape(_anchor(verdict.name))}">Counterexample: {escape(verdict.name)}</h2>']
+    if verdict.description:
+        out.append(f"<p><i>{escape(verdict.description)}</i></p>")
+    if "svg" in files:
+        out.append(
+            f'<img class="trace" src="{url(files["svg"])}" '
+            f'alt="Sequence diagram of the counterexample to {escape(verdict.name)}">'
+        )
+    lines = narrate(verdict.trace, verdict.description)
+    steps, conclusion = lines[:-1], lines[-1]
+    out.append('<ol class="steps">')
+    for line in steps:
+        text = line.split(". ", 1)[1] if ". " in line else line
+        out.append(f"<li>{escape(text)}</li>")
+    out += ["</ol>", f"<p>{escape(conclusion)}</p>"]
+    links = [
+        f'<a href="{url(path)}">{escape(FORMATS[fmt].summary)} (.{FORMATS[fmt].extension})</a>'
+        for fmt, path in files.items()
+        if fmt != "svg"
+    ]
+    if links:
+        out.append(f'<p class="files">Also: {" ".join(links)}</p>')
+    return out

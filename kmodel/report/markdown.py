@@ -1,0 +1,42 @@
+"""``index.md``: the semantic matrix and the table of specs, in Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kmodel.jobs.run import JobResult
+from kmodel.report import seed
+from kmodel.report.matrix import Row, to_markdown
+from kmodel.report.summaries import MARKS, verdict_summary
+
+
+def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link) -> str:
+    """`link(outcome, verdict)` gives the URL of a counterexample picture."""
+    met = sum(o.expectations_met for o in outcomes)
+    lines = [
+        "# kmodel verification report",
+        "",
+        f"{len(outcomes)} specs; expectations met in {met} of them.",
+        "",
+        "## Delivery semantics",
+        "",
+        "Derived from the runs; under each verdict, the seed's claim "
+        f"(`{seed.SOURCE}`). ⚠ marks a disagreement.",
+        "",
+        to_markdown(rows, link),
+        "",
+        "## Specs",
+        "",
+        "| Spec | Title | States | Seconds | Verdicts | Expectations met |",
+        "|:---|:---|---:|---:|:---|:---:|",
+    ]
+    for outcome in outcomes:
+        job, stats = outcome.job, outcome.result.stats
+        title = job.title.replace("|", "\\|")
+        lines.append(
+            f"| [{job.name}]({job.name}.html) | {title} | {stats.states:,} | "
+            f"{stats.seconds:.2f} | {verdict_summary(outcome)} | "
+            f"{MARKS[outcome.expectations_met]} |"
+        )
+    lines += ["", "![States explored per spec](states.png)", ""]
+    return "\n".join(lines)

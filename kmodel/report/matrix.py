@@ -1,0 +1,132 @@
+"""The semantic matrix derived from the runs: for each semantic the seed names and some
+spec models, can a message be lost, can one be duplicated? Set against the seed's claim."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kmodel.core.result import Status
+from kmodel.jobs.run import JobResult, Verdict
+from kmodel.report import seed
+from kmodel.report.facts import COLUMNS, explored_text
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    column: str  # "loss" or "duplicates"
+    possible: bool
+    evidence: tuple[tuple[JobResult, Verdict], ...]  # violated contracts that show it
+    explored: tuple[tuple[JobResult, str], ...]  # each spec of the row and what it covered
+    claim: str  # the seed's text for this cell
+
+    @property
+    def verdict(self) -> str:
+        return "possible" if self.possible else "not found"
+
+    @property
+    def agrees(self) -> bool:
+        return self.possible == seed.claims_possible(self.claim)
+
+    @property
+    def complete(self) -> bool:
+        return all(outcome.result.complete for outcome, _ in self.explored)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    semantic: str
+    label: str
+    outcomes: tuple[JobResult, ...]
+    cells: tuple[Cell, ...]
+
+
+def derive(outcomes: Sequence[JobResult]) -> list[Row]:
+    """One row per seed semantic that some spec names in its `semantic` field."""
+    rows = []
+    for seed_row in seed.ROWS:
+        mine = tuple(o for o in outcomes if o.job.semantic == seed_row.semantic)
+        if not mine:
+            continue
+        cells = []
+        for column, _, contracts in COLUMNS:
+            evidence = tuple(
+                (outcome, verdict)
+                for outcome in mine
+                for verdict in outcome.verdicts
+                if verdict.name in contracts
+                and verdict.status is Status.VIOLATED
+                and verdict.trace is not None
+            )
+            explored = tuple((outcome, explored_text(outcome)) for outcome in mine)
+            cells.append(Cell(column, bool(evidence), evidence, explored, seed_row.claim(column)))
+        rows.append(Row(seed_row.semantic, seed_row.label, mine, tuple(cells)))
+    return rows
+
+
+def cell_text(cell: Cell) -> str:
+    """The derived verdict and where it comes from, in a line."""
+    if cell.possible:
+        outcome, verdict = cell.evidence[0]
+        assert verdict.trace is not None
+        return f"possible ({outcome.job.name}: {verdict.name}, {len(verdict.trace)} steps)"
+    where = "; ".join(f"{o.job.name}: {text}" for o, text in cell.explored)
+    return f"not found ({where})"
+
+
+def _headers() -> list[str]:
+    return ["Semantic"] + [title for _, title, _ in COLUMNS]
+
+
+def to_text(rows: Sequence[Row]) -> str:
+    """An aligned table for the terminal: derived verdict, then the seed's claim."""
+    if not rows:
+        return "No spec names a semantic (the `semantic` field), so there is no matrix."
+    table = [_headers()]
+    for row in rows:
+        table.append([row.label] + [f"{cell.verdict} (seed: {cell.claim})" for cell in row.cells])
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    lines = []
+    for number, line in enumerate(table):
+        lines.append(
+            "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        )
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    lines.append("")
+    for row in rows:
+        for cell, (_, title, _) in zip(row.cells, COLUMNS, strict=True):
+            agree = "agrees with the seed" if cell.agrees else "DIFFERS from the seed"
+            lines.append(f"{row.label} / {title}: {cell_text(cell)} — {agree}")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(rows: Sequence[Row], link=None) -> str:
+    """A Markdown table. `link(outcome, verdict)` gives a URL for a counterexample, if any."""
+    if not rows:
+        return "No spec names a semantic (the `semantic` field), so there is no matrix."
+    headers = _headers()
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join([":---"] + [":---:"] * (len(headers) - 1)) + "|",
+    ]
+    for row in rows:
+        texts = [f"**{row.label}**"]
+        for cell in row.cells:
+            if cell.possible:
+                outcome, verdict = cell.evidence[0]
+                what = f"{outcome.job.name}: {verdict.name}"
+                url = link(outcome, verdict) if link else None
+                shown = f"[{_md(what)}]({url})" if url else _md(what)
+                text = f"**possible** ({shown})"
+            else:
+                where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
+                text = f"**not found** ({_md(where)})"
+            mark = "" if cell.agrees else " ⚠"
+            texts.append(f"{text}<br>seed: {_md(cell.claim)}{mark}")
+        lines.append("| " + " | ".join(texts) + " |")
+    return "\n".join(lines)

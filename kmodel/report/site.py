@@ -1,0 +1,43 @@
+"""Write the whole report for a set of runs: pages, trace files, plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from kmodel.jobs.run import JobResult, Verdict
+from kmodel.report.artifacts import write_traces
+from kmodel.report.html import anchor, index_html, spec_html
+from kmodel.report.markdown import index_markdown
+from kmodel.report.matrix import derive
+from kmodel.report.plot import states_plot
+
+TRACE_FORMATS = ("svg", "plantuml", "mermaid", "text", "json")
+
+
+def write_report(outcomes: Sequence[JobResult], out: str | Path) -> Path:
+    """Write ``index.html``, ``index.md``, ``states.png`` and a page per spec to `out`;
+    returns the path of ``index.html``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for outcome in outcomes:
+        written = write_traces(outcome, out, TRACE_FORMATS)
+        files = {
+            contract: {fmt: path.relative_to(out) for fmt, path in paths.items()}
+            for contract, paths in written.items()
+        }
+        page = out / f"{outcome.job.name}.html"
+        page.write_text(spec_html(outcome, files), encoding="utf-8")
+
+    def link(outcome: JobResult, verdict: Verdict) -> str:
+        return f"{outcome.job.name}.html#{anchor(verdict.name)}"
+
+    rows = derive(outcomes)
+    plot = None
+    if outcomes:
+        states_plot(outcomes, out / "states.png")
+        plot = "states.png"
+    index = out / "index.html"
+    index.write_text(index_html(outcomes, rows, link, plot), encoding="utf-8")
+    (out / "index.md").write_text(index_markdown(outcomes, rows, link), encoding="utf-8")
+    return index

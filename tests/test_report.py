@@ -1,0 +1,210 @@
+"""`kmodel verify` and `kmodel matrix`: the report's pages, links, matrix and exit codes."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kmodel.cli import main
+from kmodel.report import seed
+from kmodel.report.discover import library, spec_paths
+from kmodel.report.matrix import derive
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+SMALL = ("amo-producer-crash-before-send", "alo-duplicate-consumer-redelivery")
+RETRY = "alo-duplicate-producer-retry"
+
+
+def kmodel(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def copy_spec(name: str, directory: Path, semantic: str | None = None, extra: str = "") -> Path:
+    text = (SPECS / f"{name}.toml").read_text(encoding="utf-8")
+    if semantic:
+        text = f'semantic = "{semantic}"\n' + text
+    path = directory / f"{name}.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three small specs, two of them marked with the seed's semantics."""
+    directory = tmp_path_factory.mktemp("specs")
+    copy_spec(SMALL[0], directory, "at-most-once")
+    copy_spec(SMALL[1], directory, "at-least-once")
+    copy_spec(RETRY, directory, "at-least-once")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def report(library_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    out = tmp_path_factory.mktemp("report")
+    return kmodel("verify", library_dir, "--out", out, "--quiet"), out
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.targets.append(value)
+            if name == "id" and value:
+                self.ids.add(value)
+
+
+def parse(path: Path) -> Links:
+    parser = Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_verify_writes_index_with_the_matrix(report: tuple[Result, Path]) -> None:
+    result, out = report
+    assert result.exit_code == 0, result.output
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert 'class="matrix"' in html
+    for label in ("At-most-once", "At-least-once", "Message loss", "Duplicates"):
+        assert label in html
+    assert "Exactly-once" not in html  # no spec names it
+    assert "Avoided when replication is healthy" in html  # the seed's claim
+    assert "possible" in html and "not found" in html
+    for name in (*SMALL, RETRY):
+        assert (out / f"{name}.html").is_file()
+        assert name in html
+    assert (out / "states.png").read_bytes().startswith(b"\x89PNG")
+    markdown = (out / "index.md").read_text(encoding="utf-8")
+    assert "| Semantic | Message loss | Duplicates |" in markdown
+
+
+def test_every_link_and_image_of_the_report_resolves(report: tuple[Result, Path]) -> None:
+    _, out = report
+    pages = [out / "index.html", *(out / f"{name}.html" for name in (*SMALL, RETRY))]
+    checked = 0
+    for page in pages:
+        for target in parse(page).targets:
+            parts = urlsplit(target)
+            assert not parts.scheme, target
+            path = page.parent / unquote(parts.path) if parts.path else page
+            assert path.is_file(), f"{page.name}: {target}"
+            if parts.fragment:
+                assert parts.fragment in parse(path).ids, f"{page.name}: {target}"
+            checked += 1
+    assert checked > 10
+
+
+def test_spec_page_shows_counterexample(report: tuple[Result, Path]) -> None:
+    _, out = report
+    page = (out / f"{RETRY}.html").read_text(encoding="utf-8")
+    assert f'src="{RETRY}/no-duplicate-effect.svg"' in page
+    assert '<ol class="steps">' in page
+    for ext in ("puml", "mmd", "json", "txt"):
+        assert f"{RETRY}/no-duplicate-effect.{ext}" in page
+    assert "Configuration" in page and "bounds.records" in page
+
+
+def test_matrix_is_derived_from_the_violations(library_dir: Path) -> None:
+    from kmodel.jobs.run import run_job
+    from kmodel.report.runner import load_jobs
+
+    outcomes = [run_job(job) for job in load_jobs(spec_paths([library_dir]))]
+    rows = {row.semantic: row for row in derive(outcomes)}
+    assert list(rows) == ["at-most-once", "at-least-once"]
+    amo_loss, amo_dup = rows["at-most-once"].cells
+    assert amo_loss.possible and amo_loss.agrees
+    assert not amo_dup.possible and amo_dup.claim == seed.BY_SEMANTIC["at-most-once"].duplicates
+    alo_loss, alo_dup = rows["at-least-once"].cells
+    assert alo_dup.possible and not alo_loss.possible
+    assert {o.job.name for o, _ in alo_dup.evidence} == {SMALL[1], RETRY}
+
+
+def test_unmet_expectation_exits_1(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    path = copy_spec(SMALL[0], specs)
+    text = path.read_text(encoding="utf-8").replace('no-loss = "violated"', 'no-loss = "holds"')
+    path.write_text(text, encoding="utf-8")
+    result = kmodel("verify", path, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "✗ amo-producer-crash-before-send" in result.output
+    assert "expectations not met: amo-producer-crash-before-send" in result.output
+    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "✗" in html
+
+
+def test_verify_bad_paths_exit_2(tmp_path: Path) -> None:
+    result = kmodel("verify", tmp_path / "missing", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "no such spec file or directory" in result.output
+    (tmp_path / "empty").mkdir()
+    result = kmodel("verify", tmp_path / "empty", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+
+
+def test_default_library_is_the_shipped_specs() -> None:
+    assert library() == SPECS
+    assert spec_paths([]) == sorted(SPECS.glob("*.toml"))
+
+
+def test_html_escapes_spec_text(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    path = copy_spec(SMALL[0], specs)
+    text = path.read_text(encoding="utf-8").replace(
+        'title = "', 'title = "<script>alert(1)</script> ', 1
+    )
+    path.write_text(text, encoding="utf-8")
+    assert kmodel("verify", path, "--out", tmp_path / "out", "--quiet").exit_code == 0
+    for page in (tmp_path / "out").glob("*.html"):
+        assert "<script>" not in page.read_text(encoding="utf-8")
+
+
+def test_matrix_markdown_and_text(library_dir: Path) -> None:
+    result = kmodel("matrix", library_dir, "--format", "md", "--quiet")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "| Semantic | Message loss | Duplicates |"
+    assert lines[1].startswith("|:---|")
+    assert lines[2].startswith("| **At-most-once** | **possible**")
+    assert len(lines) == 4
+    result = kmodel("matrix", library_dir, "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].split() == ["Semantic", "Message", "loss", "Duplicates"]
+
+
+def test_matrix_without_semantics(tmp_path: Path) -> None:
+    path = copy_spec(SMALL[0], tmp_path)
+    result = kmodel("matrix", path, "--quiet")
+    assert result.exit_code == 0
+    assert "no matrix" in result.stdout
+
+
+def test_check_traces_are_written_alongside_the_summary(tmp_path: Path) -> None:
+    spec = SPECS / f"{RETRY}.toml"
+    args = ("--quiet", "--trace", "svg", "--trace", "json", "--out", tmp_path)
+    result = kmodel("check", spec, *args)
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*"))
+    assert written == [
+        f"{RETRY}/no-duplicate-effect.json",
+        f"{RETRY}/no-duplicate-effect.svg",
+        f"{RETRY}/no-duplicate-in-log.json",
+        f"{RETRY}/no-duplicate-in-log.svg",
+    ]
+    assert f"wrote {tmp_path / RETRY / 'no-duplicate-effect.svg'}" in result.stdout
+    assert result.stdout.index("expectations met") < result.stdout.index("wrote")
+
+
+def test_check_trace_needs_out() -> None:
+    result = kmodel("check", SPECS / f"{RETRY}.toml", "--trace", "svg")
+    assert result.exit_code == 2
+    assert "--trace needs --out" in result.output
