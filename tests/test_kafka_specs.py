@@ -77,7 +77,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("alo-duplicate-producer-retry", 336),
         ("alo-duplicate-consumer-redelivery", 531),
         ("page-cache-loss", 1028),
-        ("acks1-leader-failover", 12_510),
+        ("acks1-leader-failover", 12_479),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

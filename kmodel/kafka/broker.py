@@ -75,7 +75,10 @@ class ReplicaState(NamedTuple):
     told_hw: tuple[int, ...] = ()  # the HW the leader last sent each follower
     parked: tuple[Parked, ...] = ()
     pending: tuple[PendingAck, ...] = ()
-    altering: bool = False  # an AlterPartition is on its way to the controller
+    # The ISR an AlterPartition asked the controller for, until it answers. Meanwhile
+    # the HW counts the union of both ("maximal ISR", KIP-497), so a follower the
+    # controller may already count as in sync is never left behind the HW.
+    requested_isr: tuple[int, ...] = ()
     fetching: bool = False  # a follower's Fetch is outstanding
 
 
@@ -122,7 +125,7 @@ class Broker(Actor[ReplicaState]):
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
-        if state.role == "leader" and not state.altering:
+        if state.role == "leader" and not state.requested_isr:
             for follower in state.isr:
                 if follower != self.broker and state.follower_end[follower] < len(state.log):
                     yield ("shrink", follower)
@@ -142,7 +145,7 @@ class Broker(Actor[ReplicaState]):
             return state._replace(flushed=len(state.log))
         isr = tuple(b for b in state.isr if b != step[1])
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return state._replace(altering=True)
+        return state._replace(requested_isr=isr)
 
     # -- messages ---------------------------------------------------------------
 
@@ -163,9 +166,9 @@ class Broker(Actor[ReplicaState]):
                 return state
             return self._fetch(self._truncate(state, message.end_offset), out)
         if isinstance(message, AlterPartitionResponse):
-            if state.role != "leader" or not state.altering:
+            if state.role != "leader" or not state.requested_isr:
                 return state
-            state = state._replace(altering=False)
+            state = state._replace(requested_isr=())
             if message.error == "NONE":
                 state = state._replace(isr=message.isr)
                 state = self._advance(state, out)
@@ -301,7 +304,7 @@ class Broker(Actor[ReplicaState]):
             leader=update.leader,
             pending=(),
             parked=(),
-            altering=False,
+            requested_isr=(),
             fetching=False,
         )
         if update.leader == self.broker:
@@ -347,17 +350,18 @@ class Broker(Actor[ReplicaState]):
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
         caught_up = state.follower_end[follower] >= len(state.log)
-        if follower in state.isr or not caught_up or state.altering:
+        if follower in state.isr or not caught_up or state.requested_isr:
             return state
         isr = tuple(sorted(state.isr + (follower,)))
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return state._replace(altering=True)
+        return state._replace(requested_isr=isr)
 
     def _advance(self, state: ReplicaState, out: Out) -> ReplicaState:
         """Move the HW to what every ISR member has; answer whatever that unblocks."""
         if state.role != "leader":
             return state
-        ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in state.isr]
+        members = sorted(set(state.isr) | set(state.requested_isr))
+        ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
         high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
         state = state._replace(high_watermark=high_watermark)
         still_pending = []
