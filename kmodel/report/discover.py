@@ -24,7 +24,7 @@ def spec_paths(paths: Sequence[str | Path]) -> list[Path]:
                 f"no spec files given, and the spec library {where} does not exist; "
                 "name spec files or directories."
             )
-        paths = [where]
+        paths = [_relative(where)]
     found: list[Path] = []
     for given in map(Path, paths):
         if given.is_dir():
@@ -46,3 +46,11 @@ def spec_paths(paths: Sequence[str | Path]) -> list[Path]:
         names[path.stem] = path
     unique = {path.resolve(): path for path in found}
     return list(unique.values())
+
+
+def _relative(path: Path) -> Path:
+    """`path` relative to the working directory when it lies below it, for shorter names."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

@@ -31,8 +31,12 @@ def states_plot(outcomes: Sequence[JobResult], path: str | Path) -> Path:
         axes.set_title("States explored per spec; above each bar, the faults its bounds allow")
         for bar, outcome in zip(bars, outcomes, strict=True):
             budget = fault_budget(outcome.job)
+            if "bounds" not in outcome.job.settings:
+                label = "no fault bounds"
+            else:
+                label = f"{budget} fault" + ("" if budget == 1 else "s")
             axes.annotate(
-                f"{budget} fault" + ("" if budget == 1 else "s"),
+                label,
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                 xytext=(0, 3),
                 textcoords="offset points",

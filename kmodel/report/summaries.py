@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from kmodel.core.result import Status
 from kmodel.jobs.run import JobResult, Verdict
 
 MARKS = {True: "✓", False: "✗"}
@@ -11,8 +12,8 @@ MARKS = {True: "✓", False: "✗"}
 
 def verdict_summary(outcome: JobResult) -> str:
     """``2 violated, 3 holds, 4 reached``: how many properties ended in each status."""
-    counts = Counter(v.status.value for v in outcome.verdicts)
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+    counts = Counter(v.status for v in outcome.verdicts)
+    return ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
 
 
 def expected_text(verdict: Verdict) -> str:
