@@ -39,6 +39,8 @@ th { background: #f1f4f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.mark { text-align: center; font-weight: bold; }
 td.name { white-space: nowrap; }
+td.verdicts { min-width: 17em; }
+table.specs { width: 100%; }
 .ok { color: #237a3b; } .bad { color: #b3261e; }
 table.matrix td { width: 40%; }
 table.matrix th.row { width: 20%; }
@@ -166,9 +168,9 @@ def index_html(
         *matrix_html(rows, link),
         *_unmodelled(rows),
         "<h2>Specs</h2>",
-        "<table>",
+        '<table class="specs">',
         "<tr><th>Spec</th><th>Title</th><th>Semantic</th><th>States</th><th>Seconds</th>"
-        "<th>Verdicts</th><th>Expectations met</th></tr>",
+        '<th>Verdicts</th><th title="expectations met">Met</th></tr>',
     ]
     for outcome in outcomes:
         job, stats = outcome.job, outcome.result.stats
@@ -178,7 +180,7 @@ def index_html(
             f'<td>{escape(job.title)}</td><td class="name">{escape(job.semantic)}</td>'
             f'<td class="num">{stats.states:,}{partial}</td>'
             f'<td class="num">{stats.seconds:.2f}</td>'
-            f"<td>{escape(verdict_summary(outcome))}</td>"
+            f'<td class="verdicts">{escape(verdict_summary(outcome))}</td>'
             f'<td class="mark">{_mark(outcome.expectations_met)}</td></tr>'
         )
     body.append("</table>")
