@@ -38,9 +38,9 @@ def test_shipped_spec_meets_its_expectations(spec: Path) -> None:
 CONTRACTS = [
     ("no-loss", "amo-producer-crash-before-send", 6, "alo-duplicate-consumer-redelivery"),
     ("no-loss", "amo-consumer-crash-after-commit", 16, "auto-commit"),
-    ("no-acked-loss", "acks1-leader-failover", 11, "acks-all-leader-failover"),
+    ("no-acked-loss", "acks1-leader-failover", 12, "acks-all-leader-failover"),
     ("no-acked-loss", "page-cache-loss", 5, "page-cache-flush-every-write"),
-    ("no-acked-loss", "min-isr-1-unclean-election", 14, "min-isr-1-clean-election"),
+    ("no-acked-loss", "min-isr-1-unclean-election", 15, "min-isr-1-clean-election"),
     ("no-duplicate-in-log", "alo-duplicate-producer-retry", 5, "at-most-once"),
     ("no-duplicate-effect", "alo-duplicate-consumer-redelivery", 19, "alo-dedup-table-durable"),
     ("no-duplicate-effect", "alo-dedup-table-memory", 12, "alo-upsert-sink"),
@@ -77,7 +77,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("alo-duplicate-producer-retry", 336),
         ("alo-duplicate-consumer-redelivery", 531),
         ("page-cache-loss", 1028),
-        ("acks1-leader-failover", 12_479),
+        ("acks1-leader-failover", 11_495),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -79,6 +79,7 @@ class ReplicaState(NamedTuple):
     # the HW counts the union of both ("maximal ISR", KIP-497), so a follower the
     # controller may already count as in sync is never left behind the HW.
     requested_isr: tuple[int, ...] = ()
+    epoch_queries: tuple[tuple[str, OffsetsForLeaderEpoch], ...] = ()  # asked before it led
     fetching: bool = False  # a follower's Fetch is outstanding
 
 
@@ -159,7 +160,11 @@ class Broker(Actor[ReplicaState]):
         if isinstance(message, LeaderAndIsr):
             return self._leader_and_isr(state, message, out)
         if isinstance(message, OffsetsForLeaderEpoch):
-            out.send(sender, OffsetsForLeaderEpochResponse(self._end_offset(state, message)))
+            if state.role == "leader" and state.leader_epoch == message.current_epoch:
+                out.send(sender, OffsetsForLeaderEpochResponse(self._end_offset(state, message)))
+            elif state.leader_epoch < message.current_epoch:
+                # Not told yet that it leads this epoch: answer once it is.
+                return state._replace(epoch_queries=state.epoch_queries + ((sender, message),))
             return state
         if isinstance(message, OffsetsForLeaderEpochResponse):
             if state.role != "truncating":
@@ -293,6 +298,7 @@ class Broker(Actor[ReplicaState]):
                 ),
             )
         waiting = [p for p in state.parked if p.leader_epoch == update.leader_epoch and p.replica]
+        queries = [q for q in state.epoch_queries if q[1].current_epoch == update.leader_epoch]
         for parked in state.parked:
             if not parked.replica:
                 out.send(
@@ -304,6 +310,7 @@ class Broker(Actor[ReplicaState]):
             leader=update.leader,
             pending=(),
             parked=(),
+            epoch_queries=(),
             requested_isr=(),
             fetching=False,
         )
@@ -314,12 +321,15 @@ class Broker(Actor[ReplicaState]):
             for parked in waiting:
                 fetch = Fetch(parked.offset, parked.leader_epoch, True, parked.session)
                 state = self._serve_fetch(state, parked.requester, fetch, out)
+            for requester, query in queries:
+                out.send(requester, OffsetsForLeaderEpochResponse(self._end_offset(state, query)))
             return state
         if update.leader < 0:
             return base._replace(role="none", isr=())
         if self.config.truncate_by_epoch:
             last_epoch = state.log[-1].leader_epoch if state.log else -1
-            out.send(broker_name(update.leader), OffsetsForLeaderEpoch(last_epoch))
+            query = OffsetsForLeaderEpoch(last_epoch, update.leader_epoch)
+            out.send(broker_name(update.leader), query)
             return base._replace(role="truncating", isr=())
         follower = base._replace(role="follower", isr=())
         return self._fetch(self._truncate(follower, state.high_watermark), out)

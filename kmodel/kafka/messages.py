@@ -125,7 +125,8 @@ class FetchResponse:
 
 @dataclass(frozen=True, slots=True)
 class OffsetsForLeaderEpoch:
-    leader_epoch: int
+    leader_epoch: int  # the epoch of the follower's last entry
+    current_epoch: int  # the epoch the follower knows the leader by (fences stale answers)
 
     def __str__(self) -> str:
         return f"OffsetsForLeaderEpoch(epoch {self.leader_epoch})"

@@ -12,11 +12,17 @@ MARKS = {True: "✓", False: "✗"}
 def summary(outcome: JobResult, show_traces: bool = True) -> str:
     job, result = outcome.job, outcome.result
     stats = result.stats
+    # Only what the spec changed from the model's defaults (Kafka's own, for Kafka models).
+    defaults = job.model.defaults()
+    changed = {
+        section: {k: v for k, v in values.items() if defaults[section].get(k) != v}
+        for section, values in job.settings.items()
+    }
     settings = " · ".join(
         f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-        for section, values in job.settings.items()
+        for section, values in changed.items()
         if values
-    )
+    ) or "defaults"
     coverage = "complete" if result.complete else f"INCOMPLETE (stopped: {result.stop_reason})"
     lines = [
         f"{job.title}  [{job.path}]",
