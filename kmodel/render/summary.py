@@ -18,11 +18,14 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
         section: {k: v for k, v in values.items() if defaults[section].get(k) != v}
         for section, values in job.settings.items()
     }
-    settings = " · ".join(
-        f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-        for section, values in changed.items()
-        if values
-    ) or "defaults"
+    settings = (
+        " · ".join(
+            f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+            for section, values in changed.items()
+            if values
+        )
+        or "defaults"
+    )
     coverage = "complete" if result.complete else f"INCOMPLETE (stopped: {result.stop_reason})"
     lines = [
         f"{job.title}  [{job.path}]",
