@@ -311,3 +311,19 @@ def join_words(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def where(event: Event, alias: dict[str, str], separator: str) -> str:
+    """The participant(s) a note about `event` spans, in a diagram's alias names."""
+    if event.between:
+        return f"{alias[event.sender]}{separator}{alias[event.receiver]}"  # type: ignore[index]
+    return alias[event.actor]
+
+
+def span(names: list[str], alias: dict[str, str], separator: str) -> str:
+    """The first and last of `names`: a note over every participant."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return alias[names[0]]
+    return f"{alias[names[0]]}{separator}{alias[names[-1]]}"

@@ -58,7 +58,7 @@ def to_mermaid(
     heading = ev.headline(trace, contract)
     lines = ["sequenceDiagram", f"    title {escape(f'{title}: {heading}' if title else heading)}"]
     lines += [f"    participant {alias[n]} as {escape(ev.display_name(n))}" for n in names]
-    span = _span(names, alias)
+    span = ev.span(names, alias, ",")
     config = ev.settings_text(settings, defaults)
     if config and span:
         lines.append(f"    Note over {span}: {'<br/>'.join(escape(line) for line in config)}")
@@ -66,7 +66,7 @@ def to_mermaid(
         body = _event_lines(event, alias)
         if event.final:
             band = WITNESS_BAND if ev.is_witness(trace) else BROKEN_BAND
-            where = _where(event, alias)
+            where = ev.where(event, alias, ",")
             note = f"Note over {where}: {escape(ev.final_note(trace, contract))}"
             body = [f"rect {band}", *(f"    {line}" for line in body), f"    {note}", "end"]
         lines += [f"    {line}" for line in body]
@@ -108,17 +108,3 @@ def _event_lines(event: ev.Event, alias: dict[str, str]) -> list[str]:
 
 def _band(colour: str, line: str) -> list[str]:
     return [f"rect {colour}", f"    {line}", "end"]
-
-
-def _where(event: ev.Event, alias: dict[str, str]) -> str:
-    if event.between:
-        return f"{alias[event.sender]},{alias[event.receiver]}"  # type: ignore[index]
-    return alias[event.actor]
-
-
-def _span(names: list[str], alias: dict[str, str]) -> str:
-    if not names:
-        return ""
-    if len(names) == 1:
-        return alias[names[0]]
-    return f"{alias[names[0]]},{alias[names[-1]]}"

@@ -63,7 +63,7 @@ def to_plantuml(
     lines.append("skinparam sequenceMessageAlign center")
     lines.append("skinparam maxMessageSize 220")
     lines += [f'participant "{_quoted(ev.display_name(n))}" as {alias[n]}' for n in names]
-    span = _span(names, alias)
+    span = ev.span(names, alias, ", ")
     config = ev.settings_in_force(settings, defaults)
     if config and span:
         lines.append(f"note over {span}")
@@ -74,7 +74,7 @@ def to_plantuml(
         lines += _event_lines(event, alias)
         if event.final:
             colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
-            where = _where(event, alias)
+            where = ev.where(event, alias, ", ")
             lines.append(f"note over {where} {colour}: {escape(ev.final_note(trace, contract))}")
     if not trace.steps and span:
         colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
@@ -116,20 +116,6 @@ def _event_lines(event: ev.Event, alias: dict[str, str]) -> list[str]:
         return [f"{a} -[{ELECTION_ARROW}]> {b} : <b>{text}</b>{fault}"]
     arrow = f"-[{FAULT_ARROW}]>" if event.fault else "->"
     return [f"{a} {arrow} {b} : {text}{fault}"]
-
-
-def _where(event: ev.Event, alias: dict[str, str]) -> str:
-    if event.between:
-        return f"{alias[event.sender]}, {alias[event.receiver]}"  # type: ignore[index]
-    return alias[event.actor]
-
-
-def _span(names: list[str], alias: dict[str, str]) -> str:
-    if not names:
-        return ""
-    if len(names) == 1:
-        return alias[names[0]]
-    return f"{alias[names[0]]}, {alias[names[-1]]}"
 
 
 def _quoted(text: str) -> str:
