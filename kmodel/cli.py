@@ -254,6 +254,56 @@ def trace(spec, contract, fmt, out, overrides, quiet) -> None:
     click.echo(f"wrote {path}", err=True)
 
 
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", type=click.Path(file_okay=False), required=True, help="Where to write the files."
+)
+@click.option("--contract", help="Highlight the trace of this contract (or witness).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="As for check.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Refuse models with more states than this.",
+)
+def graph(spec, out, contract, overrides, limit) -> None:
+    """Draw the state graph of a small SPEC: graph.dot, graph.graphml and graph.png in OUT."""
+    from pathlib import Path
+
+    from kmodel.jobs.run import build_system
+    from kmodel.render.graph import GraphTooLarge, draw_graph, state_graph, write_dot, write_graphml
+
+    try:
+        job = load_job(spec, overrides)
+        system = build_system(job)
+        states = state_graph(system, limit, name=job.name)
+        highlight = None
+        if contract is not None:
+            names = [prop.name for prop in system.properties()]
+            if contract not in names:
+                raise SpecError(
+                    f"{job.path}: model {job.model.name!r} has no property {contract!r}; "
+                    f"its properties are {', '.join(names)}."
+                )
+            highlight = run_job(job).verdict(contract).trace
+    except SpecError as error:
+        _fail(error)
+    except GraphTooLarge as error:
+        click.echo(f"kmodel: {job.path}: {error}", err=True)
+        sys.exit(2)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_dot(states, folder / "graph.dot"),
+        write_graphml(states, folder / "graph.graphml"),
+        draw_graph(states, folder / "graph.png", highlight, title=job.title),
+    ]
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 def _run_library(paths, quiet: bool, lines):
     """Discover and run specs; `lines` is where the line per spec goes (None: nowhere)."""
     from kmodel.report.discover import spec_paths
