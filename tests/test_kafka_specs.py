@@ -76,8 +76,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("amo-consumer-crash-after-commit", 218),
         ("alo-duplicate-producer-retry", 336),
         ("alo-duplicate-consumer-redelivery", 531),
-        ("page-cache-loss", 1028),
-        ("acks1-leader-failover", 11_495),
+        ("page-cache-loss", 548),
+        ("acks1-leader-failover", 6_910),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

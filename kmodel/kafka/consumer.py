@@ -164,6 +164,7 @@ class Consumer(Actor[ConsumerState]):
             isinstance(message, FetchResponse)
             and state.phase == "fetching"
             and message.session == state.restarts
+            and not _stale(state, message)
         ):
             return self._fetched(state._replace(phase="polling"), message, out)
         if isinstance(message, SinkAck) and state.writing and state.in_hand:
@@ -196,8 +197,6 @@ class Consumer(Actor[ConsumerState]):
         return state
 
     def _fetched(self, state: ConsumerState, response: FetchResponse, out: Out):
-        if state.position >= 0 and response.offset != state.position and not response.error:
-            return state  # an answer to a fetch the consumer already gave up on
         if response.error == "OFFSET_OUT_OF_RANGE":
             return _resume(state, self._reset_position())
         if response.error != "NONE":
@@ -231,3 +230,8 @@ def _resume(state: ConsumerState, position: int) -> ConsumerState:
     """Move to `position`, noting whether that passes an offset never processed."""
     missed = position > 0 and not set(range(position)) <= set(state.processed)
     return state._replace(position=position, skipped=state.skipped or missed)
+
+
+def _stale(state: ConsumerState, response: FetchResponse) -> bool:
+    """An answer to an earlier fetch the consumer gave up on (it asked again since)."""
+    return state.position >= 0 and response.offset != state.position and response.error == "NONE"

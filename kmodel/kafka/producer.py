@@ -243,11 +243,17 @@ class Producer(Actor[ProducerState]):
             # An earlier batch is still unresolved: retry this one after it (as Kafka's
             # idempotent producer does), holding it back meanwhile.
             return self._retry(state, lambda b: b is batch, out, hold=True)
+        if response.error == "NOT_LEADER_OR_FOLLOWER" and self.config.attempts > 1:
+            # Leadership moved: wait for the new leader's address and send again. The
+            # request was answered, so no late answer can come; Kafka retries this until
+            # delivery.timeout.ms, so it does not use up the explored retries.
+            out.send(CONTROLLER, MetadataRequest())
+            batches = tuple(
+                b._replace(waiting_metadata=True) if b is batch else b for b in state.batches
+            )
+            return self._after_change(state._replace(batches=batches), out)
         if response.error in RETRIABLE:
-            wait = response.error == "NOT_LEADER_OR_FOLLOWER"
-            if wait:
-                out.send(CONTROLLER, MetadataRequest())
-            return self._retry(state, lambda b: b is batch, out, wait=wait)
+            return self._retry(state, lambda b: b is batch, out)
         state = self._failed(state._replace(batches=others), batch, out)
         return self._after_change(state, out)
 
