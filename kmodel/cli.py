@@ -333,7 +333,7 @@ def verify(paths, out, quiet) -> None:
     """
     from kmodel.report.site import write_report
 
-    stream = None if quiet else click.get_text_stream("stdout")
+    stream = None if quiet else sys.stdout
     outcomes = _run_library(paths, quiet, stream)
     index = write_report(outcomes, out)
     unmet = [o.job.name for o in outcomes if not o.expectations_met]
@@ -359,6 +359,6 @@ def matrix(paths, fmt, quiet) -> None:
     """Run the specs and print the semantic matrix they show, next to the seed's claims."""
     from kmodel.report.matrix import derive, to_markdown, to_text
 
-    outcomes = _run_library(paths, quiet, None if quiet else click.get_text_stream("stderr"))
+    outcomes = _run_library(paths, quiet, None if quiet else sys.stderr)
     rows = derive(outcomes)
     click.echo(to_markdown(rows) if fmt == "md" else to_text(rows))
