@@ -114,10 +114,15 @@ class Producer(Actor[ProducerState]):
 
     def on_connection_lost(self, state: ProducerState, peer: str, out: Out) -> ProducerState:
         """Requests on a lost (or refused) connection are gone both ways, so no late
-        answer can come: they wait for the leader's address, then go again as they are."""
+        answer can come: they wait for the leader's address, then go again as they are.
+        Kafka retries a disconnection until delivery.timeout.ms, which the explored
+        bounds never reach, so it uses up no explored retry; with retries=0 the
+        send fails at once."""
         lost = [b for b in state.batches if broker_name(b.broker) == peer and not b.held_back]
         if not lost:
             return state
+        if self.config.attempts == 1:
+            return self._retry(state, lambda b: b in lost, out)
         out.send(CONTROLLER, MetadataRequest())
         batches = tuple(
             b._replace(waiting_metadata=True) if b in lost else b for b in state.batches
