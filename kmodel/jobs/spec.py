@@ -26,9 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from kmodel.core.result import Status
+from kmodel.jobs.properties import read_properties
 from kmodel.jobs.schema import Model, Setting, SpecError
 
-TOP_LEVEL = ("model", "title", "description", "bounds_note", "semantic", "search", "expect")
+TOP_LEVEL = (
+    "model",
+    "title",
+    "description",
+    "bounds_note",
+    "semantic",
+    "properties",
+    "search",
+    "expect",
+)
 
 SEARCH_SETTINGS = (
     Setting("engine", str, "bfs", "search strategy", choices=("bfs", "dfs")),
@@ -60,6 +70,7 @@ class Job:
     expect: dict[str, Expectation] = field(default_factory=dict)
     bounds_note: str = ""
     semantic: str = ""
+    ignored: tuple[str, ...] = ()  # per .properties file, the keys the model does not use
 
     @property
     def name(self) -> str:
@@ -101,6 +112,7 @@ def load_job(
             raise SpecError(f"{path}: field {key!r} must be a string.")
 
     settings = model.defaults()
+    ignored = _apply_properties(model, settings, data.get("properties", {}), path)
     for section in model.sections:
         given = data.get(section, {})
         if not isinstance(given, dict):
@@ -141,7 +153,41 @@ def load_job(
         expect=_expectations(data.get("expect", {}), path),
         bounds_note=data.get("bounds_note", ""),
         semantic=data.get("semantic", ""),
+        ignored=ignored,
     )
+
+
+def _apply_properties(
+    model: Model, settings: dict[str, dict[str, Any]], files: Any, path: Path
+) -> tuple[str, ...]:
+    """Apply `[properties]`: section = "file.properties", relative to the spec.
+
+    A real client or broker file holds many settings a model has no use for
+    (bootstrap.servers, serializers ...); those are returned, not refused."""
+    if not isinstance(files, dict):
+        raise SpecError(
+            f'{path}: [properties] must map sections to files, e.g. producer = "p.properties".'
+        )
+    ignored = []
+    for section, name in files.items():
+        if section not in model.sections:
+            raise SpecError(
+                f"{path}: properties.{section} is not one of model {model.name!r}'s sections "
+                f"({', '.join(model.sections)})."
+            )
+        if not isinstance(name, str):
+            raise SpecError(f"{path}: properties.{section} must be a file name.")
+        source = path.parent / name
+        unused = []
+        for key, text in read_properties(source).items():
+            setting = model.setting(section, key)
+            if setting is None:
+                unused.append(key)
+                continue
+            settings[section][key] = setting.parse(text, f"{source}: {key}")
+        if unused:
+            ignored.append(f"{name}: {', '.join(unused)}")
+    return tuple(ignored)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

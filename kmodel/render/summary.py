@@ -36,6 +36,8 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
         f"peak {stats.peak_memory_mb:.0f} MB) — {coverage}",
         "",
     ]
+    if job.ignored:
+        lines[-1:-1] = [f"  ignored (not modelled): {', '.join(job.ignored)}"]
     width = max((len(v.name) for v in outcome.verdicts), default=0)
     for verdict in outcome.verdicts:
         lines.append(f"  {MARKS[verdict.met]} {verdict.name:<{width}}  {_verdict_text(verdict)}")
