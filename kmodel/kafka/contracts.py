@@ -14,10 +14,10 @@ from kmodel.core.system import Property
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import broker_name
 
-# The contracts each semantic demands: at-most-once no duplicate effect,
-# at-least-once no loss, exactly-once both.
+# The contracts that say whether a message can be lost or duplicated: the columns of
+# the semantic matrix (at-most-once demands no duplicate, at-least-once no loss).
 LOSS_CONTRACTS = ("no-loss", "no-acked-loss")
-DUPLICATE_CONTRACTS = ("no-duplicate-effect",)
+DUPLICATE_CONTRACTS = ("no-duplicate-effect", "no-duplicate-in-log")
 
 
 def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property[World]]:

@@ -6,13 +6,14 @@ from typing import Any
 
 from kmodel.jobs.run import JobResult
 from kmodel.jobs.spec import SEARCH_SETTINGS, Job
+from kmodel.kafka.contracts import DUPLICATE_CONTRACTS, LOSS_CONTRACTS
 
 # Bounds that size the run rather than inject faults.
 SIZE_BOUNDS = frozenset({"records", "retries", "consumers"})
 
 # The contracts that decide each column of the semantic matrix.
-LOSS = ("no-loss", "no-acked-loss")
-DUPLICATES = ("no-duplicate-effect", "no-duplicate-in-log")
+LOSS = LOSS_CONTRACTS
+DUPLICATES = DUPLICATE_CONTRACTS
 COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("loss", "Message loss", LOSS),
     ("duplicates", "Duplicates", DUPLICATES),
