@@ -11,18 +11,13 @@ from kmodel.jobs.run import build_system, run_job
 from kmodel.jobs.spec import load_job
 
 SPECS = sorted(Path(__file__).parent.parent.joinpath("specs").glob("*.toml"))
-SLOW = {"at-least-once"}  # the full at-least-once fault mix takes ~20 s
 
 
 def _run(name: str):
     return run_job(load_job(Path(__file__).parent.parent / "specs" / f"{name}.toml"))
 
 
-@pytest.mark.parametrize(
-    "spec",
-    [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p for p in SPECS],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_shipped_spec_meets_its_expectations(spec: Path) -> None:
     outcome = run_job(load_job(spec))
     assert outcome.result.complete
