@@ -32,7 +32,7 @@ class Setting:
 
     def allowed(self) -> str:
         if self.choices is not None:
-            return "one of " + ", ".join(_show(choice) for choice in self.choices)
+            return "one of " + ", ".join(show_value(choice) for choice in self.choices)
         if self.type is bool:
             return "true or false"
         if self.type in (int, float):
@@ -57,7 +57,7 @@ class Setting:
                 self.maximum is None or value <= self.maximum
             )
         if not ok:
-            raise SpecError(f"{where} is {_show(value)}, but it must be {self.allowed()}.")
+            raise SpecError(f"{where} is {show_value(value)}, but it must be {self.allowed()}.")
         return value
 
     def parse(self, text: str, where: str) -> Any:
@@ -103,9 +103,12 @@ class Model:
         return next((s for s in self.sections.get(section, ()) if s.name == name), None)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """`value` as it would be written in a TOML spec: true, 5, "all"."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{}"
     return str(value)

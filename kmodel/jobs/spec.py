@@ -27,7 +27,7 @@ from typing import Any
 
 from kmodel.core.result import Status
 from kmodel.jobs.properties import read_properties
-from kmodel.jobs.schema import Model, Setting, SpecError
+from kmodel.jobs.schema import Model, Setting, SpecError, show_value
 
 TOP_LEVEL = (
     "model",
@@ -237,7 +237,7 @@ def _nested_table(model: Model, section: str, name: str, value: dict, path: Path
         key, leaf = next(iter(leaf.items()))
         keys.append(key)
     dotted = ".".join(keys)
-    quoted = f'"{dotted}" = {_show_toml(leaf)}'
+    quoted = f'"{dotted}" = {show_value(leaf)}'
     if model.setting(section, dotted) is not None:
         raise SpecError(
             f"{path}: {section}.{dotted}: put the key in quotes, {quoted}; unquoted, "
@@ -252,16 +252,6 @@ def _nested_table(model: Model, section: str, name: str, value: dict, path: Path
         f"[{section}] accepts {known}. (A setting's value is never a table: a dotted "
         f"name must be quoted, as in {quoted}, or TOML reads its dots as nested tables.)"
     )
-
-
-def _show_toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        return "{}"
-    return str(value)
 
 
 def _all_sections(models: Mapping[str, Model]) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kmodel.core.result import Status
 from kmodel.core.trace import Trace
 from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.schema import show_value
 
 MARKS = {True: "✓", False: "✗"}
 
@@ -20,7 +21,7 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
     }
     settings = (
         " · ".join(
-            f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+            f"{section}: " + ", ".join(f"{k}={show_value(v)}" for k, v in values.items())
             for section, values in changed.items()
             if values
         )

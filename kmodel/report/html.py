@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from kmodel.core.result import Status
 from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.schema import show_value
 from kmodel.render.formats import FORMATS
 from kmodel.render.narrate import narrate
 from kmodel.report import seed
@@ -211,7 +212,7 @@ def spec_html(outcome: JobResult, files: Files) -> str:
     changed = changed_settings(job)
     for section, name, value in changed:
         body.append(
-            f"<tr><td>{escape(section)}.{escape(name)}</td><td>{escape(repr(value))}</td></tr>"
+            f"<tr><td>{escape(section)}.{escape(name)}</td><td>{escape(show_value(value))}</td></tr>"
         )
     if not changed:
         body.append("<tr><td colspan=2>every setting at the model's default</td></tr>")
@@ -223,11 +224,13 @@ def spec_html(outcome: JobResult, files: Files) -> str:
         if section == "bounds" and not value:
             zero.append(name)
             continue
-        body.append(f"<tr><td>{section}.{escape(name)}</td><td>{escape(repr(value))}</td></tr>")
+        body.append(
+            f"<tr><td>{section}.{escape(name)}</td><td>{escape(show_value(value))}</td></tr>"
+        )
     if zero:
         body.append(f'<tr><td colspan=2 class="explored">0: {escape(", ".join(zero))}</td></tr>')
     for name, value in search_limits(job):
-        body.append(f"<tr><td>search.{escape(name)}</td><td>{escape(repr(value))}</td></tr>")
+        body.append(f"<tr><td>search.{escape(name)}</td><td>{escape(show_value(value))}</td></tr>")
     body.append("</table>")
     if "bounds" in job.settings:
         body.append(f"<p>Fault budget: {fault_budget(job)}.</p>")
