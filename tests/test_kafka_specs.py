@@ -43,6 +43,7 @@ CONTRACTS = [
     ("replicas-agree", "min-isr-1-unclean-election", 11, "min-isr-1-clean-election"),
     ("no-skip", "amo-consumer-crash-after-commit", 13, "alo-duplicate-consumer-redelivery"),
     ("no-skip", "auto-offset-reset-latest", 6, "auto-commit"),
+    ("hw-monotonic", "hw-goes-back-after-failover", 23, "hw-single-replica-restart"),
 ]
 
 

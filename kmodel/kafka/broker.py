@@ -132,18 +132,31 @@ class Broker(Actor[ReplicaState]):
                     yield ("shrink", follower)
         if self.config.crash_loses_page_cache and state.flushed < len(state.log):
             yield ("flush",)
+        if state.role == "leader":
+            for index, parked in enumerate(state.parked):
+                if not parked.replica:
+                    yield ("fetch-wait", index)
 
     def step_fault(self, state: ReplicaState, step: Hashable) -> str | None:
-        return "isr-shrink" if step[0] == "shrink" else None
+        return {"shrink": "isr-shrink", "fetch-wait": "fetch-wait"}.get(step[0])
 
     def describe_step(self, state: ReplicaState, step: Hashable) -> str:
         if step[0] == "shrink":
             return f"drops lagging broker{step[1]} from the ISR (replica.lag.time.max.ms)"
+        if step[0] == "fetch-wait":
+            parked = state.parked[step[1]]
+            return f"fetch.max.wait.ms expires: answers the {parked.requester}'s fetch empty"
         return f"flushes the log to disk (offsets {state.flushed}..{len(state.log) - 1})"
 
     def on_step(self, state: ReplicaState, step: Hashable, out: Out) -> ReplicaState:
         if step[0] == "flush":
             return state._replace(flushed=len(state.log))
+        if step[0] == "fetch-wait":
+            # The long poll times out: an empty answer carrying the current HW.
+            parked = state.parked[step[1]]
+            empty = FetchResponse(parked.offset, (), state.high_watermark, "NONE", parked.session)
+            out.send(parked.requester, empty)
+            return state._replace(parked=state.parked[: step[1]] + state.parked[step[1] + 1 :])
         isr = tuple(b for b in state.isr if b != step[1])
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
         return state._replace(requested_isr=isr)

@@ -162,6 +162,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=1,
         ),
         Setting(
+            "fetch_waits",
+            int,
+            0,
+            "consumer fetches answered empty when fetch.max.wait.ms expires",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
             "timeouts",
             int,
             0,
@@ -318,6 +326,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         "crash:sink": bounds["sink_crashes"],
         "break": bounds["network_failures"],
         "timeout": bounds["timeouts"],
+        "fetch-wait": bounds["fetch_waits"],
         "rebalance": bounds["rebalances"],
         "isr-shrink": bounds["isr_shrinks"],
     }
