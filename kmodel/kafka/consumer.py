@@ -92,8 +92,12 @@ class Consumer(Actor[ConsumerState]):
         return 0 if self.config.offset_reset == "earliest" else -1
 
     def after_crash(self, state: ConsumerState) -> ConsumerState:
-        kept = super().after_crash(state)
+        kept = self._fresh(state)
         return kept._replace(restarts=kept.restarts + 1)
+
+    def _fresh(self, state: ConsumerState) -> ConsumerState:
+        """A fresh state keeping only the durable (ghost) fields."""
+        return super().after_crash(state)
 
     # -- the poll loop as steps ------------------------------------------------------
 
@@ -147,15 +151,13 @@ class Consumer(Actor[ConsumerState]):
     def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse):
             out.send(COORDINATOR, OffsetFetch())
-            return ConsumerState(
+            # A new generation starts over from the committed offset; the ghost
+            # fields (the durable ones) and the known leader carry over.
+            return self._fresh(state)._replace(
                 phase="offsets",
                 generation=message.generation,
                 leader=state.leader,
                 leader_epoch=state.leader_epoch,
-                processed=state.processed,
-                skipped=state.skipped,
-                high_watermarks=state.high_watermarks,
-                restarts=state.restarts,
             )
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
             start = message.offset if message.offset >= 0 else self._reset_position()
