@@ -17,6 +17,12 @@ A crash can be noticed: `crash_notices` names, per actor, the messages the
 world delivers on its behalf once it is down (a session expiring at a
 controller), so watchers learn of crashes without a perfect oracle in their code.
 
+Some steps are timeouts a real system always gets to eventually, however
+slow (a coordinator aborting a transaction left open too long). A step whose
+key is in `eventual` has no budget and is no fault; it is enabled only where
+nothing but faults could happen otherwise, so a run cannot come to rest
+while one is due.
+
 A set timer may fire at any moment, which is how a slow reply and a lost one
 are both explored. An actor may count some of its timers against a budget
 (`Actor.timer_fault`): a request timeout that fires while the answer is still
@@ -72,6 +78,7 @@ class ActorSystem(System[World, Action]):
         properties: Sequence[Property[World]] = (),
         is_end: Callable[[World], bool] | None = None,
         crash_notices: Mapping[str, Sequence[tuple[str, Hashable]]] | None = None,
+        eventual: Sequence[str] = (),
     ) -> None:
         names = [actor.name for actor in actors]
         if len(set(names)) != len(names):
@@ -81,6 +88,7 @@ class ActorSystem(System[World, Action]):
         self.network = network or FifoNetwork()
         self.budget = {key: limit for key, limit in (budget or {}).items() if limit}
         self.budget_keys = tuple(sorted(self.budget))
+        self.eventual = frozenset(eventual)
         self._crash_keys = tuple(f"crash:{actor.kind}" for actor in self.actors)
         self._crash_budgets = sum(1 for key in self.budget if key.startswith("crash:"))
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
@@ -130,22 +138,32 @@ class ActorSystem(System[World, Action]):
 
     def actions(self, world: World) -> Iterator[Action]:
         network = self.network
+        progress = False  # some action other than a fault is enabled
+        due: list[Action] = []  # eventual steps, enabled only without progress
         for position, envelope in network.deliverable(world.network):
             if world.up[envelope[1]]:
+                progress = True
                 yield ("deliver", position, envelope)
         for i, actor in enumerate(self.actors):
             if world.up[i]:
                 state = world.actors[i]
                 for step in actor.steps(state):
                     key = actor.step_fault(state, step)
-                    if key is None or self._allows(world, key):
+                    if key in self.eventual:
+                        due.append(("step", i, step, key))
+                    elif key is None or self._allows(world, key):
+                        progress = progress or key is None
                         yield ("step", i, step, key)
                 for timer in world.timers[i]:
                     key = actor.timer_fault(state, timer)
                     if key is None or self._allows(world, key):
+                        progress = progress or key is None
                         yield ("timer", i, timer, key)
             elif actor.restarts:
+                progress = True
                 yield ("restart", i)
+        if not progress:
+            yield from due
         for i, key in enumerate(self._crash_keys):
             if world.up[i] and self._allows(world, key):
                 yield ("crash", i, key)
@@ -167,7 +185,7 @@ class ActorSystem(System[World, Action]):
 
     def fault_of(self, action: Action) -> str | None:
         if action[0] in ("step", "timer"):
-            return action[3]
+            return None if action[3] in self.eventual else action[3]
         return action[2] if action[0] in FAULT_KINDS else None
 
     def next_state(self, world: World, action: Action) -> World | None:
@@ -182,7 +200,7 @@ class ActorSystem(System[World, Action]):
             return self._after_handler(world, dst, new, out)
         if kind == "step":
             _, i, step, key = action
-            if key is not None:
+            if key is not None and key not in self.eventual:
                 world = self._spend(world, key)
             out = Out()
             return self._after_handler(

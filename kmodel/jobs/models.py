@@ -6,6 +6,7 @@ from kmodel.examples.lossy_link import lossy_link
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
 from kmodel.jobs.schema import Model, Setting
 from kmodel.kafka.pipeline import PIPELINE
+from kmodel.kafka.transactions import TXN_PIPELINE
 
 TWO_PHASE_COMMIT = Model(
     name="two-phase-commit",
@@ -48,4 +49,6 @@ def _network(name: str):
     return UnorderedNetwork() if name == "unordered" else FifoNetwork()
 
 
-MODELS: dict[str, Model] = {model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, PIPELINE)}
+MODELS: dict[str, Model] = {
+    model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, PIPELINE, TXN_PIPELINE)
+}

@@ -12,16 +12,17 @@ from typing import Any
 from kmodel.jobs.schema import Setting, Settings
 
 INT_MAX = 2_147_483_647
+ACKS_FOR_IDEMPOTENCE = (
+    "Must set acks to all in order to use the idempotent producer. "
+    "Otherwise we cannot guarantee idempotence."
+)
+ACKS = Setting(
+    "acks", object, "all", "acknowledgements the leader waits for", choices=(0, 1, "all", -1)
+)
 
 SECTIONS: dict[str, tuple[Setting, ...]] = {
     "producer": (
-        Setting(
-            "acks",
-            object,
-            "all",
-            "acknowledgements the leader waits for",
-            choices=(0, 1, "all", -1),
-        ),
+        ACKS,
         Setting("retries", int, INT_MAX, "resends of a failed batch", minimum=0, maximum=INT_MAX),
         Setting(
             "delivery.timeout.ms",
@@ -252,13 +253,7 @@ def _idempotence_conflicts(settings: Settings) -> list[tuple[str, str]]:
     producer = settings["producer"]
     conflicts = []
     if acks_of(settings) != "all":
-        conflicts.append(
-            (
-                "producer.acks",
-                "Must set acks to all in order to use the idempotent "
-                "producer. Otherwise we cannot guarantee idempotence.",
-            )
-        )
+        conflicts.append(("producer.acks", ACKS_FOR_IDEMPOTENCE))
     if producer["retries"] == 0:
         conflicts.append(
             ("producer.retries", "Must set retries to non-zero when using the idempotent producer.")

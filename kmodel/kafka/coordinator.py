@@ -6,6 +6,14 @@ coordinator may evict the member (its session timed out, or it exceeded
 max.poll.interval.ms), a fault with its own budget: the generation moves on,
 and a commit from the old generation is rejected with ILLEGAL_GENERATION,
 though the evicted consumer may still be processing what it polled.
+
+Transactional offset commits (TxnOffsetCommit) stay pending per producer id
+until the transaction coordinator's marker commits or discards them; like
+any partition, the offsets log rejects a producer epoch older than one it
+has seen. With
+the consumer group metadata of KIP-447 the commit carries the member's
+generation and a stale one is rejected; an OffsetFetch that requires stable
+offsets waits while a transactional commit is pending.
 """
 
 from __future__ import annotations
@@ -21,9 +29,22 @@ from kmodel.kafka.messages import (
     OffsetCommitResponse,
     OffsetFetch,
     OffsetFetchResponse,
+    SessionExpired,
+)
+from kmodel.kafka.txn_messages import (
+    TxnOffsetCommit,
+    TxnOffsetCommitResponse,
+    WriteTxnMarkers,
+    WriteTxnMarkersResponse,
 )
 
 NAME = "coordinator"
+
+
+class PendingOffsets(NamedTuple):
+    producer_id: int
+    offset: int
+    attempt: int  # ghost: the transaction attempt that sent it
 
 
 class CoordinatorState(NamedTuple):
@@ -31,13 +52,28 @@ class CoordinatorState(NamedTuple):
     generation: int = 0
     member: bool = False  # whether the partition is assigned in this generation
     rebalances: int = 0  # evictions so far (ghost)
+    pending: tuple[PendingOffsets, ...] = ()  # transactional commits awaiting their marker
+    committed_by: int = 0  # the transaction attempt whose offsets are committed (ghost)
+    stale_commits: tuple[int, ...] = ()  # attempts that committed from an old generation (ghost)
+    waiting: tuple[str, ...] = ()  # OffsetFetch requesters waiting for stable offsets
+    producer_epochs: tuple[tuple[int, int], ...] = ()  # (producer id, latest epoch) seen
 
 
 class GroupCoordinator(Actor[CoordinatorState]):
-    durable = ("committed", "generation", "member", "rebalances")
+    durable = (
+        "committed",
+        "generation",
+        "member",
+        "rebalances",
+        "pending",
+        "committed_by",
+        "stale_commits",
+        "producer_epochs",
+    )
 
-    def __init__(self) -> None:
-        super().__init__(NAME)
+    def __init__(self, name: str = NAME, standby: str | None = None) -> None:
+        super().__init__(name)
+        self.standby = standby  # a member without partitions, assigned them on a rebalance
 
     def initial_state(self) -> CoordinatorState:
         return CoordinatorState()
@@ -51,9 +87,20 @@ class GroupCoordinator(Actor[CoordinatorState]):
             generation = state.generation + 1
             out.send(sender, JoinGroupResponse(generation))
             return state._replace(generation=generation, member=True)
+        if isinstance(message, SessionExpired) and self.standby:
+            # The member stopped heartbeating: rebalance, the partition goes to the standby.
+            generation = state.generation + 1
+            out.send(self.standby, JoinGroupResponse(generation))
+            return state._replace(generation=generation, member=True)
         if isinstance(message, OffsetFetch):
+            if message.require_stable and state.pending:
+                return state._replace(waiting=state.waiting + (sender,))
             out.send(sender, OffsetFetchResponse(state.committed))
             return state
+        if isinstance(message, TxnOffsetCommit):
+            return self._txn_commit(state, sender, message, out)
+        if isinstance(message, WriteTxnMarkers):
+            return self._marker(state, sender, message, out)
         if isinstance(message, OffsetCommit):
             if not state.member or message.generation != state.generation:
                 out.send(sender, OffsetCommitResponse(message.offset, "ILLEGAL_GENERATION"))
@@ -61,6 +108,46 @@ class GroupCoordinator(Actor[CoordinatorState]):
             out.send(sender, OffsetCommitResponse(message.offset))
             return state._replace(committed=message.offset)
         return state
+
+    def _txn_commit(
+        self, state: CoordinatorState, sender: str, commit: TxnOffsetCommit, out: Out
+    ) -> CoordinatorState:
+        known = dict(state.producer_epochs).get(commit.producer_id, -1)
+        if commit.epoch < known:
+            out.send(sender, TxnOffsetCommitResponse("INVALID_PRODUCER_EPOCH"))
+            return state
+        stale = commit.member_generation != state.generation
+        if commit.generation >= 0 and stale:
+            out.send(sender, TxnOffsetCommitResponse("ILLEGAL_GENERATION"))
+            return state
+        if stale:
+            state = state._replace(stale_commits=state.stale_commits + (commit.attempt,))
+        others = tuple(p for p in state.pending if p.producer_id != commit.producer_id)
+        pending = PendingOffsets(commit.producer_id, commit.offset, commit.attempt)
+        out.send(sender, TxnOffsetCommitResponse())
+        state = _saw_epoch(state, commit.producer_id, commit.epoch)
+        return state._replace(pending=tuple(sorted(others + (pending,))))
+
+    def _marker(
+        self, state: CoordinatorState, sender: str, marker: WriteTxnMarkers, out: Out
+    ) -> CoordinatorState:
+        """Commit or discard the producer's pending offsets; answer waiting fetches."""
+        out.send(sender, WriteTxnMarkersResponse(marker.producer_id))
+        state = _saw_epoch(state, marker.producer_id, marker.epoch)
+        mine = [p for p in state.pending if p.producer_id == marker.producer_id]
+        if not mine:
+            return state
+        state = state._replace(pending=tuple(p for p in state.pending if p not in mine))
+        if marker.commit:
+            state = state._replace(committed=mine[0].offset, committed_by=mine[0].attempt)
+        if state.pending:
+            return state
+        for requester in state.waiting:
+            out.send(requester, OffsetFetchResponse(state.committed))
+        return state._replace(waiting=())
+
+    def on_connection_lost(self, state: CoordinatorState, peer: str, out: Out):
+        return state._replace(waiting=tuple(w for w in state.waiting if w != peer))
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
         if state.member:
@@ -76,3 +163,11 @@ class GroupCoordinator(Actor[CoordinatorState]):
         return state._replace(
             generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )
+
+
+def _saw_epoch(state: CoordinatorState, producer_id: int, epoch: int) -> CoordinatorState:
+    """Remember a producer's newest epoch: the offsets log fences older ones, as any
+    partition does."""
+    epochs = dict(state.producer_epochs)
+    epochs[producer_id] = max(epochs.get(producer_id, -1), epoch)
+    return state._replace(producer_epochs=tuple(sorted(epochs.items())))

@@ -221,8 +221,10 @@ class JoinGroupResponse:
 
 @dataclass(frozen=True, slots=True)
 class OffsetFetch:
+    require_stable: bool = False  # KIP-447: wait while a transactional commit is pending
+
     def __str__(self) -> str:
-        return "OffsetFetch"
+        return "OffsetFetch(require stable)" if self.require_stable else "OffsetFetch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +261,11 @@ class OffsetCommitResponse:
 class SinkWrite:
     record: int
     offset: int
+    store_offset: bool = False  # store the input position past it in the same write
 
     def __str__(self) -> str:
-        return f"write r{self.record}"
+        stored = f" and position {self.offset + 1}" if self.store_offset else ""
+        return f"write r{self.record}{stored}"
 
 
 @dataclass(frozen=True, slots=True)

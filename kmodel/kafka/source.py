@@ -23,8 +23,8 @@ class SourceState(NamedTuple):
 class Source(Actor[SourceState]):
     durable = ("stored",)
 
-    def __init__(self, records: int) -> None:
-        super().__init__(NAME)
+    def __init__(self, records: int, name: str = NAME) -> None:
+        super().__init__(name)
         self.records = records
 
     def initial_state(self) -> SourceState:

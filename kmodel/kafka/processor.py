@@ -1,0 +1,364 @@
+"""The read-process-write application: a consumer and a transactional producer as one actor.
+
+    producer.initTransactions()
+    loop: record = poll(); beginTransaction(); send(output, record) to every output
+          partition; sendOffsetsToTransaction(position + 1, groupMetadata);
+          commitTransaction()    — on an abortable error: abortTransaction() and
+          rewind to the committed position
+
+One input record per transaction. Where the input position is stored is the
+`offsets` setting: in the transaction (sendOffsetsToTransaction), committed
+to the group after the transaction commits, or (with an external sink as the
+output) in the sink, atomically with the result.
+
+Errors are handled as the Java client makes an application handle them:
+PRODUCER_FENCED is fatal (a newer instance owns the transactional.id); a
+rejected offset commit (ILLEGAL_GENERATION, the group moved on) aborts the
+transaction and leaves; INVALID_PRODUCER_EPOCH after a transaction timeout
+re-initialises (KIP-588); anything else aborts and rewinds. A request timeout
+while a write is unanswered is a budgeted fault ("a slow broker"): the client
+drops the connection, ignores late answers and aborts, though the write may
+still land. After such an abort the producer needs a new epoch to restart its
+sequence numbers: EndTxn gives it one under KIP-890, otherwise it asks with
+InitProducerId (KIP-360). The application then rewinds to the committed
+position. A second instance may stand by and take over (a budgeted fault,
+"takeover"): the first then lives on as a zombie that has not noticed. An
+instance may also hang for good (a budgeted fault, "hang"); its group session
+then expires and the standby instance is assigned the partition.
+
+Ghosts: every transaction attempt gets a number (`attempt`) carried with its
+writes, and `fenced` records that the instance was told it is fenced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from kmodel.core.actors import Actor, Out
+from kmodel.kafka.messages import (
+    JoinGroup,
+    JoinGroupResponse,
+    OffsetCommit,
+    OffsetCommitResponse,
+    OffsetFetch,
+    OffsetFetchResponse,
+    SessionExpired,
+    SinkAck,
+    SinkWrite,
+    SourceRead,
+    SourceRecord,
+)
+from kmodel.kafka.txn_messages import (
+    GROUP,
+    AddPartitionsToTxn,
+    EndTxn,
+    InitProducerId,
+    InitProducerIdResponse,
+    SinkOffsetFetch,
+    SinkOffsetFetchResponse,
+    TxnOffsetCommit,
+    TxnOffsetCommitResponse,
+    TxnProduce,
+    TxnProduceResponse,
+    TxnResponse,
+)
+from kmodel.kafka.txn_partition import TXN_COORDINATOR
+
+INPUT = "input"
+SINK = "sink"
+REQUEST_TIMEOUT = "request.timeout.ms"
+RETRY = "retry.backoff.ms"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    outputs: tuple[str, ...]  # the output partitions; () when the output is the sink
+    offsets: str  # transaction | after-commit | sink
+    group_metadata: bool  # sendOffsetsToTransaction with the consumer's group metadata
+    bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
+    records: int  # records in the input
+
+
+class ProcessorState(NamedTuple):
+    phase: str = "init"
+    producer_id: int = -1
+    epoch: int = -1
+    generation: int = -1  # -1: not in the group yet
+    position: int = 0  # the next input offset to process
+    record: int = 0  # the record the current transaction processes
+    attempt: int = 0  # the current transaction attempt (ghost)
+    attempts: int = 0  # attempts begun by this incarnation
+    sequences: tuple[int, ...] = ()  # the next sequence number per output partition
+    requests: tuple[tuple[str, Hashable], ...] = ()  # (destination, request) unanswered
+    lost: tuple[str, ...] = ()  # destinations whose connection broke: resend after a backoff
+    session: int = 0  # the connection to the outputs (a request timeout drops it)
+    leaving: bool = False  # the group moved on: leave once the abort is done
+    incarnation: int = 1  # durable
+    fenced: bool = False  # told PRODUCER_FENCED or ILLEGAL_GENERATION (ghost, durable)
+    restarts: int = 0  # (ghost, durable)
+
+
+class Processor(Actor[ProcessorState]):
+    durable = ("incarnation", "fenced", "restarts")
+
+    def __init__(
+        self, instance: int, config: ProcessorConfig, transactional_id: str, standby: bool
+    ) -> None:
+        super().__init__(f"app-{instance}", kind="processor")
+        self.instance = instance
+        self.config = config
+        self.transactional_id = transactional_id
+        self.standby = standby
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def initial_state(self) -> ProcessorState:
+        return ProcessorState()
+
+    def first_state(self) -> ProcessorState:
+        """The first instance starts in the group (generation 1); a second one stands by."""
+        if self.standby:
+            return ProcessorState(phase="standby")
+        return ProcessorState(generation=1)
+
+    def on_start(self, state: ProcessorState, out: Out) -> ProcessorState:
+        if state.phase == "init":
+            return self._init(state, out)
+        return state
+
+    def after_crash(self, state: ProcessorState) -> ProcessorState:
+        kept = super().after_crash(state)
+        return kept._replace(incarnation=kept.incarnation + 1, restarts=kept.restarts + 1)
+
+    def steps(self, state: ProcessorState) -> Iterable[Hashable]:
+        if state.phase == "standby":
+            yield ("take over",)
+        elif state.phase not in ("hung", "fenced", "done"):
+            yield ("hang",)
+
+    def step_fault(self, state: ProcessorState, step: Hashable) -> str | None:
+        return "takeover" if step[0] == "take over" else "hang"
+
+    def describe_step(self, state: ProcessorState, step: Hashable) -> str:
+        if step[0] == "hang":
+            return "hangs for good (a stuck process): sends nothing ever again"
+        return "starts: the first instance looks dead (it is only paused)"
+
+    def on_step(self, state: ProcessorState, step: Hashable, out: Out) -> ProcessorState:
+        if step[0] == "hang":
+            # Its group session expires (the coordinator notices the silence).
+            out.send(GROUP, SessionExpired(self.name))
+            out.cancel_timer(REQUEST_TIMEOUT)
+            out.cancel_timer(RETRY)
+            return state._replace(phase="hung", requests=(), lost=())
+        return self._init(state._replace(phase="init"), out)
+
+    # -- requests ------------------------------------------------------------------
+
+    def _ask(
+        self, state: ProcessorState, phase: str, destination: str, request: Hashable, out: Out
+    ) -> ProcessorState:
+        out.send(destination, request)
+        return state._replace(phase=phase, requests=((destination, request),), lost=())
+
+    def _init(self, state: ProcessorState, out: Out) -> ProcessorState:
+        """initTransactions, or (with a producer id) a bump of this producer's own epoch."""
+        request = InitProducerId(self.transactional_id, state.epoch)
+        return self._ask(state, "init", TXN_COORDINATOR, request, out)
+
+    def _fetch_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
+        if self.config.offsets == "sink":
+            return self._ask(state, "offsets", SINK, SinkOffsetFetch(), out)
+        request = OffsetFetch(require_stable=self.config.group_metadata)
+        return self._ask(state, "offsets", GROUP, request, out)
+
+    def _next(self, state: ProcessorState, out: Out) -> ProcessorState:
+        """Poll the next input record, or rest once the input is used up."""
+        if state.position >= self.config.records:
+            return state._replace(phase="done", requests=(), lost=())
+        return self._ask(state, "reading", INPUT, SourceRead(state.position), out)
+
+    def _add(self, state: ProcessorState, phase: str, partitions, out: Out) -> ProcessorState:
+        request = AddPartitionsToTxn(
+            self.transactional_id, state.producer_id, state.epoch, partitions, state.attempt
+        )
+        return self._ask(state, phase, TXN_COORDINATOR, request, out)
+
+    def _end(self, state: ProcessorState, commit: bool, out: Out) -> ProcessorState:
+        request = EndTxn(
+            self.transactional_id, state.producer_id, state.epoch, commit, state.attempt
+        )
+        out.cancel_timer(REQUEST_TIMEOUT)
+        return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
+
+    def _commit_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
+        request = OffsetCommit(state.position + 1, state.generation)
+        return self._ask(state, "committing", GROUP, request, out)
+
+    # -- answers ---------------------------------------------------------------------
+
+    def on_message(self, state: ProcessorState, sender: str, message: Hashable, out: Out):
+        if state.phase == "standby" and isinstance(message, JoinGroupResponse):
+            # Assigned the partition in a rebalance: start as the new owner.
+            return self._init(state._replace(generation=message.generation), out)
+        if not any(destination == sender for destination, _ in state.requests):
+            return state  # not an answer to anything this instance is waiting for
+        if isinstance(message, TxnProduceResponse):
+            return self._produced(state, sender, message, out)
+        phase = state.phase
+        if isinstance(message, InitProducerIdResponse) and phase == "init":
+            if message.error != "NONE":
+                return self._failed(state, message.error, out)
+            state = state._replace(
+                producer_id=message.producer_id,
+                epoch=message.epoch,
+                sequences=(0,) * len(self.config.outputs),
+            )
+            if state.generation < 0:
+                return self._ask(state, "joining", GROUP, JoinGroup(), out)
+            return self._fetch_offsets(state, out)
+        if isinstance(message, JoinGroupResponse) and phase == "joining":
+            return self._fetch_offsets(state._replace(generation=message.generation), out)
+        if isinstance(message, OffsetFetchResponse | SinkOffsetFetchResponse):
+            return self._next(state._replace(position=max(message.offset, 0)), out)
+        if isinstance(message, SourceRecord) and phase == "reading":
+            return self._begin(state, message.record, out)
+        if isinstance(message, SinkAck) and phase == "writing":
+            return self._after_writes(state, out)
+        if isinstance(message, TxnResponse):
+            return self._coordinator_answered(state, message, out)
+        if isinstance(message, TxnOffsetCommitResponse):
+            if message.error == "NONE":
+                return self._end(state, commit=True, out=out)
+            if message.error == "ILLEGAL_GENERATION":  # the group moved on: abort and leave
+                return self._end(state._replace(leaving=True, fenced=True), False, out)
+            return self._failed(state, message.error, out)
+        if isinstance(message, OffsetCommitResponse):
+            if message.error == "NONE":
+                return self._next(state._replace(position=state.position + 1), out)
+            return state._replace(phase="fenced", requests=(), fenced=True)
+        return state
+
+    def _begin(self, state: ProcessorState, record: int, out: Out) -> ProcessorState:
+        attempts = state.attempts + 1
+        attempt = self.instance * 1000 + state.incarnation * 100 + attempts
+        state = state._replace(record=record, attempts=attempts, attempt=attempt)
+        if self.config.outputs:
+            return self._add(state, "adding", self.config.outputs, out)
+        store = self.config.offsets == "sink"
+        return self._ask(state, "writing", SINK, SinkWrite(record, state.position, store), out)
+
+    def _coordinator_answered(self, state: ProcessorState, answer: TxnResponse, out: Out):
+        if answer.error != "NONE":
+            return self._failed(state, answer.error, out)
+        if state.phase == "adding":
+            return self._produce(state, out)
+        if state.phase == "adding-offsets":
+            commit = TxnOffsetCommit(
+                state.producer_id,
+                state.epoch,
+                state.position + 1,
+                state.generation if self.config.group_metadata else -1,
+                state.attempt,
+                member_generation=state.generation,
+            )
+            return self._ask(state, "offsets-commit", GROUP, commit, out)
+        if answer.epoch != state.epoch:  # KIP-890: a new epoch starts its sequences at 0
+            state = state._replace(epoch=answer.epoch, sequences=(0,) * len(state.sequences))
+        if state.phase == "aborting":
+            if state.leaving:
+                return state._replace(phase="fenced", requests=(), leaving=False)
+            if not self.config.bump_on_end:
+                # A write's fate is unknown: bump the epoch to restart the sequence
+                # numbers (KIP-360), then rewind.
+                return self._init(state, out)
+            return self._fetch_offsets(state, out)  # rewind to the committed position
+        if self.config.offsets == "after-commit":
+            return self._commit_offsets(state, out)
+        return self._next(state._replace(position=state.position + 1), out)
+
+    def _failed(self, state: ProcessorState, error: str, out: Out) -> ProcessorState:
+        out.cancel_timer(REQUEST_TIMEOUT)
+        if error == "PRODUCER_FENCED":
+            return state._replace(phase="fenced", requests=(), fenced=True)
+        if error == "INVALID_PRODUCER_EPOCH" and state.phase == "aborting":
+            return self._init(state, out)  # aborted by the transaction timeout: start over
+        return self._end(state, commit=False, out=out)
+
+    # -- writes -----------------------------------------------------------------------
+
+    def _produce(self, state: ProcessorState, out: Out) -> ProcessorState:
+        requests = tuple(
+            (
+                partition,
+                TxnProduce(
+                    self.transactional_id,
+                    state.record,
+                    state.producer_id,
+                    state.epoch,
+                    state.sequences[i],
+                    state.attempt,
+                    _session(state),
+                ),
+            )
+            for i, partition in enumerate(self.config.outputs)
+        )
+        for partition, request in requests:
+            out.send(partition, request)
+        out.set_timer(REQUEST_TIMEOUT)
+        sequences = tuple(s + 1 for s in state.sequences)
+        return state._replace(phase="producing", requests=requests, sequences=sequences, lost=())
+
+    def _produced(self, state: ProcessorState, sender: str, answer: TxnProduceResponse, out):
+        if state.phase != "producing" or answer.session != _session(state):
+            return state  # a late answer on a connection the client dropped
+        if answer.error != "NONE":
+            return self._failed(state, answer.error, out)
+        state = state._replace(requests=tuple(r for r in state.requests if r[0] != sender))
+        if state.requests:
+            return state
+        out.cancel_timer(REQUEST_TIMEOUT)
+        return self._after_writes(state, out)
+
+    def _after_writes(self, state: ProcessorState, out: Out) -> ProcessorState:
+        offsets = self.config.offsets
+        if offsets == "transaction":
+            return self._add(state, "adding-offsets", (GROUP,), out)
+        if offsets == "sink":
+            return self._next(state._replace(position=state.position + 1), out)
+        if self.config.outputs:
+            return self._end(state, commit=True, out=out)
+        return self._commit_offsets(state, out)
+
+    # -- faults ------------------------------------------------------------------------
+
+    def timer_fault(self, state: ProcessorState, timer: Hashable) -> str | None:
+        return "timeout" if timer == REQUEST_TIMEOUT else None
+
+    def on_timer(self, state: ProcessorState, timer: Hashable, out: Out) -> ProcessorState:
+        if timer == REQUEST_TIMEOUT:
+            # The client drops the connection: late answers are ignored; abort.
+            state = state._replace(session=state.session + 1, requests=())
+            return self._end(state, commit=False, out=out)
+        for destination, request in state.requests:
+            if destination in state.lost:
+                out.send(destination, request)
+        return state._replace(lost=())
+
+    def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
+        if timer == REQUEST_TIMEOUT:
+            return "request.timeout.ms expires: drops the connection and aborts"
+        return f"sends again to {', '.join(state.lost)}"
+
+    def on_connection_lost(self, state: ProcessorState, peer: str, out: Out) -> ProcessorState:
+        if peer in state.lost or not any(d == peer for d, _ in state.requests):
+            return state
+        out.set_timer(RETRY)
+        return state._replace(lost=tuple(sorted(state.lost + (peer,))))
+
+
+def _session(state: ProcessorState) -> int:
+    """The client connection a write went out on: a new one per incarnation and timeout."""
+    return state.incarnation * 100 + state.session

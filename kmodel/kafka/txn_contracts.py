@@ -1,0 +1,191 @@
+"""The exactly-once contracts of the transactional pipeline, each with witnesses.
+
+The output topic is read as a consumer with the spec's `isolation.level`
+would read it at any moment (`txn_log.visible`), so a contract about what a
+reader sees is checked in every reachable state, not only when some modelled
+reader happens to poll. Ghosts tell transactions apart: every record and
+marker carries the application's transaction attempt, the transaction
+coordinator records each attempt's outcome, and the group coordinator
+records offsets committed from a stale generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kmodel.core.system import Property
+from kmodel.core.world import ActorSystem, World
+from kmodel.kafka.contracts import witnesses_of_faults
+from kmodel.kafka.txn_config import TxnPipelineConfig
+from kmodel.kafka.txn_coordinator import PREPARED
+from kmodel.kafka.txn_log import DataRecord, LogView, read_log, visible
+from kmodel.kafka.txn_messages import GROUP
+from kmodel.kafka.txn_partition import TXN_COORDINATOR, partition_name
+
+
+def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Property[World]]:
+    """All contracts and witnesses of a transactional pipeline."""
+    records, outputs, isolation = config.records, config.outputs, config.isolation
+
+    def of(name: str) -> Callable[[World], Any]:
+        index = system.index[name]
+        return lambda world: world.actors[index]
+
+    coordinator, group = of(TXN_COORDINATOR), of(GROUP)
+    partitions = [of(partition_name(p)) for p in range(outputs)]
+    processors = [of(name) for name in system.index if name.startswith("app-")]
+    everything = set(range(1, records + 1))
+
+    def views(world: World) -> list[LogView]:
+        return [read_log(p(world).log) for p in partitions]
+
+    def seen(world: World) -> list[tuple[DataRecord, ...]]:
+        return [visible(view, isolation) for view in views(world)]
+
+    def aborted_attempts(world: World) -> set[int]:
+        return {attempt for attempt, committed in coordinator(world).outcomes if not committed}
+
+    def settled(world: World) -> bool:
+        """No transaction is half-way through its markers."""
+        return all(meta.status not in PREPARED for meta in coordinator(world).transactions)
+
+    if outputs:
+
+        def delivered(world: World) -> list[list[int]]:
+            return [[r.entry.record for r in records_] for records_ in seen(world)]
+
+        def committed_records(world: World) -> set[int]:
+            return {
+                r.entry.record
+                for view in views(world)
+                for r in view.records
+                if r.status == "committed"
+            }
+
+        def committed_position(world: World) -> int:
+            return max(group(world).committed, 0)
+
+        properties = _kafka_output_contracts(
+            seen, views, aborted_attempts, group, config.shared_transactional_id
+        )
+    else:
+        sink = of("sink")
+
+        def delivered(world: World) -> list[list[int]]:
+            return [list(sink(world).effects)]
+
+        def committed_records(world: World) -> set[int]:
+            return set(sink(world).effects)
+
+        def committed_position(world: World) -> int:
+            if config.offsets == "sink":
+                return sink(world).position
+            return max(group(world).committed, 0)
+
+        properties = []
+
+    properties += [
+        Property.always(
+            "no-duplicate-effect",
+            lambda w: all(len(set(d)) == len(d) for d in delivered(w)),
+            "no input record takes effect in the output twice",
+        ),
+        Property.at_end(
+            "no-loss",
+            lambda w: all(set(d) >= everything for d in delivered(w)),
+            "once the pipeline is quiet, every input record is in the output",
+        ),
+        Property.always(
+            "offsets-with-outputs",
+            lambda w: (
+                not settled(w) or set(range(1, committed_position(w) + 1)) == committed_records(w)
+            ),
+            "the stored input position covers exactly the records whose output committed",
+        ),
+        Property.at_end(
+            "transactions-complete",
+            lambda w: (
+                settled(w)
+                and all(m.status != "Ongoing" for m in coordinator(w).transactions)
+                and not group(w).pending
+                and all(
+                    view.last_stable_offset == len(p(w).log)
+                    for view, p in zip(views(w), partitions, strict=True)
+                )
+            ),
+            "once the pipeline is quiet, no transaction is open and the LSO is the log end",
+        ),
+        Property.sometimes(
+            "all-delivered",
+            lambda w: all(set(d) >= everything for d in delivered(w)),
+            "witness: every record reaches the output",
+        ),
+        Property.sometimes(
+            "committed",
+            lambda w: any(committed for _, committed in coordinator(w).outcomes),
+            "witness: a transaction commits",
+        ),
+        Property.sometimes(
+            "aborted",
+            lambda w: any(not committed for _, committed in coordinator(w).outcomes),
+            "witness: a transaction aborts",
+        ),
+        Property.sometimes(
+            "fenced",
+            lambda w: any(p(w).fenced for p in processors),
+            "witness: an instance learns it is fenced",
+        ),
+    ]
+    properties += witnesses_of_faults(system)
+    return properties
+
+
+def _kafka_output_contracts(
+    seen, views, aborted_attempts, group, shared_id: bool
+) -> list[Property[World]]:
+    """The contracts about what a reader of the output topic sees."""
+
+    def no_aborted_read(world: World) -> bool:
+        aborted = aborted_attempts(world)
+        return not any(
+            r.status == "aborted" or r.entry.attempt in aborted
+            for records in seen(world)
+            for r in records
+        )
+
+    def atomic(world: World) -> bool:
+        shown = {r.entry.attempt for records in seen(world) for r in records}
+        dropped = {
+            r.entry.attempt for v in views(world) for r in v.records if r.status == "aborted"
+        }
+        return not shown & dropped
+
+    def no_zombie_write(world: World) -> bool:
+        # With one transactional.id per instance the group generation is the fence
+        # (KIP-447); with a shared id the epoch is, and the generation does not matter.
+        stale = set() if shared_id else set(group(world).stale_commits)
+        return not any(
+            r.status == "committed"
+            and (r.decided_by != r.entry.attempt or r.entry.attempt in stale)
+            for records in seen(world)
+            for r in records
+        )
+
+    return [
+        Property.always(
+            "no-aborted-read",
+            no_aborted_read,
+            "a reader never sees a record of an aborted transaction",
+        ),
+        Property.always(
+            "atomicity",
+            atomic,
+            "no write of a transaction is visible while one of its writes is discarded",
+        ),
+        Property.always(
+            "no-zombie-write",
+            no_zombie_write,
+            "no write of a fenced epoch or a stale group generation becomes visible",
+        ),
+    ]

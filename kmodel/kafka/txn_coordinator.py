@@ -1,0 +1,264 @@
+"""The transaction coordinator: producer ids, epochs and the transaction state machine.
+
+Per `transactional.id` it keeps, in its durable transaction log, the producer
+id, the epoch, the state (Empty, Ongoing, PrepareCommit, PrepareAbort,
+CompleteCommit, CompleteAbort) and the partitions in the transaction.
+
+- InitProducerId bumps the epoch, which fences the previous instance; a
+  transaction that instance left Ongoing is aborted first (with a bumped
+  epoch), and a prepared one is completed first. A running producer may bump
+  its own epoch this way (KIP-360), but not once another instance has.
+- AddPartitionsToTxn / AddOffsetsToTxn make the transaction Ongoing.
+- EndTxn writes PrepareCommit or PrepareAbort, answers, then sends
+  WriteTxnMarkers to every partition of the transaction (over the
+  coordinator's own connections, so markers race the producer's data) and
+  completes once all are written. With `transaction.version=2` (KIP-890
+  part 2) every EndTxn bumps the epoch, so nothing sent under the old epoch
+  can land in a later transaction.
+- A transaction Ongoing for longer than `transaction.timeout.ms` is aborted
+  with a bumped epoch: always, once nothing else can happen (an eventual
+  step), and earlier as a budgeted fault ("transaction-timeout"); the producer
+  then hears INVALID_PRODUCER_EPOCH and may start over (KIP-588), while an
+  instance fenced by a newer one hears PRODUCER_FENCED.
+- It answers the partitions' verification (KIP-890 part 1).
+
+A crash loses only the requests parked until a transaction completes; on
+restart it reloads the log and sends the markers of prepared transactions
+again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import NamedTuple
+
+from kmodel.core.actors import Actor, Out
+from kmodel.core.tuples import replace_at
+from kmodel.kafka.txn_messages import (
+    AddPartitionsToTxn,
+    EndTxn,
+    InitProducerId,
+    InitProducerIdResponse,
+    TxnResponse,
+    VerifyTxn,
+    VerifyTxnResponse,
+    WriteTxnMarkers,
+    WriteTxnMarkersResponse,
+)
+from kmodel.kafka.txn_partition import TXN_COORDINATOR
+
+MARKER_RETRY = "retry.backoff.ms"
+TIMEOUT_FIRES = "transaction.timeout.ms"  # the eventual timeout of a stuck transaction
+PREPARED = ("PrepareCommit", "PrepareAbort")
+
+
+class TxnMetadata(NamedTuple):
+    producer_id: int
+    epoch: int = -1
+    status: str = "Empty"
+    partitions: tuple[str, ...] = ()
+    attempt: int = 0  # ghost: the application's attempt this transaction is
+    pending: tuple[str, ...] = ()  # partitions whose marker is not yet written
+    timed_out: bool = False  # the last epoch bump aborted a timed-out transaction
+
+
+class TxnCoordinatorState(NamedTuple):
+    transactions: tuple[TxnMetadata, ...]  # durable: the __transaction_state log
+    outcomes: tuple[tuple[int, bool], ...] = ()  # (attempt, committed), decided (ghost)
+    parked: tuple[tuple[str, Hashable], ...] = ()  # requests waiting for a completion
+    unreachable: tuple[str, ...] = ()  # partitions whose connection broke with markers due
+
+
+class TransactionCoordinator(Actor[TxnCoordinatorState]):
+    durable = ("transactions", "outcomes")
+
+    def __init__(self, transactional_ids: tuple[str, ...], bump_on_end: bool) -> None:
+        super().__init__(TXN_COORDINATOR, kind="txn-coordinator")
+        self.transactional_ids = transactional_ids
+        self.bump_on_end = bump_on_end
+
+    def initial_state(self) -> TxnCoordinatorState:
+        return TxnCoordinatorState(
+            tuple(TxnMetadata(producer_id=i + 1) for i in range(len(self.transactional_ids)))
+        )
+
+    def on_start(self, state: TxnCoordinatorState, out: Out) -> TxnCoordinatorState:
+        self._send_markers(state, out)
+        return state
+
+    # -- requests ------------------------------------------------------------------
+
+    def on_message(self, state: TxnCoordinatorState, sender: str, message: Hashable, out: Out):
+        if isinstance(message, WriteTxnMarkersResponse):
+            return self._marker_written(state, sender, message.producer_id, out)
+        if isinstance(message, VerifyTxn):
+            meta = self._meta(state, message.transactional_id)
+            ongoing = (
+                meta.epoch == message.epoch
+                and meta.status == "Ongoing"
+                and sender in meta.partitions
+            )
+            out.send(sender, VerifyTxnResponse(message.producer_id, message.epoch, ongoing))
+            return state
+        if not isinstance(message, InitProducerId | AddPartitionsToTxn | EndTxn):
+            return state
+        index = self.transactional_ids.index(message.transactional_id)
+        meta = state.transactions[index]
+        if isinstance(message, InitProducerId):
+            return self._init(state, index, sender, message, out)
+        request = "add" if isinstance(message, AddPartitionsToTxn) else "end"
+        if isinstance(message, EndTxn) and self._is_retry(meta, message):
+            out.send(sender, TxnResponse("end", epoch=meta.epoch))
+            return state
+        error = _epoch_error(meta, message.epoch)
+        if error:
+            out.send(sender, TxnResponse(request, error))
+            return state
+        if meta.status in PREPARED:  # CONCURRENT_TRANSACTIONS: retried once it completes
+            return state._replace(parked=state.parked + ((sender, message),))
+        if isinstance(message, AddPartitionsToTxn):
+            partitions = tuple(sorted(set(meta.partitions) | set(message.partitions)))
+            meta = meta._replace(status="Ongoing", partitions=partitions, attempt=message.attempt)
+            out.send(sender, TxnResponse("add", epoch=meta.epoch))
+            return _put(state, index, meta)
+        if meta.status != "Ongoing":
+            out.send(sender, TxnResponse("end", epoch=meta.epoch))  # nothing to end
+            return state
+        state = self._end(state, index, message.commit, bump=self.bump_on_end)
+        out.send(sender, TxnResponse("end", epoch=state.transactions[index].epoch))
+        self._send_markers(state, out, only=index)
+        return state
+
+    def _is_retry(self, meta: TxnMetadata, request: EndTxn) -> bool:
+        """An EndTxn sent again after its epoch bump (the answer was lost): it succeeded."""
+        done = (
+            ("PrepareCommit", "CompleteCommit")
+            if request.commit
+            else PREPARED[1:] + ("CompleteAbort",)
+        )
+        return self.bump_on_end and request.epoch == meta.epoch - 1 and meta.status in done
+
+    def _init(
+        self, state: TxnCoordinatorState, index: int, sender: str, request: InitProducerId, out
+    ) -> TxnCoordinatorState:
+        meta = state.transactions[index]
+        if request.epoch >= 0 and _epoch_error(meta, request.epoch) == "PRODUCER_FENCED":
+            out.send(sender, InitProducerIdResponse(meta.producer_id, -1, "PRODUCER_FENCED"))
+            return state
+        if meta.status == "Ongoing":
+            # The previous instance left a transaction open: abort it under a new epoch.
+            state = self._end(state, index, commit=False, bump=True)
+            self._send_markers(state, out, only=index)
+        if state.transactions[index].status in PREPARED:
+            return state._replace(parked=state.parked + ((sender, request),))
+        meta = state.transactions[index]
+        meta = meta._replace(epoch=meta.epoch + 1, status="Empty", timed_out=False)
+        out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
+        return _put(state, index, meta)
+
+    def _end(
+        self, state: TxnCoordinatorState, index: int, commit: bool, bump: bool, timed_out=False
+    ) -> TxnCoordinatorState:
+        """Write PrepareCommit or PrepareAbort; the markers go out from `_send_markers`."""
+        meta = state.transactions[index]
+        meta = meta._replace(
+            epoch=meta.epoch + bump,
+            status="PrepareCommit" if commit else "PrepareAbort",
+            pending=meta.partitions,
+            timed_out=timed_out,
+        )
+        outcomes = state.outcomes + ((meta.attempt, commit),)
+        return _put(state, index, meta)._replace(outcomes=outcomes)
+
+    # -- markers ---------------------------------------------------------------------
+
+    def _send_markers(
+        self,
+        state: TxnCoordinatorState,
+        out: Out,
+        only: int | None = None,
+        to: tuple[str, ...] | None = None,
+    ) -> None:
+        """Send the due markers: of one transaction (`only`), or to some partitions (`to`)."""
+        for index, meta in enumerate(state.transactions):
+            if only is not None and index != only:
+                continue
+            marker = WriteTxnMarkers(
+                meta.producer_id, meta.epoch, meta.status == "PrepareCommit", meta.attempt
+            )
+            for partition in meta.pending:
+                if to is None or partition in to:
+                    out.send(partition, marker)
+
+    def _marker_written(
+        self, state: TxnCoordinatorState, partition: str, producer_id: int, out: Out
+    ) -> TxnCoordinatorState:
+        index = producer_id - 1
+        meta = state.transactions[index]
+        if partition not in meta.pending:
+            return state
+        pending = tuple(p for p in meta.pending if p != partition)
+        meta = meta._replace(pending=pending)
+        if not pending:
+            status = "CompleteCommit" if meta.status == "PrepareCommit" else "CompleteAbort"
+            meta = meta._replace(status=status, partitions=())
+        state = _put(state, index, meta)
+        if pending:
+            return state
+        # Requests that waited for this transaction to complete are handled now.
+        transactional_id = self.transactional_ids[index]
+        waiting = [p for p in state.parked if p[1].transactional_id == transactional_id]
+        state = state._replace(parked=tuple(p for p in state.parked if p not in waiting))
+        for sender, request in waiting:
+            state = self.on_message(state, sender, request, out)
+        return state
+
+    def on_connection_lost(self, state: TxnCoordinatorState, peer: str, out: Out):
+        """Requests parked for `peer` die with its connection; markers to it go again later."""
+        state = state._replace(parked=tuple(p for p in state.parked if p[0] != peer))
+        if peer in state.unreachable or not any(peer in m.pending for m in state.transactions):
+            return state
+        out.set_timer(MARKER_RETRY)
+        return state._replace(unreachable=tuple(sorted(state.unreachable + (peer,))))
+
+    def on_timer(self, state: TxnCoordinatorState, timer: Hashable, out: Out):
+        self._send_markers(state, out, to=state.unreachable)
+        return state._replace(unreachable=())
+
+    def describe_timer(self, state: TxnCoordinatorState, timer: Hashable) -> str:
+        return f"sends the markers for {', '.join(state.unreachable)} again"
+
+    # -- transaction timeout ------------------------------------------------------------
+
+    def steps(self, state: TxnCoordinatorState) -> Iterable[Hashable]:
+        for index, meta in enumerate(state.transactions):
+            if meta.status == "Ongoing":
+                yield ("expire", index)  # early: the application is slow (a fault)
+                yield ("expire", index, "stuck")  # nothing else can happen: it always fires
+
+    def step_fault(self, state: TxnCoordinatorState, step: Hashable) -> str | None:
+        return TIMEOUT_FIRES if len(step) > 2 else "transaction-timeout"
+
+    def describe_step(self, state: TxnCoordinatorState, step: Hashable) -> str:
+        name = self.transactional_ids[step[1]]
+        return f"transaction.timeout.ms expires for {name}: aborts it with a new epoch"
+
+    def on_step(self, state: TxnCoordinatorState, step: Hashable, out: Out):
+        state = self._end(state, step[1], commit=False, bump=True, timed_out=True)
+        self._send_markers(state, out, only=step[1])
+        return state
+
+    def _meta(self, state: TxnCoordinatorState, transactional_id: str) -> TxnMetadata:
+        return state.transactions[self.transactional_ids.index(transactional_id)]
+
+
+def _epoch_error(meta: TxnMetadata, epoch: int) -> str:
+    if epoch == meta.epoch:
+        return ""
+    if meta.timed_out and epoch == meta.epoch - 1:
+        return "INVALID_PRODUCER_EPOCH"  # aborted by the timeout: the producer may start over
+    return "PRODUCER_FENCED"
+
+
+def _put(state: TxnCoordinatorState, index: int, meta: TxnMetadata) -> TxnCoordinatorState:
+    return state._replace(transactions=replace_at(state.transactions, index, meta))
