@@ -356,6 +356,10 @@ class Processor(Actor[ProcessorState]):
         if peer in state.lost or not any(d == peer for d, _ in state.requests):
             return state
         out.set_timer(RETRY)
+        if state.phase == "writing" and self.config.offsets == "sink":
+            # Whether the write (and the position with it) happened is unknown: read the
+            # stored position back rather than write again.
+            state = state._replace(phase="offsets", requests=((SINK, SinkOffsetFetch()),))
         return state._replace(lost=tuple(sorted(state.lost + (peer,))))
 
 
