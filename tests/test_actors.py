@@ -1,5 +1,6 @@
 """The actor layer: fault budgets, durable state across crashes, networks, witnesses."""
 
+from kmodel.core.actors import Actor, Out
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
 from kmodel.core.network import UnorderedNetwork
@@ -95,3 +96,39 @@ def test_duplication_fault_on_an_unordered_network() -> None:
     result = check_bfs(system)
     trace = result.property("no-duplicate").trace
     assert [step.kind for step in trace.steps] == ["duplicate", "deliver", "deliver"]
+
+
+class _Worker(Actor[int]):
+    """Counts to 2 by ordinary steps; a timeout may reset it to 10 once it is stuck."""
+
+    def initial_state(self) -> int:
+        return 0
+
+    def steps(self, state: int):
+        if state < 2:
+            yield "work"
+        if state == 2:
+            yield "time out"
+
+    def step_fault(self, state: int, step) -> str | None:
+        return "late" if step == "time out" else None
+
+    def on_step(self, state: int, step, out: Out) -> int:
+        return state + 1 if step == "work" else 10
+
+
+def test_an_eventual_step_waits_until_nothing_else_can_happen() -> None:
+    system = ActorSystem([_Worker("w")], eventual=("late",))
+    (start,) = system.initial_states()
+    assert [a[2] for a in system.actions(start)] == ["work"]
+    stuck = start._replace(actors=(2,))
+    (timeout,) = system.actions(stuck)
+    assert timeout[2] == "time out" and system.fault_of(timeout) is None
+    after = system.next_state(stuck, timeout)
+    assert after.actors == (10,) and after.faults_used == ()  # no budget is spent
+    # The run cannot end at 2: the only end is after the timeout.
+    ends = Property.at_end("ends-after-timeout", lambda w: w.actors[0] == 10)
+    system = ActorSystem([_Worker("w")], eventual=("late",), properties=[ends])
+    assert check_bfs(system).status_of("ends-after-timeout") is Status.HOLDS
+    plain = ActorSystem([_Worker("w")], budget={"late": 1}, properties=[ends])
+    assert check_bfs(plain).status_of("ends-after-timeout") is Status.VIOLATED

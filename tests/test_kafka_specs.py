@@ -44,6 +44,22 @@ CONTRACTS = [
     ("no-skip", "amo-consumer-crash-after-commit", 13, "alo-duplicate-consumer-redelivery"),
     ("no-skip", "auto-offset-reset-latest", 6, "auto-commit"),
     ("hw-monotonic", "hw-goes-back-after-failover", 23, "hw-single-replica-restart"),
+    # exactly-once
+    ("no-aborted-read", "eos-original-protocol-late-write", 37, "eos-partition-verification"),
+    ("atomicity", "eos-original-protocol-late-write", 37, "eos-partition-verification"),
+    ("atomicity", "eos-read-uncommitted-reader", 14, "eos-crashes-during-commit"),
+    ("no-zombie-write", "eos-zombie-without-group-fencing", 22, "eos-zombie-fenced-by-generation"),
+    ("no-duplicate-effect", "eos-zombie-without-group-fencing", 39, "eos-zombie-fenced-by-epoch"),
+    (
+        "offsets-with-outputs",
+        "external-source-position-after-commit",
+        15,
+        "external-source-position-in-transaction",
+    ),
+    ("transactions-complete", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
+    ("no-loss", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
+    ("no-duplicate-effect", "kafka-to-sink-non-idempotent", 18, "kafka-to-sink-atomic-offsets"),
+    ("no-duplicate-effect", "kafka-to-sink-offsets-in-transaction", 18, "kafka-to-sink-idempotent"),
 ]
 
 
@@ -74,6 +90,10 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("alo-duplicate-consumer-redelivery", 531),
         ("page-cache-loss", 548),
         ("acks1-leader-failover", 6_910),
+        ("eos-original-protocol-late-write", 1_094),
+        ("eos-zombie-fenced-by-generation", 2_348),
+        ("eos-read-process-write", 6_275),
+        ("eos-hung-producer-timeout", 14_807),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:
@@ -81,8 +101,9 @@ def test_pinned_state_counts(name: str, states: int) -> None:
     assert _run(name).result.stats.states == states
 
 
-def test_bfs_and_dfs_agree_on_a_pipeline() -> None:
-    path = Path(__file__).parent.parent / "specs" / "amo-consumer-crash-after-commit.toml"
+@pytest.mark.parametrize("name", ["amo-consumer-crash-after-commit", "eos-hanging-transaction"])
+def test_bfs_and_dfs_agree_on_a_pipeline(name: str) -> None:
+    path = Path(__file__).parent.parent / "specs" / f"{name}.toml"
     bfs = run_job(load_job(path))
     dfs = run_job(load_job(path, search={"engine": "dfs"}))
     assert bfs.result.stats.states == dfs.result.stats.states

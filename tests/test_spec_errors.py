@@ -16,6 +16,7 @@ from kmodel.jobs.spec import load_job
 
 TWO_PHASE = 'model = "two-phase-commit"\n'
 LOSSY_LINK = 'model = "lossy-link"\n'
+TXN = 'model = "kafka-transactions"\n'
 
 
 def bad_input(*args: str | Path) -> str:
@@ -174,6 +175,36 @@ SPEC_MISTAKES = [
         "boolean-for-mixed-choices",
         'model = "kafka-pipeline"\n[producer]\nacks = true\n',
         ["producer.acks is true"],
+    ),
+    (
+        "transactions-need-idempotence",
+        TXN + '[producer]\n"enable.idempotence" = false\n',
+        ["producer.enable.idempotence", "without also enabling idempotence"],
+    ),
+    (
+        "transactions-need-acks-all",
+        TXN + "[producer]\nacks = 1\n",
+        ["producer.acks", "Must set acks to all"],
+    ),
+    (
+        "transaction-timeout-above-broker-maximum",
+        TXN + '[producer]\n"transaction.timeout.ms" = 1000000\n',
+        ["producer.transaction.timeout.ms", "transaction.max.timeout.ms"],
+    ),
+    (
+        "transaction-version-2-without-verification",
+        TXN + '[broker]\n"transaction.partition.verification.enable" = false\n',
+        ["broker.transaction.partition.verification.enable", "KIP-890"],
+    ),
+    (
+        "offsets-in-sink-with-kafka-output",
+        TXN + '[application]\noffsets = "sink"\n',
+        ["application.offsets", 'output = "sink"'],
+    ),
+    (
+        "isolation-level-not-a-choice",
+        TXN + '[consumer]\n"isolation.level" = "committed"\n',
+        ['consumer.isolation.level is "committed"', '"read_committed", "read_uncommitted"'],
     ),
     ("expect-not-a-table", TWO_PHASE + 'expect = "holds"\n', ["[expect] must be a table"]),
     (

@@ -1,0 +1,150 @@
+"""The transaction machinery piece by piece: the log as a reader sees it, the partition,
+the coordinator, and a counterexample drawn as a sequence diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kmodel.core.actors import Out
+from kmodel.jobs.run import run_job
+from kmodel.jobs.spec import load_job
+from kmodel.kafka.txn_coordinator import TransactionCoordinator
+from kmodel.kafka.txn_log import read_log, visible
+from kmodel.kafka.txn_messages import (
+    AddPartitionsToTxn,
+    EndTxn,
+    InitProducerId,
+    InitProducerIdResponse,
+    TxnEntry,
+    TxnProduce,
+    TxnProduceResponse,
+    TxnResponse,
+    VerifyTxn,
+    WriteTxnMarkers,
+    WriteTxnMarkersResponse,
+)
+from kmodel.kafka.txn_partition import TXN_COORDINATOR, TxnPartition
+from kmodel.render.mermaid import to_mermaid
+from kmodel.render.plantuml import to_plantuml
+
+SPECS = Path(__file__).parent.parent / "specs"
+
+
+def data(record: int, pid: int, attempt: int = 1) -> TxnEntry:
+    return TxnEntry(record, pid, 0, record - 1, attempt)
+
+
+def marker(pid: int, commit: bool, attempt: int = 1) -> TxnEntry:
+    return TxnEntry(0, pid, 0, -1, attempt, "COMMIT" if commit else "ABORT")
+
+
+# -- the log as a reader sees it -----------------------------------------------------
+
+
+def test_last_stable_offset_stops_at_the_first_open_transaction() -> None:
+    log = (data(1, 1), marker(1, True), data(2, 2), data(3, 1, 2), marker(1, True, 2))
+    view = read_log(log)
+    assert view.last_stable_offset == 2  # pid 2's transaction at offset 2 is open
+    assert [r.entry.record for r in visible(view, "read_committed")] == [1]
+    assert [r.entry.record for r in visible(view, "read_uncommitted")] == [1, 2, 3]
+
+
+def test_aborted_records_are_dropped_for_read_committed_only() -> None:
+    view = read_log((data(1, 1), marker(1, False), data(1, 1, 2), marker(1, True, 2)))
+    assert [(r.status, r.decided_by) for r in view.records] == [("aborted", 1), ("committed", 2)]
+    assert [r.entry.attempt for r in visible(view, "read_committed")] == [2]
+    assert len(visible(view, "read_uncommitted")) == 2
+
+
+# -- the partition ------------------------------------------------------------------------
+
+
+def produce(epoch: int, sequence: int, record: int = 1) -> TxnProduce:
+    return TxnProduce("app", record, 1, epoch, sequence, attempt=1, session=0)
+
+
+def deliver(actor, state, message, sender="app-1"):
+    out = Out()
+    return actor.on_message(state, sender, message, out), out.sends
+
+
+def test_partition_rejects_a_stale_epoch_and_drops_a_retry() -> None:
+    partition = TxnPartition(0, verify=False)
+    state, sent = deliver(partition, partition.initial_state(), produce(1, 0))
+    assert sent == [("app-1", TxnProduceResponse(1, 0, "NONE"))]
+    state, sent = deliver(partition, state, produce(1, 0))  # the same batch again
+    assert len(state.log) == 1 and sent[0][1].error == "NONE"
+    _, sent = deliver(partition, state, produce(0, 1))
+    assert sent[0][1].error == "INVALID_PRODUCER_EPOCH"
+
+
+def test_a_marker_closes_the_open_transaction_once() -> None:
+    partition = TxnPartition(0, verify=False)
+    state, _ = deliver(partition, partition.initial_state(), produce(0, 0))
+    commit = WriteTxnMarkers(1, 0, True, 1)
+    state, sent = deliver(partition, state, commit, TXN_COORDINATOR)
+    again, sent_again = deliver(partition, state, commit, TXN_COORDINATOR)
+    assert [e.control for e in state.log] == ["", "COMMIT"]
+    assert again == state  # a marker sent again (after a coordinator restart) changes nothing
+    assert sent == sent_again == [(TXN_COORDINATOR, WriteTxnMarkersResponse(1))]
+
+
+def test_verification_holds_the_first_write_until_the_coordinator_answers() -> None:
+    partition = TxnPartition(0, verify=True)
+    state, sent = deliver(partition, partition.initial_state(), produce(0, 0))
+    assert sent == [(TXN_COORDINATOR, VerifyTxn("app", 1, 0))] and not state.log
+    from kmodel.kafka.txn_messages import VerifyTxnResponse
+
+    refused, sent = deliver(partition, state, VerifyTxnResponse(1, 0, False), TXN_COORDINATOR)
+    assert not refused.log and sent[0][1].error == "INVALID_TXN_STATE"
+    written, _ = deliver(partition, state, VerifyTxnResponse(1, 0, True), TXN_COORDINATOR)
+    assert [e.record for e in written.log] == [1]
+
+
+# -- the coordinator ---------------------------------------------------------------------
+
+
+def test_a_new_instance_aborts_the_open_transaction_before_it_gets_its_epoch() -> None:
+    coordinator = TransactionCoordinator(("app",), bump_on_end=False)
+    state, sent = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    assert sent == [("app-1", InitProducerIdResponse(1, 0))]
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 7))
+    state, sent = deliver(coordinator, state, InitProducerId("app"), "app-2")
+    assert sent == [("output-0", WriteTxnMarkers(1, 1, False, 7))]  # abort under a new epoch
+    assert state.outcomes == ((7, False),)
+    state, sent = deliver(coordinator, state, WriteTxnMarkersResponse(1), "output-0")
+    assert sent == [("app-2", InitProducerIdResponse(1, 2))]  # answered once complete
+    _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 7))
+    assert sent == [("app-1", TxnResponse("end", "PRODUCER_FENCED"))]
+
+
+def test_kip_890_bumps_the_epoch_at_every_end_and_accepts_a_resent_end() -> None:
+    coordinator = TransactionCoordinator(("app",), bump_on_end=True)
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+    state, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+    assert sent[0] == ("app-1", TxnResponse("end", epoch=1))
+    assert sent[1] == ("output-0", WriteTxnMarkers(1, 1, True, 1))
+    _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))  # its answer was lost
+    assert sent == [("app-1", TxnResponse("end", epoch=1))]
+
+
+# -- a counterexample as a diagram ---------------------------------------------------------
+
+
+def test_the_late_write_counterexample_reads_as_a_sequence_diagram() -> None:
+    outcome = run_job(load_job(SPECS / "eos-original-protocol-late-write.toml"))
+    trace = outcome.verdict("no-aborted-read").trace
+    labels = [step.label for step in trace.steps]
+    abort = labels.index("EndTxn(ABORT, epoch 0)")
+    marker_at = next(i for i, label in enumerate(labels) if label.startswith("WriteTxnMarkers"))
+    late = max(i for i, label in enumerate(labels) if label.endswith("epoch 0, seq 0)"))
+    assert abort < marker_at < late  # the write lands after the abort marker
+    assert [s.fault for s in trace.steps if s.fault] == ["timeout"]
+    plantuml = to_plantuml(trace, title=outcome.job.title)
+    mermaid = to_mermaid(trace, title=outcome.job.title)
+    for diagram in (plantuml, mermaid):
+        for participant in ("App-1", "Txn-coordinator", "Output-0", "Output-1"):
+            assert f'"{participant}"' in diagram or f" as {participant}\n" in diagram
+        assert "WriteTxnMarkers(ABORT, pid 1, epoch 0)" in diagram
+        assert "no-aborted-read" in diagram
