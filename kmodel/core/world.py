@@ -265,11 +265,11 @@ class ActorSystem(System[World, Action]):
         if kind == "step":
             _, i, step, key = action
             label = self.actors[i].describe_step(world.actors[i], step)
-            return StepInfo(label, names[i], fault=key, kind=kind)
+            return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind == "timer":
             _, i, timer, key = action
             label = self.actors[i].describe_timer(world.actors[i], timer)
-            return StepInfo(label, names[i], fault=key, kind=kind)
+            return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind in ("restart", "crash"):
             i = action[1]
             return StepInfo(kind, names[i], fault=self.fault_of(action), kind=kind)

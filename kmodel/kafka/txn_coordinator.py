@@ -241,7 +241,8 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
     def describe_step(self, state: TxnCoordinatorState, step: Hashable) -> str:
         name = self.transactional_ids[step[1]]
-        return f"transaction.timeout.ms expires for {name}: aborts it with a new epoch"
+        when = "early (a slow application)" if len(step) == 2 else "(nothing else happens)"
+        return f"transaction.timeout.ms expires for {name} {when}: aborts with a new epoch"
 
     def on_step(self, state: TxnCoordinatorState, step: Hashable, out: Out):
         state = self._end(state, step[1], commit=False, bump=True, timed_out=True)

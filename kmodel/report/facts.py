@@ -9,7 +9,7 @@ from kmodel.jobs.spec import SEARCH_SETTINGS, Job
 from kmodel.kafka.contracts import DUPLICATE_CONTRACTS, LOSS_CONTRACTS
 
 # Bounds that size the run rather than inject faults.
-SIZE_BOUNDS = frozenset({"records", "retries", "consumers"})
+SIZE_BOUNDS = frozenset({"records", "retries", "consumers", "output_partitions"})
 
 # The contracts that decide each column of the semantic matrix.
 LOSS = LOSS_CONTRACTS
