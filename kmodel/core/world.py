@@ -263,11 +263,11 @@ class ActorSystem(System[World, Action]):
             actor = names[dst] if kind == "deliver" else None
             return StepInfo(label, actor, names[src], names[dst], self.fault_of(action), kind)
         if kind == "step":
-            _, i, step, key = action
+            _, i, step, _ = action
             label = self.actors[i].describe_step(world.actors[i], step)
             return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind == "timer":
-            _, i, timer, key = action
+            _, i, timer, _ = action
             label = self.actors[i].describe_timer(world.actors[i], timer)
             return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind in ("restart", "crash"):
