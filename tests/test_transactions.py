@@ -71,7 +71,7 @@ def deliver(actor, state, message, sender="app-1"):
 def test_partition_rejects_a_stale_epoch_and_drops_a_retry() -> None:
     partition = TxnPartition(0, verify=False)
     state, sent = deliver(partition, partition.initial_state(), produce(1, 0))
-    assert sent == [("app-1", TxnProduceResponse(1, 0, "NONE"))]
+    assert sent == [("app-1", TxnProduceResponse(1, 1, 0, 0, "NONE"))]
     state, sent = deliver(partition, state, produce(1, 0))  # the same batch again
     assert len(state.log) == 1 and sent[0][1].error == "NONE"
     _, sent = deliver(partition, state, produce(0, 1))

@@ -57,6 +57,8 @@ class CoordinatorState(NamedTuple):
     stale_commits: tuple[int, ...] = ()  # attempts that committed from an old generation (ghost)
     waiting: tuple[str, ...] = ()  # OffsetFetch requesters waiting for stable offsets
     producer_epochs: tuple[tuple[int, int], ...] = ()  # (producer id, latest epoch) seen
+    owner: str = ""  # the member that owns the partition (groups of several members)
+    expired: tuple[str, ...] = ()  # members whose session expired
 
 
 class GroupCoordinator(Actor[CoordinatorState]):
@@ -69,29 +71,31 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "committed_by",
         "stale_commits",
         "producer_epochs",
+        "owner",
+        "expired",
     )
 
-    def __init__(self, name: str = NAME, standby: str | None = None) -> None:
+    def __init__(self, name: str = NAME, members: tuple[str, ...] = ()) -> None:
         super().__init__(name)
-        self.standby = standby  # a member without partitions, assigned them on a rebalance
+        self.members = members  # the group's members, when more than one may own the partition
 
     def initial_state(self) -> CoordinatorState:
         return CoordinatorState()
 
     def first_state(self) -> CoordinatorState:
-        """The consumer starts as the member of generation 1."""
-        return CoordinatorState(generation=1, member=True)
+        """The (first) consumer starts as the member of generation 1."""
+        return CoordinatorState(
+            generation=1, member=True, owner=(self.members[:1] and self.members[0]) or ""
+        )
 
     def on_message(self, state: CoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroup):
-            generation = state.generation + 1
-            out.send(sender, JoinGroupResponse(generation))
-            return state._replace(generation=generation, member=True)
-        if isinstance(message, SessionExpired) and self.standby:
-            # The member stopped heartbeating: rebalance, the partition goes to the standby.
-            generation = state.generation + 1
-            out.send(self.standby, JoinGroupResponse(generation))
-            return state._replace(generation=generation, member=True)
+            if self.members and state.owner not in (sender, *state.expired):
+                out.send(sender, JoinGroupResponse(-1))  # in the group, without the partition
+                return state._replace(expired=tuple(m for m in state.expired if m != sender))
+            return self._assign(state, sender, out)
+        if isinstance(message, SessionExpired) and self.members:
+            return self._expire(state, message.name, out)
         if isinstance(message, OffsetFetch):
             if message.require_stable and state.pending:
                 return state._replace(waiting=state.waiting + (sender,))
@@ -108,6 +112,22 @@ class GroupCoordinator(Actor[CoordinatorState]):
             out.send(sender, OffsetCommitResponse(message.offset))
             return state._replace(committed=message.offset)
         return state
+
+    def _assign(self, state: CoordinatorState, member: str, out: Out) -> CoordinatorState:
+        """A rebalance that gives the partition to `member`: a new generation."""
+        generation = state.generation + 1
+        out.send(member, JoinGroupResponse(generation))
+        expired = tuple(m for m in state.expired if m != member)
+        owner = member if self.members else ""
+        return state._replace(generation=generation, member=True, owner=owner, expired=expired)
+
+    def _expire(self, state: CoordinatorState, member: str, out: Out) -> CoordinatorState:
+        """A member stopped heartbeating; if it owned the partition, another member gets it."""
+        state = state._replace(expired=tuple(sorted(set(state.expired) | {member})))
+        heirs = [m for m in self.members if m not in state.expired]
+        if state.owner != member or not heirs:
+            return state
+        return self._assign(state, heirs[0], out)
 
     def _txn_commit(
         self, state: CoordinatorState, sender: str, commit: TxnOffsetCommit, out: Out
@@ -150,16 +170,23 @@ class GroupCoordinator(Actor[CoordinatorState]):
         return state._replace(waiting=tuple(w for w in state.waiting if w != peer))
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
-        if state.member:
+        if self.members:
+            if state.owner not in state.expired:
+                yield ("expire", state.owner)
+        elif state.member:
             yield ("evict",)
 
     def step_fault(self, state: CoordinatorState, step: Hashable) -> str | None:
-        return "rebalance"
+        return "takeover" if step[0] == "expire" else "rebalance"
 
     def describe_step(self, state: CoordinatorState, step: Hashable) -> str:
+        if step[0] == "expire":
+            return f"expires the session of {step[1]}, which is only paused: rebalance"
         return "evicts the consumer (session timeout): rebalance to a new generation"
 
     def on_step(self, state: CoordinatorState, step: Hashable, out: Out) -> CoordinatorState:
+        if step[0] == "expire":
+            return self._expire(state, step[1], out)
         return state._replace(
             generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )

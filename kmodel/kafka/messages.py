@@ -216,6 +216,8 @@ class JoinGroupResponse:
     generation: int
 
     def __str__(self) -> str:
+        if self.generation < 0:
+            return "JoinGroupResponse(joined, another member keeps the partition)"
         return f"JoinGroupResponse(generation {self.generation}, assigned the partition)"
 
 

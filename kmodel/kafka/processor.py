@@ -12,19 +12,21 @@ to the group after the transaction commits, or (with an external sink as the
 output) in the sink, atomically with the result.
 
 Errors are handled as the Java client makes an application handle them:
-PRODUCER_FENCED is fatal (a newer instance owns the transactional.id); a
-rejected offset commit (ILLEGAL_GENERATION, the group moved on) aborts the
-transaction and leaves; INVALID_PRODUCER_EPOCH after a transaction timeout
-re-initialises (KIP-588); anything else aborts and rewinds. A request timeout
+PRODUCER_FENCED closes the producer (a newer instance owns the
+transactional.id); a rejected offset commit (ILLEGAL_GENERATION, the group
+moved on) aborts the transaction first. Either way the instance rejoins the
+group, and gets the partition back only if no live member owns it.
+INVALID_PRODUCER_EPOCH after a transaction timeout re-initialises (KIP-588);
+anything else aborts and rewinds. A request timeout
 while a write is unanswered is a budgeted fault ("a slow broker"): the client
 drops the connection, ignores late answers and aborts, though the write may
 still land. After such an abort the producer needs a new epoch to restart its
 sequence numbers: EndTxn gives it one under KIP-890, otherwise it asks with
 InitProducerId (KIP-360). The application then rewinds to the committed
-position. A second instance may stand by and take over (a budgeted fault,
-"takeover"): the first then lives on as a zombie that has not noticed. An
-instance may also hang for good (a budgeted fault, "hang"); its group session
-then expires and the standby instance is assigned the partition.
+position. A second instance may stand by in the group: it is assigned the
+partition when the owner's session expires, because the owner hung for good
+(a budgeted fault, "hang") or was only paused (the group coordinator's
+"takeover" fault), in which case the owner lives on as a zombie.
 
 Ghosts: every transaction attempt gets a number (`attempt`) carried with its
 writes, and `fenced` records that the instance was told it is fenced.
@@ -133,27 +135,21 @@ class Processor(Actor[ProcessorState]):
         return kept._replace(incarnation=kept.incarnation + 1, restarts=kept.restarts + 1)
 
     def steps(self, state: ProcessorState) -> Iterable[Hashable]:
-        if state.phase == "standby":
-            yield ("take over",)
-        elif state.phase not in ("hung", "fenced", "done"):
+        if state.phase not in ("hung", "standby", "fenced", "done"):
             yield ("hang",)
 
     def step_fault(self, state: ProcessorState, step: Hashable) -> str | None:
-        return "takeover" if step[0] == "take over" else "hang"
+        return "hang"
 
     def describe_step(self, state: ProcessorState, step: Hashable) -> str:
-        if step[0] == "hang":
-            return "hangs for good (a stuck process): sends nothing ever again"
-        return "starts: the first instance looks dead (it is only paused)"
+        return "hangs for good (a stuck process): sends nothing ever again"
 
     def on_step(self, state: ProcessorState, step: Hashable, out: Out) -> ProcessorState:
-        if step[0] == "hang":
-            # Its group session expires (the coordinator notices the silence).
-            out.send(GROUP, SessionExpired(self.name))
-            out.cancel_timer(REQUEST_TIMEOUT)
-            out.cancel_timer(RETRY)
-            return state._replace(phase="hung", requests=(), lost=())
-        return self._init(state._replace(phase="init"), out)
+        # Its group session expires: the world tells the coordinator, as a session timeout.
+        out.send(GROUP, SessionExpired(self.name))
+        out.cancel_timer(REQUEST_TIMEOUT)
+        out.cancel_timer(RETRY)
+        return state._replace(phase="hung", requests=(), lost=())
 
     # -- requests ------------------------------------------------------------------
 
@@ -200,9 +196,8 @@ class Processor(Actor[ProcessorState]):
     # -- answers ---------------------------------------------------------------------
 
     def on_message(self, state: ProcessorState, sender: str, message: Hashable, out: Out):
-        if state.phase == "standby" and isinstance(message, JoinGroupResponse):
-            # Assigned the partition in a rebalance: start as the new owner.
-            return self._init(state._replace(generation=message.generation), out)
+        if isinstance(message, JoinGroupResponse) and state.phase != "hung":
+            return self._assigned(state, message.generation, out)
         if not any(destination == sender for destination, _ in state.requests):
             return state  # not an answer to anything this instance is waiting for
         if isinstance(message, TxnProduceResponse):
@@ -219,8 +214,6 @@ class Processor(Actor[ProcessorState]):
             if state.generation < 0:
                 return self._ask(state, "joining", GROUP, JoinGroup(), out)
             return self._fetch_offsets(state, out)
-        if isinstance(message, JoinGroupResponse) and phase == "joining":
-            return self._fetch_offsets(state._replace(generation=message.generation), out)
         if isinstance(message, OffsetFetchResponse | SinkOffsetFetchResponse):
             return self._next(state._replace(position=max(message.offset, 0)), out)
         if isinstance(message, SourceRecord) and phase == "reading":
@@ -238,8 +231,26 @@ class Processor(Actor[ProcessorState]):
         if isinstance(message, OffsetCommitResponse):
             if message.error == "NONE":
                 return self._next(state._replace(position=state.position + 1), out)
-            return state._replace(phase="fenced", requests=(), fenced=True)
+            return self._rejoin(state, out)
         return state
+
+    def _assigned(self, state: ProcessorState, generation: int, out: Out) -> ProcessorState:
+        """A rebalance's answer: without the partition, wait; with it, go on as its owner
+        (a member that was idle starts a new producer)."""
+        if generation < 0:
+            return state._replace(phase="standby", generation=-1, requests=(), lost=())
+        state = state._replace(generation=generation)
+        if state.phase == "joining":
+            return self._fetch_offsets(state, out)
+        if state.phase in ("standby", "fenced"):
+            return self._init(state._replace(producer_id=-1, epoch=-1), out)
+        return state  # busy: it carries on in the new generation
+
+    def _rejoin(self, state: ProcessorState, out: Out) -> ProcessorState:
+        """Fenced: close the producer and rejoin the group (it may get the partition back)."""
+        out.cancel_timer(REQUEST_TIMEOUT)
+        state = state._replace(fenced=True, leaving=False)
+        return self._ask(state, "fenced", GROUP, JoinGroup(), out)
 
     def _begin(self, state: ProcessorState, record: int, out: Out) -> ProcessorState:
         attempts = state.attempts + 1
@@ -269,7 +280,7 @@ class Processor(Actor[ProcessorState]):
             state = state._replace(epoch=answer.epoch, sequences=(0,) * len(state.sequences))
         if state.phase == "aborting":
             if state.leaving:
-                return state._replace(phase="fenced", requests=(), leaving=False)
+                return self._rejoin(state, out)
             if not self.config.bump_on_end:
                 # A write's fate is unknown: bump the epoch to restart the sequence
                 # numbers (KIP-360), then rewind.
@@ -282,7 +293,7 @@ class Processor(Actor[ProcessorState]):
     def _failed(self, state: ProcessorState, error: str, out: Out) -> ProcessorState:
         out.cancel_timer(REQUEST_TIMEOUT)
         if error == "PRODUCER_FENCED":
-            return state._replace(phase="fenced", requests=(), fenced=True)
+            return self._rejoin(state, out)
         if error == "INVALID_PRODUCER_EPOCH" and state.phase == "aborting":
             return self._init(state, out)  # aborted by the transaction timeout: start over
         return self._end(state, commit=False, out=out)
@@ -312,8 +323,13 @@ class Processor(Actor[ProcessorState]):
         return state._replace(phase="producing", requests=requests, sequences=sequences, lost=())
 
     def _produced(self, state: ProcessorState, sender: str, answer: TxnProduceResponse, out):
-        if state.phase != "producing" or answer.session != _session(state):
-            return state  # a late answer on a connection the client dropped
+        if state.phase != "producing" or not any(
+            destination == sender
+            and (request.epoch, request.sequence, request.session)
+            == (answer.epoch, answer.sequence, answer.session)
+            for destination, request in state.requests
+        ):
+            return state  # a late answer to a request the client gave up on
         if answer.error != "NONE":
             return self._failed(state, answer.error, out)
         state = state._replace(requests=tuple(r for r in state.requests if r[0] != sender))

@@ -44,7 +44,7 @@ class TxnPipeline(ActorSystem):
         ]
         actors += [
             TransactionCoordinator(ids, bump_on_end=config.bump_on_end),
-            GroupCoordinator(GROUP, standby="app-2" if instances > 1 else None),
+            GroupCoordinator(GROUP, members=tuple(f"app-{i}" for i in range(1, instances + 1))),
         ]
         actors += [TxnPartition(p, verify=config.verify) for p in range(config.outputs)]
         if not config.outputs:

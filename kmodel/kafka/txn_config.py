@@ -96,7 +96,8 @@ TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
             "takeovers",
             int,
             0,
-            "a second instance takes over while the first is only paused (a zombie)",
+            "the owner's session expires while it is only paused: a second instance "
+            "takes over and the first lives on as a zombie",
             minimum=0,
             maximum=1,
         ),

@@ -171,7 +171,11 @@ class TxnProduce:
 
 @dataclass(frozen=True, slots=True)
 class TxnProduceResponse:
+    """Matched to its request by epoch and sequence (Kafka: the correlation id)."""
+
     record: int
+    epoch: int
+    sequence: int
     session: int
     error: str = "NONE"
 

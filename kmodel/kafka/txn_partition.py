@@ -92,7 +92,7 @@ class TxnPartition(Actor[PartitionState]):
         self, state: PartitionState, sender: str, request: TxnProduce, out: Out, verified: bool
     ) -> PartitionState:
         def answer(error: str) -> None:
-            out.send(sender, TxnProduceResponse(request.record, request.session, error))
+            out.send(sender, _response(request, error))
 
         known = _producer(state, request.producer_id)
         if known is not None and request.epoch < known.epoch:
@@ -128,9 +128,7 @@ class TxnPartition(Actor[PartitionState]):
             if answer.ongoing:
                 state = self._produce(state, sender, request, out, verified=True)
             else:
-                out.send(
-                    sender, TxnProduceResponse(request.record, request.session, "INVALID_TXN_STATE")
-                )
+                out.send(sender, _response(request, "INVALID_TXN_STATE"))
         return state
 
     def _write_marker(
@@ -149,6 +147,12 @@ class TxnPartition(Actor[PartitionState]):
         control = "COMMIT" if marker.commit else "ABORT"
         entry = TxnEntry(0, marker.producer_id, marker.epoch, -1, marker.attempt, control)
         return state._replace(log=state.log + (entry,))
+
+
+def _response(request: TxnProduce, error: str) -> TxnProduceResponse:
+    return TxnProduceResponse(
+        request.record, request.epoch, request.sequence, request.session, error
+    )
 
 
 def _verify_request(request: TxnProduce) -> VerifyTxn:

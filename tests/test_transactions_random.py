@@ -1,0 +1,98 @@
+"""Random fault mixes against the correct exactly-once configurations: every safety
+contract must hold, whatever faults hypothesis picks (within small bounds). The quick
+default keeps a second instance to one partition; `-m slow` draws more mixes, any size."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kmodel.core.bfs import check_bfs
+from kmodel.core.result import Status
+from kmodel.kafka.transactions import TXN_PIPELINE
+
+SAFETY = (
+    "no-duplicate-effect",
+    "no-loss",
+    "no-aborted-read",
+    "atomicity",
+    "no-zombie-write",
+    "offsets-with-outputs",
+    "transactions-complete",
+)
+FAULTS = (
+    "processor_crashes",
+    "takeovers",
+    "hangs",
+    "txn_coordinator_crashes",
+    "broker_crashes",
+    "timeouts",
+    "transaction_timeouts",
+)
+# The two fencing schemes that make a zombie harmless (EOS v2 with KIP-447, EOS v1).
+SCHEMES = (
+    {"transactional.id.scope": "instance", "send.offsets.group.metadata": True},
+    {"transactional.id.scope": "input-partition", "send.offsets.group.metadata": False},
+)
+
+
+def correct_settings(scheme: dict, faults: list[str], partitions: int) -> dict:
+    chosen = copy.deepcopy(TXN_PIPELINE.defaults())
+    chosen["consumer"]["isolation.level"] = "read_committed"
+    chosen["application"].update(scheme)
+    chosen["bounds"]["output_partitions"] = partitions
+    for fault in faults:
+        chosen["bounds"][fault] = 1
+    return chosen
+
+
+TWO_INSTANCES = {"takeovers", "hangs"}
+FAULT_MIXES = st.lists(st.sampled_from(FAULTS), min_size=1, max_size=2, unique=True)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES, ids=["eos-v2", "eos-v1"])
+@settings(max_examples=6, deadline=None)
+@given(faults=FAULT_MIXES, partitions=st.integers(1, 2))
+def test_correct_exactly_once_holds_under_random_faults(
+    scheme: dict, faults: list[str], partitions: int
+) -> None:
+    if TWO_INSTANCES & set(faults):
+        partitions = 1  # a second instance and a second partition make the run large
+    check_all_safety_holds(scheme, faults, partitions)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", SCHEMES, ids=["eos-v2", "eos-v1"])
+@settings(max_examples=30, deadline=None)
+@given(faults=FAULT_MIXES, partitions=st.integers(1, 2))
+def test_correct_exactly_once_holds_under_more_random_faults(
+    scheme: dict, faults: list[str], partitions: int
+) -> None:
+    check_all_safety_holds(scheme, faults, partitions)
+
+
+def check_all_safety_holds(scheme: dict, faults: list[str], partitions: int) -> None:
+    system = TXN_PIPELINE.build(correct_settings(scheme, faults, partitions))
+    result = check_bfs(system)
+    assert result.complete
+    broken = [name for name in SAFETY if result.status_of(name) is not Status.HOLDS]
+    assert broken == [], (faults, partitions, broken)
+    for fault in faults:  # the fault was really explored
+        key = next(k for k in system.budget_keys if system.budget[k] and fault_key(fault) == k)
+        assert result.status_of(f"witness:{key}") is Status.REACHED
+
+
+def fault_key(bound: str) -> str:
+    """The budget key a bound of the transactions model fills."""
+    return {
+        "processor_crashes": "crash:processor",
+        "takeovers": "takeover",
+        "hangs": "hang",
+        "txn_coordinator_crashes": "crash:txn-coordinator",
+        "broker_crashes": "crash:broker",
+        "timeouts": "timeout",
+        "transaction_timeouts": "transaction-timeout",
+    }[bound]
