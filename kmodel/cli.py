@@ -12,7 +12,7 @@ import click
 
 from kmodel.console import ProgressDisplay
 from kmodel.jobs.run import run_job
-from kmodel.jobs.schema import SpecError
+from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import load_job
 from kmodel.render.formats import FORMATS, format_for, render
 from kmodel.render.summary import summary
@@ -167,10 +167,9 @@ def models() -> None:
         click.echo(f"{model.name}: {model.summary}")
         for section, settings in model.sections.items():
             for setting in settings:
-                click.echo(
-                    f"  {section}.{setting.name} = {setting.default!r}  "
-                    f"({setting.allowed()}) — {setting.help}"
-                )
+                default = "(unset)" if setting.default is None else show_value(setting.default)
+                shown = f"  {section}.{setting.name} = {default}  ({setting.allowed()})"
+                click.echo(f"{shown} — {setting.help}")
         click.echo()
 
 

@@ -237,6 +237,11 @@ def test_models_lists_every_model_with_its_settings() -> None:
     assert any(line.startswith("lossy-link: ") for line in lines)
     assert "  parameters.rms = 3  (an integer ≥ 1 and ≤ 12)" in result.stdout
     assert "  bounds.lose = 1" in result.stdout
+    # Defaults read as a spec would write them.
+    assert '  producer.acks = "all"  (one of 0, 1, "all", -1)' in result.stdout
+    assert "  producer.enable.idempotence = (unset)" in result.stdout
+    assert any(line.startswith("kafka-transactions: ") for line in lines)
+    assert '  consumer.isolation.level = "read_uncommitted"' in result.stdout
 
 
 def test_help_and_version() -> None:
