@@ -40,7 +40,7 @@ class Setting:
             high = "" if self.maximum is None else f" ≤ {self.maximum}"
             joiner = " and" if low and high else ""
             return f"{'an integer' if self.type is int else 'a number'}{low}{joiner}{high}"
-        return f"a {self.type.__name__}"
+        return "a string" if self.type is str else f"a {self.type.__name__}"
 
     def check(self, value: Any, where: str) -> Any:
         """`value` converted to this setting's type, or a SpecError naming `where`."""
