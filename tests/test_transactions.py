@@ -20,6 +20,7 @@ from kmodel.kafka.txn_messages import (
     TxnProduceResponse,
     TxnResponse,
     VerifyTxn,
+    VerifyTxnResponse,
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
@@ -93,8 +94,6 @@ def test_verification_holds_the_first_write_until_the_coordinator_answers() -> N
     partition = TxnPartition(0, verify=True)
     state, sent = deliver(partition, partition.initial_state(), produce(0, 0))
     assert sent == [(TXN_COORDINATOR, VerifyTxn("app", 1, 0))] and not state.log
-    from kmodel.kafka.txn_messages import VerifyTxnResponse
-
     refused, sent = deliver(partition, state, VerifyTxnResponse(1, 0, False), TXN_COORDINATOR)
     assert not refused.log and sent[0][1].error == "INVALID_TXN_STATE"
     written, _ = deliver(partition, state, VerifyTxnResponse(1, 0, True), TXN_COORDINATOR)

@@ -52,6 +52,7 @@ from kmodel.kafka.messages import (
     SourceRead,
     SourceRecord,
 )
+from kmodel.kafka.sink import NAME as SINK
 from kmodel.kafka.txn_messages import (
     GROUP,
     AddPartitionsToTxn,
@@ -69,7 +70,6 @@ from kmodel.kafka.txn_messages import (
 from kmodel.kafka.txn_partition import TXN_COORDINATOR
 
 INPUT = "input"
-SINK = "sink"
 REQUEST_TIMEOUT = "request.timeout.ms"
 RETRY = "retry.backoff.ms"
 

@@ -139,6 +139,19 @@ TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
 }
 
 
+# Each fault bound and the budget key it fills.
+FAULT_BUDGETS = {
+    "processor_crashes": "crash:processor",
+    "txn_coordinator_crashes": "crash:txn-coordinator",
+    "broker_crashes": "crash:broker",
+    "sink_crashes": "crash:sink",
+    "timeouts": "timeout",
+    "transaction_timeouts": "transaction-timeout",
+    "takeovers": "takeover",
+    "hangs": "hang",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TxnPipelineConfig:
     records: int
@@ -204,16 +217,7 @@ def txn_pipeline_config(settings: Settings) -> TxnPipelineConfig:
     """The validated settings of a spec as the objects the actors read."""
     producer, broker, app = settings["producer"], settings["broker"], settings["application"]
     bounds, sink = settings["bounds"], settings["sink"]
-    budget = {
-        "crash:processor": bounds["processor_crashes"],
-        "crash:txn-coordinator": bounds["txn_coordinator_crashes"],
-        "crash:broker": bounds["broker_crashes"],
-        "crash:sink": bounds["sink_crashes"],
-        "timeout": bounds["timeouts"],
-        "transaction-timeout": bounds["transaction_timeouts"],
-        "takeover": bounds["takeovers"],
-        "hang": bounds["hangs"],
-    }
+    budget = {key: bounds[bound] for bound, key in FAULT_BUDGETS.items()}
     to_kafka = app["output"] == "kafka"
     return TxnPipelineConfig(
         records=bounds["records"],

@@ -10,7 +10,7 @@ watermark (here the log end: the partitions have one replica).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from kmodel.kafka.txn_messages import TxnEntry
@@ -28,8 +28,10 @@ class LogView(NamedTuple):
     last_stable_offset: int
 
 
-def read_log(log: Sequence[TxnEntry]) -> LogView:
-    """Every data record with its transaction's outcome so far, and the LSO."""
+@lru_cache(maxsize=4096)
+def read_log(log: tuple[TxnEntry, ...]) -> LogView:
+    """Every data record with its transaction's outcome so far, and the LSO. Cached: every
+    contract reads the same logs of a state, and most states share their logs."""
     decided: dict[int, tuple[str, int]] = {}
     open_by_producer: dict[int, list[int]] = {}
     for offset, entry in enumerate(log):
@@ -48,6 +50,7 @@ def read_log(log: Sequence[TxnEntry]) -> LogView:
     return LogView(records, min(firsts, default=len(log)))
 
 
+@lru_cache(maxsize=4096)
 def visible(view: LogView, isolation: str) -> tuple[DataRecord, ...]:
     """The records a consumer with this `isolation.level` can read now."""
     if isolation == "read_uncommitted":
