@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import operator
 import resource
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -89,6 +90,7 @@ class PropertyTracker:
             raise ValueError(f"property names must be unique; repeated: {', '.join(duplicated)}")
         self.capture = capture
         self.defer = defer
+        self.judge = {p.name: memoized(p) for p in self.properties}
         self.always = [p for p in self.properties if p.kind is PropertyKind.ALWAYS]
         self.sometimes = [p for p in self.properties if p.kind is PropertyKind.SOMETIMES]
         self.at_end = [p for p in self.properties if p.kind is PropertyKind.AT_END]
@@ -112,24 +114,26 @@ class PropertyTracker:
         return not (self.always or self.sometimes or self.at_end)
 
     def visit(self, state: Hashable, where: Any, faults: int = 0) -> None:
+        judge = self.judge
         for prop in self.always:
-            if not prop.condition(state):
+            if not judge[prop.name](state):
                 self.always = self._decide(
-                    self.always, lambda p: not p.condition(state), where, faults
+                    self.always, lambda p: not judge[p.name](state), where, faults
                 )
                 break
         for prop in self.sometimes:
-            if prop.condition(state):
+            if judge[prop.name](state):
                 self.sometimes = self._decide(
-                    self.sometimes, lambda p: p.condition(state), where, faults
+                    self.sometimes, lambda p: judge[p.name](state), where, faults
                 )
                 break
 
     def visit_terminal(self, state: Hashable, where: Any, faults: int = 0) -> None:
+        judge = self.judge
         for prop in self.at_end:
-            if not prop.condition(state):
+            if not judge[prop.name](state):
                 self.at_end = self._decide(
-                    self.at_end, lambda p: not p.condition(state), where, faults, terminal=True
+                    self.at_end, lambda p: not judge[p.name](state), where, faults, terminal=True
                 )
                 break
 
@@ -192,6 +196,24 @@ class PropertyTracker:
                 status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
             results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
         return tuple(results)
+
+
+def memoized(prop: Property) -> Callable[[Hashable], bool]:
+    """The property's condition, judged once per distinct value of the parts it reads."""
+    condition = prop.condition
+    if prop.reads is None:
+        return condition
+    key_of = operator.itemgetter(*prop.reads)
+    memo: dict[Hashable, bool] = {}
+
+    def judge(state: Hashable) -> bool:
+        key = key_of(state)
+        verdict = memo.get(key)
+        if verdict is None:
+            verdict = memo[key] = bool(condition(state))
+        return verdict
+
+    return judge
 
 
 def is_terminal(state: Hashable, normal: Sequence[Hashable]) -> bool:

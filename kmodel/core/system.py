@@ -41,29 +41,48 @@ class Property(Generic[S]):
     kind: PropertyKind
     condition: Callable[[S], bool]
     description: str = ""
+    # The positions of a tuple state the condition reads, when it reads only those:
+    # engines then judge it once per distinct value of those parts.
+    reads: tuple[int, ...] | None = None
 
     @classmethod
     def always(
-        cls, name: str, condition: Callable[[S], bool], description: str = ""
+        cls,
+        name: str,
+        condition: Callable[[S], bool],
+        description: str = "",
+        reads: Sequence[int] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.ALWAYS, condition, description)
+        return cls(name, PropertyKind.ALWAYS, condition, description, _positions(reads))
 
     @classmethod
     def sometimes(
-        cls, name: str, condition: Callable[[S], bool], description: str = ""
+        cls,
+        name: str,
+        condition: Callable[[S], bool],
+        description: str = "",
+        reads: Sequence[int] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.SOMETIMES, condition, description)
+        return cls(name, PropertyKind.SOMETIMES, condition, description, _positions(reads))
 
     @classmethod
     def at_end(
-        cls, name: str, condition: Callable[[S], bool], description: str = ""
+        cls,
+        name: str,
+        condition: Callable[[S], bool],
+        description: str = "",
+        reads: Sequence[int] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.AT_END, condition, description)
+        return cls(name, PropertyKind.AT_END, condition, description, _positions(reads))
 
     @classmethod
     def no_deadlock(cls, is_end: Callable[[S], bool]) -> Property[S]:
         """Every terminal state is one the model calls an intended end."""
         return cls.at_end("no-deadlock", is_end, "every state where the system stops is an end")
+
+
+def _positions(reads: Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if reads is None else tuple(sorted(set(reads)))
 
 
 @dataclass(frozen=True, slots=True)

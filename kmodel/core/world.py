@@ -32,6 +32,14 @@ A crash resets the crashed actor's TCP connections: every other actor that is
 up hears `on_connection_lost` from it, as a peer hears a reset, and a message
 sent to a crashed actor is refused the same way. A broken connection loses
 what is in flight both ways and is heard by both of its ends.
+
+How a world is stored: a flat tuple of small integers, one per actor (its
+*slot*: up or down, its state and its armed timers, interned), then the
+network and the fault counts (interned too). Such a tuple hashes and compares
+in C. Handlers are pure functions of an actor's slot and its input, so the
+layer runs each handler once per distinct (slot, input) and caches what it
+did; a transition is then a few dictionary lookups and one new tuple.
+`view` and `encode` convert between a world and its readable parts.
 """
 
 from __future__ import annotations
@@ -40,30 +48,30 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from kmodel.core.actors import Actor, Out
+from kmodel.core.interning import Interner
 from kmodel.core.jsonable import to_jsonable
 from kmodel.core.network import FifoNetwork, Network
 from kmodel.core.system import Property, StepInfo, System
-from kmodel.core.tuples import replace_at
 
 FAULT_KINDS = ("crash", "lose", "break", "duplicate")
 
-
-class World(NamedTuple):
-    """One global state: every actor's state, who is up, timers, messages, faults used.
-
-    A named tuple, so hashing and comparing a world runs in C."""
-
-    actors: tuple[Hashable, ...]
-    up: tuple[bool, ...]
-    timers: tuple[tuple[Hashable, ...], ...]
-    network: tuple
-    faults_used: tuple[int, ...]  # per budget key, in the order of `ActorSystem.budget_keys`
-
-
+World = tuple[int, ...]  # (slot of each actor ..., network id, fault counts id)
+Sends = tuple[tuple[int, int], ...]  # (receiver index, message id), in the order sent
+Effect = tuple[int, Sends]  # what a handler did: the actor's new slot, what it sent
 Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
 #               | ("timer", actor, timer, key) | ("restart", actor) | ("crash", actor, key)
 #               | ("lose", position, key, envelope) | ("break", (sender, receiver), key)
 #               | ("duplicate", position, key, envelope)
+
+
+class WorldView(NamedTuple):
+    """A world's parts as values: every actor's state, who is up, timers, messages, faults."""
+
+    actors: tuple[Hashable, ...]
+    up: tuple[bool, ...]
+    timers: tuple[tuple[Hashable, ...], ...]
+    network: tuple  # the network value; its messages are the actors' message objects
+    faults_used: tuple[int, ...]  # per budget key, in the order of `ActorSystem.budget_keys`
 
 
 class ActorSystem(System[World, Action]):
@@ -75,7 +83,8 @@ class ActorSystem(System[World, Action]):
         *,
         network: Network | None = None,
         budget: Mapping[str, int] | None = None,
-        properties: Sequence[Property[World]] = (),
+        properties: Sequence[Property[World]]
+        | Callable[[ActorSystem], Sequence[Property[World]]] = (),
         is_end: Callable[[World], bool] | None = None,
         crash_notices: Mapping[str, Sequence[tuple[str, Hashable]]] | None = None,
         eventual: Sequence[str] = (),
@@ -84,30 +93,102 @@ class ActorSystem(System[World, Action]):
         if len(set(names)) != len(names):
             raise ValueError(f"actor names must be unique: {names}")
         self.actors = tuple(actors)
+        self.names = tuple(names)
         self.index = {name: i for i, name in enumerate(names)}
         self.network = network or FifoNetwork()
         self.budget = {key: limit for key, limit in (budget or {}).items() if limit}
         self.budget_keys = tuple(sorted(self.budget))
         self.eventual = frozenset(eventual)
+        count = len(self.actors)
+        self.network_part = count  # where a world keeps its network id
+        self.faults_part = count + 1  # and its fault counts id
         self._crash_keys = tuple(f"crash:{actor.kind}" for actor in self.actors)
-        self._crash_budgets = sum(1 for key in self.budget if key.startswith("crash:"))
+        self._network_faults = any(not key.startswith("crash:") for key in self.budget)
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
-        self._properties = tuple(properties)
         self.crash_notices = {
             self.index[name]: tuple((self.index[to], message) for to, message in notices)
             for name, notices in (crash_notices or {}).items()
         }
+        # Interned parts and what has been computed from them.
+        self._slots: Interner[tuple] = Interner()  # (actor, up, state, timers)
+        self._up: list[bool] = []  # per slot
+        self._local: list[list | None] = []  # per slot: its steps, timers or restart
+        self._nets: Interner[tuple] = Interner()
+        self._net_moves: list[list | None] = []  # per network: its deliveries
+        self._messages: Interner[Hashable] = Interner()
+        self._fault_counts: Interner[tuple[int, ...]] = Interner()
+        self._allowed: list[frozenset[str]] = []  # per fault counts: keys with budget left
+        self._delivered: dict[tuple[int, int, int], Effect] = {}
+        self._lost: dict[tuple[int, int], Effect] = {}
+        self._sent: dict[tuple[int, int, Sends], int] = {}
+        self._spent: dict[tuple[int, str], int] = {}
+        self._initial: list[World] | None = None
+        # Properties read worlds through the system that encodes them, so they may be
+        # given as a function of it.
+        if callable(properties):
+            properties = properties(self)
+        self._properties = tuple(properties)
         if is_end is not None:
             self._properties += (Property.no_deadlock(is_end),)
 
     # -- reading a world ----------------------------------------------------
 
+    def part(self, name: str) -> int:
+        """The position in a world of actor `name`'s slot (for `Property.reads`)."""
+        return self.index[name]
+
     def state_of(self, world: World, name: str) -> Hashable:
-        return world.actors[self.index[name]]
+        return self._slots.values[world[self.index[name]]][2]
+
+    def local_state(self, world: World, i: int) -> Hashable:
+        """The state of actor number `i`; the cheapest way for a property to read one."""
+        return self._slots.values[world[i]][2]
+
+    def is_up(self, world: World, name: str) -> bool:
+        return self._up[world[self.index[name]]]
 
     def faults_used(self, world: World, key: str) -> int:
         slot = self._budget_slot.get(key)
-        return 0 if slot is None else world.faults_used[slot]
+        return 0 if slot is None else self._fault_counts.values[world[-1]][slot]
+
+    def view(self, world: World) -> WorldView:
+        """The world's parts as plain values."""
+        slots = [self._slots.values[slot] for slot in world[: len(self.actors)]]
+        messages = self._messages.values
+        in_flight = self.network.in_flight(self._nets.values[world[-2]])
+        network = self.network.send(
+            self.network.empty(), [(src, dst, messages[m]) for _, (src, dst, m) in in_flight]
+        )
+        return WorldView(
+            actors=tuple(slot[2] for slot in slots),
+            up=tuple(slot[1] for slot in slots),
+            timers=tuple(slot[3] for slot in slots),
+            network=network,
+            faults_used=self._fault_counts.values[world[-1]],
+        )
+
+    def encode(self, view: WorldView) -> World:
+        """The world whose parts are `view` (the inverse of `view`)."""
+        slots = tuple(
+            self._slot(i, up, state, timers)
+            for i, (state, up, timers) in enumerate(
+                zip(view.actors, view.up, view.timers, strict=True)
+            )
+        )
+        envelopes = [
+            (src, dst, self._messages(message))
+            for _, (src, dst, message) in self.network.in_flight(view.network)
+        ]
+        net = self._net(self.network.send(self.network.empty(), envelopes))
+        return (*slots, net, self._faults(tuple(view.faults_used)))
+
+    def in_flight(self, world: World) -> list[tuple[str, str, Hashable]]:
+        """Every message in flight as (sender, receiver, message)."""
+        messages = self._messages.values
+        return [
+            (self.names[src], self.names[dst], messages[m])
+            for _, (src, dst, m) in self.network.in_flight(self._nets.values[world[-2]])
+        ]
 
     def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
         """The budget a loss of this message counts against; None if it cannot be lost."""
@@ -120,142 +201,92 @@ class ActorSystem(System[World, Action]):
     # -- the System interface ----------------------------------------------
 
     def initial_states(self) -> Sequence[World]:
-        count = len(self.actors)
-        world = World(
-            actors=tuple(actor.first_state() for actor in self.actors),
-            up=(True,) * count,
-            timers=((),) * count,
-            network=self.network.empty(),
-            faults_used=(0,) * len(self.budget_keys),
-        )
-        for i, actor in enumerate(self.actors):
-            out = Out()
-            world = self._after_handler(world, i, actor.on_start(world.actors[i], out), out)
-        return [world]
+        if self._initial is None:
+            count = len(self.actors)
+            world = (
+                *(self._slot(i, True, a.first_state(), ()) for i, a in enumerate(self.actors)),
+                self._net(self.network.empty()),
+                self._faults((0,) * len(self.budget_keys)),
+            )
+            for i, actor in enumerate(self.actors):
+                state = self._slots.values[world[i]][2]
+                effect = self._run(i, (), lambda out, a=actor, s=state: a.on_start(s, out))
+                world = self._install(world, i, effect, world[count])
+            self._initial = [world]
+        return self._initial
 
     def properties(self) -> Sequence[Property[World]]:
         return self._properties
 
-    def actions(self, world: World) -> Iterator[Action]:
-        network = self.network
-        progress = False  # some action other than a fault is enabled
-        due: list[Action] = []  # eventual steps, enabled only without progress
-        for position, envelope in network.deliverable(world.network):
-            if world.up[envelope[1]]:
-                progress = True
-                yield ("deliver", position, envelope)
-        for i, actor in enumerate(self.actors):
-            if world.up[i]:
-                state = world.actors[i]
-                for step in actor.steps(state):
-                    key = actor.step_fault(state, step)
-                    if key in self.eventual:
-                        due.append(("step", i, step, key))
-                    elif key is None or self._allows(world, key):
-                        progress = progress or key is None
-                        yield ("step", i, step, key)
-                for timer in world.timers[i]:
-                    key = actor.timer_fault(state, timer)
-                    if key is None or self._allows(world, key):
-                        progress = progress or key is None
-                        yield ("timer", i, timer, key)
-            elif actor.restarts:
-                progress = True
-                yield ("restart", i)
-        if not progress:
-            yield from due
-        for i, key in enumerate(self._crash_keys):
-            if world.up[i] and self._allows(world, key):
-                yield ("crash", i, key)
-        if not world.network or len(self.budget) == self._crash_budgets:
-            return  # nothing in flight, or no budget for any network fault
-        for position, envelope in network.in_flight(world.network):
-            src, dst, message = envelope
-            key = self.loss_class(self.actors[src].name, self.actors[dst].name, message)
-            if key is not None and self._allows(world, key):
-                yield ("lose", position, key, envelope)
-        for connection in network.connections(world.network):
-            src, dst = connection
-            key = self.break_class(self.actors[src].name, self.actors[dst].name)
-            if key is not None and self._allows(world, key):
-                yield ("break", connection, key)
-        if network.duplicates and self._allows(world, "duplicate"):
-            for position, envelope in network.deliverable(world.network):
-                yield ("duplicate", position, "duplicate", envelope)
+    def actions(self, world: World) -> list[Action]:
+        return [action for action, _, _ in self.transitions(world)]
+
+    def next_state(self, world: World, action: Action) -> World | None:
+        for candidate, _, after in self.transitions(world):
+            if candidate == action:
+                return after
+        return None
+
+    def successors(self, world: World) -> tuple[list[World], list[World]]:
+        normal: list[World] = []
+        faulty: list[World] = []
+        for _, key, after in self.transitions(world):
+            if key is None:
+                normal.append(after)
+            else:
+                faulty.append(after)
+        return normal, faulty
 
     def fault_of(self, action: Action) -> str | None:
         if action[0] in ("step", "timer"):
             return None if action[3] in self.eventual else action[3]
         return action[2] if action[0] in FAULT_KINDS else None
 
-    def next_state(self, world: World, action: Action) -> World | None:
-        kind = action[0]
-        network = self.network
-        if kind == "deliver":
-            src, dst, message = action[2]
-            world = world._replace(network=network.remove(world.network, action[1]))
-            out = Out()
-            actor = self.actors[dst]
-            new = actor.on_message(world.actors[dst], self.actors[src].name, message, out)
-            return self._after_handler(world, dst, new, out)
-        if kind == "step":
-            _, i, step, key = action
-            if key is not None and key not in self.eventual:
-                world = self._spend(world, key)
-            out = Out()
-            return self._after_handler(
-                world, i, self.actors[i].on_step(world.actors[i], step, out), out
-            )
-        if kind == "timer":
-            _, i, timer, key = action
-            if key is not None:
-                world = self._spend(world, key)
-            timers = replace_at(world.timers, i, tuple(t for t in world.timers[i] if t != timer))
-            world = world._replace(timers=timers)
-            out = Out()
-            return self._after_handler(
-                world, i, self.actors[i].on_timer(world.actors[i], timer, out), out
-            )
-        if kind == "restart":
-            i = action[1]
-            world = world._replace(up=replace_at(world.up, i, True))
-            out = Out()
-            return self._after_handler(world, i, self.actors[i].on_start(world.actors[i], out), out)
-        world = self._spend(world, action[2])
-        if kind == "crash":
-            i = action[1]
-            keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
-            kept = network.drop(world.network, lambda s, d: d != i and (keeps_outgoing or s != i))
-            notices = [(i, to, message) for to, message in self.crash_notices.get(i, ())]
-            world = world._replace(
-                actors=replace_at(world.actors, i, self.actors[i].after_crash(world.actors[i])),
-                up=replace_at(world.up, i, False),
-                timers=replace_at(world.timers, i, ()),
-                network=network.send(kept, notices),
-            )
-            for peer in range(len(self.actors)):
-                if peer != i and world.up[peer]:
-                    world = self._connection_lost(world, peer, i)
-            return world
-        if kind == "lose":
-            return world._replace(network=network.remove(world.network, action[1]))
-        if kind == "break":
-            connection = action[1]
-            ends = set(connection)
-            kept = network.drop(world.network, lambda s, d: {s, d} != ends)
-            world = world._replace(network=kept)
-            # Both ends of a TCP connection learn that it broke.
-            for end, peer in (connection, connection[::-1]):
-                if world.up[end]:
-                    world = self._connection_lost(world, end, peer)
-            return world
-        if kind == "duplicate":
-            return world._replace(network=network.send(world.network, [action[3]]))
-        raise ValueError(f"unknown action {action!r}")
+    def transitions(self, world: World) -> list[tuple[Action, str | None, World]]:
+        """Every enabled action with the fault budget it spends (None for a normal step)
+        and the world after it, in a fixed order: deliveries, each actor's steps and
+        timers (or its restart), due eventual steps, crashes, then network faults."""
+        count = len(self.actors)
+        up = self._up
+        net = world[count]
+        faults = world[-1]
+        allowed = self._allowed[faults]
+        found: list[tuple[Action, str | None, World]] = []
+        progress = False  # some action other than a fault is enabled
+        for dst, src, mid, rest, action in self._deliveries(net):
+            slot = world[dst]
+            if up[slot]:
+                progress = True
+                effect = self._delivered.get((slot, src, mid))
+                if effect is None:
+                    effect = self._deliver(slot, src, mid)
+                found.append((action, None, self._install(world, dst, effect, rest)))
+        due = []
+        for i in range(count):
+            moves = self._local[world[i]]
+            if moves is None:
+                moves = self._local_moves(world[i])
+            for action, key, effect in moves:
+                if key is None:
+                    progress = True
+                    found.append((action, None, self._install(world, i, effect, net)))
+                elif key in self.eventual:
+                    due.append((action, None, self._install(world, i, effect, net)))
+                elif key in allowed:
+                    spent = self._spend(faults, key)
+                    found.append((action, key, self._install(world, i, effect, net, spent)))
+        if not progress:
+            found += due
+        for i, key in enumerate(self._crash_keys):
+            if key in allowed and up[world[i]]:
+                found.append((("crash", i, key), key, self._crash(world, i, key)))
+        if self._network_faults and allowed:
+            found += self._network_transitions(world, allowed)
+        return found
 
     def describe(self, world: World, action: Action, after: World) -> StepInfo:
         kind = action[0]
-        names = [actor.name for actor in self.actors]
+        names = self.names
         if kind in ("deliver", "lose", "duplicate"):
             src, dst, message = action[-1]
             text = self.actors[dst].describe_message(message)
@@ -264,11 +295,11 @@ class ActorSystem(System[World, Action]):
             return StepInfo(label, actor, names[src], names[dst], self.fault_of(action), kind)
         if kind == "step":
             _, i, step, _ = action
-            label = self.actors[i].describe_step(world.actors[i], step)
+            label = self.actors[i].describe_step(self.local_state(world, i), step)
             return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind == "timer":
             _, i, timer, _ = action
-            label = self.actors[i].describe_timer(world.actors[i], timer)
+            label = self.actors[i].describe_timer(self.local_state(world, i), timer)
             return StepInfo(label, names[i], fault=self.fault_of(action), kind=kind)
         if kind in ("restart", "crash"):
             i = action[1]
@@ -278,76 +309,232 @@ class ActorSystem(System[World, Action]):
 
     def state_view(self, world: World) -> dict[str, Any]:
         view: dict[str, Any] = {}
-        for i, actor in enumerate(self.actors):
-            entry = to_jsonable(world.actors[i])
+        for i, name in enumerate(self.names):
+            _, up, state, timers = self._slots.values[world[i]]
+            entry = to_jsonable(state)
             if not isinstance(entry, dict):
                 entry = {"value": entry}
-            if not world.up[i]:
+            if not up:
                 entry["crashed"] = True
-            if world.timers[i]:
-                entry["armed_timers"] = to_jsonable(world.timers[i])
-            view[actor.name] = entry
+            if timers:
+                entry["armed_timers"] = to_jsonable(timers)
+            view[name] = entry
         view["in_flight"] = [
-            [self.actors[src].name, self.actors[dst].name, to_jsonable(message)]
-            for _, (src, dst, message) in self.network.in_flight(world.network)
+            [src, dst, to_jsonable(message)] for src, dst, message in self.in_flight(world)
         ]
-        view["faults_used"] = dict(zip(self.budget_keys, world.faults_used, strict=True))
+        counts = self._fault_counts.values[world[-1]]
+        view["faults_used"] = dict(zip(self.budget_keys, counts, strict=True))
         return view
 
     def settings(self) -> dict[str, Any]:
         return {"network": self.network.name, "budget": dict(self.budget)}
 
-    # -- helpers -------------------------------------------------------------
+    # -- interning -----------------------------------------------------------
 
-    def _allows(self, world: World, key: str) -> bool:
-        slot = self._budget_slot.get(key)
-        return slot is not None and world.faults_used[slot] < self.budget[key]
+    def _slot(self, i: int, up: bool, state: Hashable, timers: tuple) -> int:
+        slot = self._slots((i, up, state, timers))
+        if slot == len(self._up):
+            self._up.append(up)
+            self._local.append(None)
+        return slot
 
-    def _spend(self, world: World, key: str) -> World:
-        slot = self._budget_slot[key]
-        return world._replace(
-            faults_used=replace_at(world.faults_used, slot, world.faults_used[slot] + 1)
-        )
+    def _net(self, value: tuple) -> int:
+        net = self._nets(value)
+        if net == len(self._net_moves):
+            self._net_moves.append(None)
+        return net
 
-    def _connection_lost(self, world: World, end: int, peer: int) -> World:
+    def _faults(self, counts: tuple[int, ...]) -> int:
+        faults = self._fault_counts(counts)
+        if faults == len(self._allowed):
+            self._allowed.append(
+                frozenset(
+                    key
+                    for key, used in zip(self.budget_keys, counts, strict=True)
+                    if used < self.budget[key]
+                )
+            )
+        return faults
+
+    def _spend(self, faults: int, key: str) -> int:
+        spent = self._spent.get((faults, key))
+        if spent is None:
+            counts = list(self._fault_counts.values[faults])
+            counts[self._budget_slot[key]] += 1
+            spent = self._spent[faults, key] = self._faults(tuple(counts))
+        return spent
+
+    # -- what handlers do, computed once per slot and input -------------------
+
+    def _run(self, i: int, timers: tuple, handler: Callable[[Out], Hashable]) -> Effect:
+        """Run one handler of actor `i` (up, with `timers` armed) and intern the outcome."""
         out = Out()
-        actor = self.actors[end]
-        state = actor.on_connection_lost(world.actors[end], self.actors[peer].name, out)
-        return self._after_handler(world, end, state, out)
-
-    def _after_handler(
-        self, world: World, i: int, state: Hashable, out: Out, notify_refused: bool = True
-    ) -> World:
-        """Install actor i's new state and carry out what its handler asked for.
-
-        A message to a crashed actor is refused, as a connection to a dead process
-        is: it is dropped and the sender hears `on_connection_lost` (once per step)."""
-        timers = world.timers
+        state = handler(out)
         if out.timer_ops:
-            armed = list(timers[i])
+            armed = list(timers)
             for arm, timer in out.timer_ops:
                 if arm and timer not in armed:
                     armed.append(timer)
                 elif not arm and timer in armed:
                     armed.remove(timer)
-            timers = replace_at(timers, i, tuple(sorted(armed, key=repr)))
-        net = world.network
-        refused = []
-        if out.sends:
-            envelopes = []
-            for receiver, message in out.sends:
-                dst = self.index[receiver]
-                if world.up[dst]:
-                    envelopes.append((i, dst, message))
-                elif dst not in refused:
+            timers = tuple(sorted(armed, key=repr))
+        sends = tuple((self.index[to], self._messages(message)) for to, message in out.sends)
+        return self._slot(i, True, state, timers), sends
+
+    def _deliver(self, slot: int, src: int, mid: int) -> Effect:
+        i, _, state, timers = self._slots.values[slot]
+        actor, sender, message = self.actors[i], self.names[src], self._messages.values[mid]
+        effect = self._run(i, timers, lambda out: actor.on_message(state, sender, message, out))
+        self._delivered[slot, src, mid] = effect
+        return effect
+
+    def _connection_lost(self, slot: int, peer: int) -> Effect:
+        effect = self._lost.get((slot, peer))
+        if effect is None:
+            i, _, state, timers = self._slots.values[slot]
+            actor, name = self.actors[i], self.names[peer]
+            effect = self._run(i, timers, lambda out: actor.on_connection_lost(state, name, out))
+            self._lost[slot, peer] = effect
+        return effect
+
+    def _local_moves(self, slot: int) -> list[tuple[Action, str | None, Effect]]:
+        """The steps, timers (or restart) of one slot, each with its budget key and effect."""
+        i, up, state, timers = self._slots.values[slot]
+        actor = self.actors[i]
+        moves: list[tuple[Action, str | None, Effect]] = []
+        if up:
+            for step in actor.steps(state):
+                key = actor.step_fault(state, step)
+                effect = self._run(i, timers, lambda out, s=step: actor.on_step(state, s, out))
+                moves.append((("step", i, step, key), key, effect))
+            for timer in timers:
+                key = actor.timer_fault(state, timer)
+                left = tuple(t for t in timers if t != timer)
+                effect = self._run(i, left, lambda out, t=timer: actor.on_timer(state, t, out))
+                moves.append((("timer", i, timer, key), key, effect))
+        elif actor.restarts:
+            effect = self._run(i, (), lambda out: actor.on_start(state, out))
+            moves.append((("restart", i), None, effect))
+        self._local[slot] = moves
+        return moves
+
+    # -- the network ---------------------------------------------------------
+
+    def _deliveries(self, net: int) -> list[tuple[int, int, int, int, Action]]:
+        """(receiver, sender, message id, network after, action) for each deliverable message."""
+        moves = self._net_moves[net]
+        if moves is None:
+            value = self._nets.values[net]
+            messages = self._messages.values
+            moves = [
+                (dst, src, mid, self._net(self.network.remove(value, position)), action)
+                for position, (src, dst, mid) in self.network.deliverable(value)
+                for action in [("deliver", position, (src, dst, messages[mid]))]
+            ]
+            self._net_moves[net] = moves
+        return moves
+
+    def _send(self, net: int, src: int, sends: Sends) -> int:
+        after = self._sent.get((net, src, sends))
+        if after is None:
+            envelopes = [(src, dst, mid) for dst, mid in sends]
+            after = self._net(self.network.send(self._nets.values[net], envelopes))
+            self._sent[net, src, sends] = after
+        return after
+
+    def _network_transitions(
+        self, world: World, allowed: frozenset[str]
+    ) -> Iterator[tuple[Action, str, World]]:
+        """Losses, broken connections and duplicates the budgets still allow."""
+        network = self.network
+        value = self._nets.values[world[-2]]
+        if not value:
+            return
+        messages = self._messages.values
+        faults = world[-1]
+        names = self.names
+        for position, (src, dst, mid) in network.in_flight(value):
+            envelope = (src, dst, messages[mid])
+            key = self.loss_class(names[src], names[dst], envelope[2])
+            if key is not None and key in allowed:
+                after = self._net(network.remove(value, position))
+                world_after = (*world[:-2], after, self._spend(faults, key))
+                yield ("lose", position, key, envelope), key, world_after
+        for connection in network.connections(value):
+            src, dst = connection
+            key = self.break_class(names[src], names[dst])
+            if key is not None and key in allowed:
+                yield ("break", connection, key), key, self._break(world, connection, key)
+        if network.duplicates and "duplicate" in allowed:
+            for position, (src, dst, mid) in network.deliverable(value):
+                after = self._net(network.send(value, [(src, dst, mid)]))
+                world_after = (*world[:-2], after, self._spend(faults, "duplicate"))
+                action = ("duplicate", position, "duplicate", (src, dst, messages[mid]))
+                yield action, "duplicate", world_after
+
+    # -- applying effects to a world --------------------------------------------
+
+    def _install(
+        self,
+        world: World,
+        i: int,
+        effect: Effect,
+        net: int,
+        faults: int | None = None,
+        notify_refused: bool = True,
+    ) -> World:
+        """Actor i's new slot and what it sent, on top of `net` (and new fault counts).
+
+        A message to a crashed actor is refused, as a connection to a dead process
+        is: it is dropped and the sender hears `on_connection_lost` (once per step)."""
+        slot, sends = effect
+        refused: list[int] = []
+        if sends:
+            up = self._up
+            for dst, _ in sends:
+                if not up[world[dst]] and dst not in refused:
                     refused.append(dst)
-            net = self.network.send(net, envelopes)
-        world = World(replace_at(world.actors, i, state), world.up, timers, net, world.faults_used)
+            if refused:
+                sends = tuple(send for send in sends if send[0] not in refused)
+            if sends:
+                net = self._send(net, i, sends)
+        after = list(world)
+        after[i] = slot
+        after[-2] = net
+        if faults is not None:
+            after[-1] = faults
+        world = tuple(after)
         if notify_refused:
             for dst in refused:
-                lost = Out()
-                answer = self.actors[i].on_connection_lost(
-                    world.actors[i], self.actors[dst].name, lost
-                )
-                world = self._after_handler(world, i, answer, lost, notify_refused=False)
+                effect = self._connection_lost(world[i], dst)
+                world = self._install(world, i, effect, world[-2], notify_refused=False)
+        return world
+
+    def _crash(self, world: World, i: int, key: str) -> World:
+        network = self.network
+        value = self._nets.values[world[-2]]
+        keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
+        kept = network.drop(value, lambda s, d: d != i and (keeps_outgoing or s != i))
+        notices = [(i, to, self._messages(m)) for to, m in self.crash_notices.get(i, ())]
+        _, _, state, _ = self._slots.values[world[i]]
+        after = list(world)
+        after[i] = self._slot(i, False, self.actors[i].after_crash(state), ())
+        after[-2] = self._net(network.send(kept, notices))
+        after[-1] = self._spend(world[-1], key)
+        world = tuple(after)
+        for peer in range(len(self.actors)):
+            if peer != i and self._up[world[peer]]:
+                effect = self._connection_lost(world[peer], i)
+                world = self._install(world, peer, effect, world[-2])
+        return world
+
+    def _break(self, world: World, connection: tuple[int, int], key: str) -> World:
+        ends = set(connection)
+        kept = self.network.drop(self._nets.values[world[-2]], lambda s, d: {s, d} != ends)
+        world = (*world[:-2], self._net(kept), self._spend(world[-1], key))
+        # Both ends of a TCP connection learn that it broke.
+        for end, peer in (connection, connection[::-1]):
+            if self._up[world[end]]:
+                effect = self._connection_lost(world[end], peer)
+                world = self._install(world, end, effect, world[-2])
         return world

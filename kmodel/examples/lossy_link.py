@@ -123,7 +123,7 @@ def lossy_link(
         return system.state_of(world, "sender").acked == records
 
     def sender_back(world: World) -> bool:
-        return world.up[system.index["sender"]] and system.state_of(world, "sender").restarted
+        return system.is_up(world, "sender") and system.state_of(world, "sender").restarted
 
     system = ActorSystem(
         [Sender(records, max_retries), Receiver()],

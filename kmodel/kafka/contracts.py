@@ -9,6 +9,7 @@ really reached and that the pipeline can deliver at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kmodel.core.system import Property
 from kmodel.core.world import ActorSystem, World
@@ -24,11 +25,12 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
     """All contracts and witnesses of a pipeline with `records` records."""
 
     def of(name: str) -> Callable[[World], object]:
-        index = system.index[name]
-        return lambda world: world.actors[index]
+        index = system.part(name)
+        return lambda world: system.local_state(world, index)
 
     producer, controller = of("producer"), of("controller")
     brokers = [of(broker_name(b)) for b in range(replicas)]
+    on_brokers = [system.part(broker_name(b)) for b in range(replicas)]
     everything = set(range(1, records + 1))
 
     def logs(world: World) -> list[tuple]:
@@ -58,68 +60,81 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
             "no-acked-loss",
             acked_survive,
             "every write the broker acknowledged stays in some replica's log",
+            reads=[system.part("producer"), *on_brokers],
         ),
         Property.always(
             "no-duplicate-in-log",
             no_log_duplicate,
             "no record is written to the partition log twice",
+            reads=on_brokers,
         ),
         Property.always(
             "producer-order",
             in_order,
             "the producer's records appear in the log in the order it sent them",
+            reads=on_brokers,
         ),
         Property.always(
             "replicas-agree",
             replicas_agree,
             "replicas hold the same record at every offset below both their HWs",
+            reads=on_brokers,
         ),
         Property.sometimes(
             "failover",
             lambda w: controller(w).elections > 0,
             "witness: the controller elects a new leader",
+            reads=[system.part("controller")],
         ),
     ]
     if "consumer" in system.index:
-        properties += _consumer_contracts(of("consumer"), of("sink"), everything)
+        properties += _consumer_contracts(system, of, everything)
     properties += witnesses_of_faults(system)
     return properties
 
 
 def _consumer_contracts(
-    consumer: Callable[[World], object], sink: Callable[[World], object], everything: set[int]
+    system: ActorSystem, of: Callable[[str], Callable[[World], Any]], everything: set[int]
 ) -> list[Property[World]]:
     """The contracts that need the consuming side of the pipeline."""
+    consumer, sink = of("consumer"), of("sink")
+    on_consumer, on_sink = [system.part("consumer")], [system.part("sink")]
     return [
         Property.at_end(
             "no-loss",
             lambda w: set(sink(w).effects) >= everything,
             "once the pipeline is quiet, every source record is in the sink",
+            reads=on_sink,
         ),
         Property.always(
             "no-duplicate-effect",
             lambda w: len(set(sink(w).effects)) == len(sink(w).effects),
             "no record takes effect in the sink twice",
+            reads=on_sink,
         ),
         Property.always(
             "hw-monotonic",
             lambda w: consumer(w).high_watermarks[1] == 0,
             "the high watermark the consumer sees never goes back",
+            reads=on_consumer,
         ),
         Property.always(
             "no-skip",
             lambda w: not consumer(w).skipped,
             "the consumer never moves past an offset it did not process",
+            reads=on_consumer,
         ),
         Property.sometimes(
             "all-delivered",
             lambda w: set(sink(w).effects) >= everything,
             "witness: every record can reach the sink",
+            reads=on_sink,
         ),
         Property.sometimes(
             "redelivered",
             lambda w: len(set(sink(w).writes)) < len(sink(w).writes),
             "witness: a record reaches the sink a second time",
+            reads=on_sink,
         ),
     ]
 
@@ -131,6 +146,7 @@ def witnesses_of_faults(system: ActorSystem) -> Sequence[Property[World]]:
             f"witness:{key}",
             lambda w, key=key: system.faults_used(w, key) > 0,
             f"witness: the fault {key} happens",
+            reads=[system.faults_part],
         )
         for key in system.budget_keys
     ]

@@ -48,8 +48,8 @@ class Pipeline(ActorSystem):
             network=FifoNetwork(),
             budget=config.budget,
             crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
+            properties=lambda system: contracts(system, config.records, config.broker.replicas),
         )
-        self._properties = tuple(contracts(self, config.records, config.broker.replicas))
 
     def break_class(self, sender: str, receiver: str) -> str | None:
         touches_client = sender in CLIENT_LINKS or receiver in CLIENT_LINKS

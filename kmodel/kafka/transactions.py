@@ -54,8 +54,8 @@ class TxnPipeline(ActorSystem):
             network=FifoNetwork(),
             budget=config.budget,
             eventual=(TIMEOUT_FIRES,),
+            properties=lambda system: txn_contracts(system, config),
         )
-        self._properties = tuple(txn_contracts(self, config))
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}

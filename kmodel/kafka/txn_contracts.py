@@ -29,12 +29,19 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
     records, outputs, isolation = config.records, config.outputs, config.isolation
 
     def of(name: str) -> Callable[[World], Any]:
-        index = system.index[name]
-        return lambda world: world.actors[index]
+        index = system.part(name)
+        return lambda world: system.local_state(world, index)
 
     coordinator, group = of(TXN_COORDINATOR), of(GROUP)
-    partitions = [of(partition_name(p)) for p in range(outputs)]
-    processors = [of(name) for name in system.index if name.startswith("app-")]
+    partition_names = [partition_name(p) for p in range(outputs)]
+    partitions = [of(name) for name in partition_names]
+    processor_names = [name for name in system.index if name.startswith("app-")]
+    processors = [of(name) for name in processor_names]
+    # What each kind of contract reads: the output (partitions or sink), the coordinators.
+    output_names = partition_names or ["sink"]
+    on_output = [system.part(name) for name in output_names]
+    on_coordinator = [system.part(TXN_COORDINATOR)]
+    on_everything = [system.part(name) for name in (*output_names, TXN_COORDINATOR, GROUP)]
     everything = set(range(1, records + 1))
 
     def views(world: World) -> list[LogView]:
@@ -67,7 +74,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
             return max(group(world).committed, 0)
 
         properties = _kafka_output_contracts(
-            seen, views, aborted_attempts, group, config.shared_transactional_id
+            seen, views, aborted_attempts, group, config.shared_transactional_id, on_everything
         )
     else:
         sink = of("sink")
@@ -90,11 +97,13 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
             "no-duplicate-effect",
             lambda w: all(len(set(d)) == len(d) for d in delivered(w)),
             "no input record takes effect in the output twice",
+            reads=on_output,
         ),
         Property.at_end(
             "no-loss",
             lambda w: all(set(d) >= everything for d in delivered(w)),
             "once the pipeline is quiet, every input record is in the output",
+            reads=on_output,
         ),
         Property.always(
             "offsets-with-outputs",
@@ -102,6 +111,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
                 not settled(w) or set(range(1, committed_position(w) + 1)) == committed_records(w)
             ),
             "the stored input position covers exactly the records whose output committed",
+            reads=on_everything,
         ),
         Property.at_end(
             "transactions-complete",
@@ -115,26 +125,31 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
                 )
             ),
             "once the pipeline is quiet, no transaction is open and the LSO is the log end",
+            reads=on_everything,
         ),
         Property.sometimes(
             "all-delivered",
             lambda w: all(set(d) >= everything for d in delivered(w)),
             "witness: every record reaches the output",
+            reads=on_output,
         ),
         Property.sometimes(
             "committed",
             lambda w: any(committed for _, committed in coordinator(w).outcomes),
             "witness: a transaction commits",
+            reads=on_coordinator,
         ),
         Property.sometimes(
             "aborted",
             lambda w: any(not committed for _, committed in coordinator(w).outcomes),
             "witness: a transaction aborts",
+            reads=on_coordinator,
         ),
         Property.sometimes(
             "fenced",
             lambda w: any(p(w).fenced for p in processors),
             "witness: an instance learns it is fenced",
+            reads=[system.part(name) for name in processor_names],
         ),
     ]
     properties += witnesses_of_faults(system)
@@ -142,9 +157,9 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
 
 
 def _kafka_output_contracts(
-    seen, views, aborted_attempts, group, shared_id: bool
+    seen, views, aborted_attempts, group, shared_id: bool, reads: list[int]
 ) -> list[Property[World]]:
-    """The contracts about what a reader of the output topic sees."""
+    """The contracts about what a reader of the output topic sees (each reads `reads`)."""
 
     def no_aborted_read(world: World) -> bool:
         aborted = aborted_attempts(world)
@@ -177,15 +192,18 @@ def _kafka_output_contracts(
             "no-aborted-read",
             no_aborted_read,
             "a reader never sees a record of an aborted transaction",
+            reads=reads,
         ),
         Property.always(
             "atomicity",
             atomic,
             "no write of a transaction is visible while one of its writes is discarded",
+            reads=reads,
         ),
         Property.always(
             "no-zombie-write",
             no_zombie_write,
             "no write of a fenced epoch or a stale group generation becomes visible",
+            reads=reads,
         ),
     ]
