@@ -74,6 +74,9 @@ class PropertyTracker:
     and `settle` later decides each property at its candidate with the fewest
     faults. A state reached without a fault decides at once, as nothing beats it.
     Depth-first search decides at the first state, its fault counts unused.
+
+    Pending properties that declare the same `reads` are judged together, once
+    per distinct value of the parts they read.
     """
 
     def __init__(
@@ -90,67 +93,59 @@ class PropertyTracker:
             raise ValueError(f"property names must be unique; repeated: {', '.join(duplicated)}")
         self.capture = capture
         self.defer = defer
-        self.judge = {p.name: memoized(p) for p in self.properties}
-        self.always = [p for p in self.properties if p.kind is PropertyKind.ALWAYS]
-        self.sometimes = [p for p in self.properties if p.kind is PropertyKind.SOMETIMES]
-        self.at_end = [p for p in self.properties if p.kind is PropertyKind.AT_END]
+        self.pending = {p.name: p for p in self.properties}
         self.decided: dict[str, Any] = {}
         # Deferred decisions, per property name. A state's fault count may still fall after
         # `visit` (a cheaper path of the same length), so `settle` asks for it anew: every
         # deciding state is kept. A terminal state's count is final: the best one is kept.
         self.candidates: dict[str, list[Any]] = {}
         self.end_candidates: dict[str, tuple[int, Any]] = {}
+        self._regroup()
 
     @property
     def checks_states(self) -> bool:
-        return bool(self.always or self.sometimes)
+        return bool(self._state_groups)
 
     @property
     def checks_ends(self) -> bool:
-        return bool(self.at_end)
+        return bool(self._end_groups)
 
     @property
     def all_decided(self) -> bool:
-        return not (self.always or self.sometimes or self.at_end)
+        return not self.pending
 
     def visit(self, state: Hashable, where: Any, faults: int = 0) -> None:
-        judge = self.judge
-        for prop in self.always:
-            if not judge[prop.name](state):
-                self.always = self._decide(
-                    self.always, lambda p: not judge[p.name](state), where, faults
-                )
-                break
-        for prop in self.sometimes:
-            if judge[prop.name](state):
-                self.sometimes = self._decide(
-                    self.sometimes, lambda p: judge[p.name](state), where, faults
-                )
-                break
+        for key_of, memo, deciding in self._state_groups:
+            if key_of is None:
+                found = deciding(state)
+            else:
+                key = key_of(state)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = deciding(state)
+            if found:
+                self._decide(found, where, faults)
 
     def visit_terminal(self, state: Hashable, where: Any, faults: int = 0) -> None:
-        judge = self.judge
-        for prop in self.at_end:
-            if not judge[prop.name](state):
-                self.at_end = self._decide(
-                    self.at_end, lambda p: not judge[p.name](state), where, faults, terminal=True
-                )
-                break
+        for key_of, memo, deciding in self._end_groups:
+            if key_of is None:
+                found = deciding(state)
+            else:
+                key = key_of(state)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = deciding(state)
+            if found:
+                self._decide(found, where, faults, terminal=True)
 
     def _decide(
-        self,
-        pending: list[Property],
-        decides: Callable,
-        where: Any,
-        faults: int,
-        terminal: bool = False,
-    ) -> list[Property]:
-        remaining = []
-        for prop in pending:
-            if not decides(prop):
-                remaining.append(prop)
-            elif faults and self.defer:
-                remaining.append(prop)
+        self, found: tuple[Property, ...], where: Any, faults: int, terminal: bool = False
+    ) -> None:
+        settled = False
+        for prop in found:
+            if prop.name not in self.pending:
+                continue
+            if faults and self.defer:
                 if not terminal:
                     self.candidates.setdefault(prop.name, []).append(self.capture(where))
                 else:
@@ -161,7 +156,10 @@ class PropertyTracker:
                 self.decided[prop.name] = self.capture(where)
                 self.candidates.pop(prop.name, None)
                 self.end_candidates.pop(prop.name, None)
-        return remaining
+                del self.pending[prop.name]
+                settled = True
+        if settled:
+            self._regroup()
 
     def settle(self, faults_of: Callable[[Any], int]) -> None:
         """Decide every property that has candidates at the one with the fewest faults,
@@ -173,11 +171,16 @@ class PropertyTracker:
             self.decided[name] = min(found, key=faults_of)
         for name, (_, where) in self.end_candidates.items():
             self.decided[name] = where
-        settled = self.candidates.keys() | self.end_candidates.keys()
-        self.always = [p for p in self.always if p.name not in settled]
-        self.sometimes = [p for p in self.sometimes if p.name not in settled]
-        self.at_end = [p for p in self.at_end if p.name not in settled]
+        for name in self.candidates.keys() | self.end_candidates.keys():
+            del self.pending[name]
         self.candidates, self.end_candidates = {}, {}
+        self._regroup()
+
+    def _regroup(self) -> None:
+        """Group the pending properties by what they read: (key, memo, judge) per group."""
+        pending = self.pending.values()
+        self._state_groups = _groups([p for p in pending if p.kind is not PropertyKind.AT_END])
+        self._end_groups = _groups([p for p in pending if p.kind is PropertyKind.AT_END])
 
     def results(
         self, complete: bool, path_to: Callable[[Any], Sequence[Hashable]], system: System
@@ -198,22 +201,27 @@ class PropertyTracker:
         return tuple(results)
 
 
-def memoized(prop: Property) -> Callable[[Hashable], bool]:
-    """The property's condition, judged once per distinct value of the parts it reads."""
-    condition = prop.condition
-    if prop.reads is None:
-        return condition
-    key_of = operator.itemgetter(*prop.reads)
-    memo: dict[Hashable, bool] = {}
+def _groups(properties: list[Property]) -> list[tuple[Any, dict, Callable]]:
+    """Per distinct `reads`: a key function (None: reads anything), an empty memo, and a
+    function giving the properties of the group a state decides."""
+    by_reads: dict[tuple[int, ...] | None, list[Property]] = {}
+    for prop in properties:
+        by_reads.setdefault(prop.reads, []).append(prop)
+    groups = []
+    for reads, members in by_reads.items():
+        key_of = None if reads is None else operator.itemgetter(*reads)
+        groups.append((key_of, {}, _deciding(tuple(members))))
+    return groups
 
-    def judge(state: Hashable) -> bool:
-        key = key_of(state)
-        verdict = memo.get(key)
-        if verdict is None:
-            verdict = memo[key] = bool(condition(state))
-        return verdict
 
-    return judge
+def _deciding(members: tuple[Property, ...]) -> Callable[[Hashable], tuple[Property, ...]]:
+    """The members a state decides: an invariant it breaks, a witness it reaches."""
+    wanted = [(p, p.kind is PropertyKind.SOMETIMES) for p in members]
+
+    def deciding(state: Hashable) -> tuple[Property, ...]:
+        return tuple(p for p, reached in wanted if bool(p.condition(state)) is reached)
+
+    return deciding
 
 
 def is_terminal(state: Hashable, normal: Sequence[Hashable]) -> bool:

@@ -122,6 +122,8 @@ class ActorSystem(System[World, Action]):
         self._lost: dict[tuple[int, int], Effect] = {}
         self._sent: dict[tuple[int, int, Sends], int] = {}
         self._spent: dict[tuple[int, str], int] = {}
+        self._crashed: dict[tuple[int, int], tuple[int, int]] = {}  # (slot, net) -> both after
+        self._net_faults: dict[int, list[tuple[Action, str, int]]] = {}
         self._initial: list[World] | None = None
         # Properties read worlds through the system that encodes them, so they may be
         # given as a function of it.
@@ -446,31 +448,40 @@ class ActorSystem(System[World, Action]):
         self, world: World, allowed: frozenset[str]
     ) -> Iterator[tuple[Action, str, World]]:
         """Losses, broken connections and duplicates the budgets still allow."""
+        net = world[-2]
+        faults = self._net_faults.get(net)
+        if faults is None:
+            faults = self._net_faults[net] = list(self._network_faults_of(net))
+        for action, key, after in faults:
+            if key in allowed:
+                world_after = (*world[:-2], after, self._spend(world[-1], key))
+                if action[0] == "break":
+                    world_after = self._hear_break(world_after, action[1])
+                yield action, key, world_after
+
+    def _network_faults_of(self, net: int) -> Iterator[tuple[Action, str, int]]:
+        """Every network fault some budget could allow on `net`: (action, key, network after)."""
         network = self.network
-        value = self._nets.values[world[-2]]
-        if not value:
-            return
+        value = self._nets.values[net]
         messages = self._messages.values
-        faults = world[-1]
         names = self.names
         for position, (src, dst, mid) in network.in_flight(value):
             envelope = (src, dst, messages[mid])
             key = self.loss_class(names[src], names[dst], envelope[2])
-            if key is not None and key in allowed:
+            if key is not None:
                 after = self._net(network.remove(value, position))
-                world_after = (*world[:-2], after, self._spend(faults, key))
-                yield ("lose", position, key, envelope), key, world_after
+                yield ("lose", position, key, envelope), key, after
         for connection in network.connections(value):
-            src, dst = connection
-            key = self.break_class(names[src], names[dst])
-            if key is not None and key in allowed:
-                yield ("break", connection, key), key, self._break(world, connection, key)
-        if network.duplicates and "duplicate" in allowed:
+            key = self.break_class(names[connection[0]], names[connection[1]])
+            if key is not None:
+                ends = set(connection)
+                after = self._net(network.drop(value, lambda s, d, e=ends: {s, d} != e))
+                yield ("break", connection, key), key, after
+        if network.duplicates:
             for position, (src, dst, mid) in network.deliverable(value):
                 after = self._net(network.send(value, [(src, dst, mid)]))
-                world_after = (*world[:-2], after, self._spend(faults, "duplicate"))
                 action = ("duplicate", position, "duplicate", (src, dst, messages[mid]))
-                yield action, "duplicate", world_after
+                yield action, "duplicate", after
 
     # -- applying effects to a world --------------------------------------------
 
@@ -511,28 +522,34 @@ class ActorSystem(System[World, Action]):
         return world
 
     def _crash(self, world: World, i: int, key: str) -> World:
-        network = self.network
-        value = self._nets.values[world[-2]]
-        keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
-        kept = network.drop(value, lambda s, d: d != i and (keeps_outgoing or s != i))
-        notices = [(i, to, self._messages(m)) for to, m in self.crash_notices.get(i, ())]
-        _, _, state, _ = self._slots.values[world[i]]
+        crashed = self._crashed.get((world[i], world[-2]))
+        if crashed is None:
+            crashed = self._crashed[world[i], world[-2]] = self._crash_of(world[i], world[-2])
         after = list(world)
-        after[i] = self._slot(i, False, self.actors[i].after_crash(state), ())
-        after[-2] = self._net(network.send(kept, notices))
+        after[i], after[-2] = crashed
         after[-1] = self._spend(world[-1], key)
         world = tuple(after)
+        up = self._up
         for peer in range(len(self.actors)):
-            if peer != i and self._up[world[peer]]:
+            if peer != i and up[world[peer]]:
                 effect = self._connection_lost(world[peer], i)
                 world = self._install(world, peer, effect, world[-2])
         return world
 
-    def _break(self, world: World, connection: tuple[int, int], key: str) -> World:
-        ends = set(connection)
-        kept = self.network.drop(self._nets.values[world[-2]], lambda s, d: {s, d} != ends)
-        world = (*world[:-2], self._net(kept), self._spend(world[-1], key))
-        # Both ends of a TCP connection learn that it broke.
+    def _crash_of(self, slot: int, net: int) -> tuple[int, int]:
+        """The slot a crash leaves and the network after it: the crashed actor's
+        connections reset, its crash notices on their way to the watchers."""
+        i, _, state, _ = self._slots.values[slot]
+        network = self.network
+        keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
+        value = self._nets.values[net]
+        kept = network.drop(value, lambda s, d: d != i and (keeps_outgoing or s != i))
+        notices = [(i, to, self._messages(m)) for to, m in self.crash_notices.get(i, ())]
+        crashed = self._slot(i, False, self.actors[i].after_crash(state), ())
+        return crashed, self._net(network.send(kept, notices))
+
+    def _hear_break(self, world: World, connection: tuple[int, int]) -> World:
+        """Both ends of a broken TCP connection learn that it broke."""
         for end, peer in (connection, connection[::-1]):
             if self._up[world[end]]:
                 effect = self._connection_lost(world[end], peer)
