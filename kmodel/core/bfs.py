@@ -1,18 +1,29 @@
 """Breadth-first search: every violation comes back as a shortest trace.
 
-Among equally short traces the one with the fewest faults is kept: each
-level remembers how many faults the best path to each of its states used and
-re-parents a state when a cheaper path of the same length turns up. A property
-is decided once the level where it first fails (or is reached) is complete, at
-the state of that level with the fewest faults.
+One algorithm, a partitioned, level-synchronous breadth-first search
+(`kmodel.core.partition`), run by this coordinator over one partition in this
+process or, with `workers` > 1, over one partition per worker process
+(`kmodel.core.parallel`). A property is decided once the level where it first
+fails (or is reached) is complete, at the state of that level reached with the
+fewest faults, the first in breadth-first order among equals; so every worker
+count gives the same verdicts, state counts and traces.
+
+The visited set keeps whole states, and switches to 64-bit fingerprints
+between two levels once it holds `fingerprint_after` states (or from the
+start with `fingerprints=True`; parallel workers always use them): about half
+the memory, at a collision risk of at most n²/2⁶⁵ for n states, which the
+result states.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from typing import Any
 
-from kmodel.core.result import Result
+from kmodel.core.partition import Partition, Stop
+from kmodel.core.result import PropertyResult, Result, Stats, Status
 from kmodel.core.search import (
+    CLOCK_EVERY,
     NO_LIMITS,
     PROGRESS_EVERY,
     Clock,
@@ -21,10 +32,13 @@ from kmodel.core.search import (
     ProgressCallback,
     PropertyTracker,
     collector_paused,
-    is_terminal,
-    make_result,
+    memory_mb,
+    peak_memory_mb,
 )
-from kmodel.core.system import System
+from kmodel.core.system import PropertyKind, System
+from kmodel.core.trace import build_trace
+
+FINGERPRINT_AFTER = 8_000_000  # states kept whole before the visited set switches to hashes
 
 
 def check_bfs(
@@ -32,139 +46,263 @@ def check_bfs(
     limits: Limits = NO_LIMITS,
     progress: ProgressCallback | None = None,
     *,
-    fingerprints: bool = False,
+    fingerprints: bool | None = False,
+    fingerprint_after: int = FINGERPRINT_AFTER,
     stop_when_decided: bool = False,
+    workers: int = 1,
 ) -> Result:
     """Explore `system` level by level and judge every property.
 
-    With `fingerprints` the visited set keeps 64-bit hashes instead of states,
-    which saves memory at a collision risk of about n²/2⁶⁵ for n states.
+    `fingerprints`: True from the start, False never, None past `fingerprint_after`
+    states. `workers` > 1 runs the same search in that many processes.
     """
-    clock = Clock(limits.max_seconds)
-    fp = hash if fingerprints else None
-    tracker = PropertyTracker(system.properties(), capture=lambda key: key, defer=True)
-    max_states = limits.max_states
-    stop_reason = "explored"
-    parents: dict[Hashable, Hashable | None] = {}
-    frontier: list[Hashable] = []
-    for init in system.initial_states():
-        key = init if fp is None else fp(init)
-        if key not in parents:
-            parents[key] = None
-            frontier.append(init)
-            tracker.visit(init, key)
-            if max_states is not None and len(parents) >= max_states:
-                stop_reason = "max_states"
-                break
+    if workers > 1:
+        from kmodel.core.parallel import ProcessCluster
 
-    successors = system.successors
-    checks_states = tracker.checks_states
-    checks_ends = tracker.checks_ends
-    transitions = 0
-    depth = 0
-    next_check = len(parents) + PROGRESS_EVERY
-    # One comparison per new state: the state count at which to look at the clock or the limit.
-    threshold = next_check if max_states is None else min(next_check, max_states)
-    # Fault counts of the current and next level; states reached without a fault are absent.
-    level_faults: dict[Hashable, int] = {}
-    next_faults: dict[Hashable, int] = {}
+        cluster: Cluster = ProcessCluster(system, workers, limits)
+        fingerprints = True
+    else:
+        cluster = LocalCluster(system, fingerprints is True)
+    search = Search(system, cluster, limits, progress, stop_when_decided)
+    if fingerprints is None:
+        search.fingerprint_after = fingerprint_after
     try:
-        with collector_paused():
-            while frontier and stop_reason == "explored":
-                if limits.max_depth is not None and depth >= limits.max_depth:
-                    stop_reason = "max_depth"
-                    break
-                next_frontier: list[Hashable] = []
-                next_faults = {}
-                for state in frontier:
-                    key = state if fp is None else fp(state)
-                    base = level_faults.get(key, 0) if level_faults else 0
-                    normal, faulty = successors(state)
-                    transitions += len(normal) + len(faulty)
-                    if checks_ends and is_terminal(state, normal):
-                        tracker.visit_terminal(state, key, base)
-                    for batch, cost in ((normal, base), (faulty, base + 1)):
-                        for nxt in batch:
-                            nkey = nxt if fp is None else fp(nxt)
-                            if nkey not in parents:
-                                parents[nkey] = key
-                                next_frontier.append(nxt)
-                                if cost:
-                                    next_faults[nkey] = cost
-                                if checks_states:
-                                    tracker.visit(nxt, nkey, cost)
-                                if len(parents) >= threshold:
-                                    found = len(parents)
-                                    if found >= next_check:
-                                        next_check += PROGRESS_EVERY
-                                        if progress is not None:
-                                            progress(
-                                                Progress(
-                                                    found,
-                                                    transitions,
-                                                    depth + 1,
-                                                    len(next_frontier),
-                                                    clock.elapsed(),
-                                                )
-                                            )
-                                        if clock.expired():
-                                            stop_reason = "max_seconds"
-                                    if max_states is None:
-                                        threshold = next_check
-                                    elif found >= max_states:
-                                        stop_reason = "max_states"
-                                    else:
-                                        threshold = min(next_check, max_states)
-                                    if stop_reason != "explored":
-                                        break
-                            elif next_faults and cost < next_faults.get(nkey, 0):
-                                parents[nkey] = key
-                                if cost:
-                                    next_faults[nkey] = cost
-                                else:
-                                    del next_faults[nkey]
-                        if stop_reason != "explored":
-                            break
-                    if stop_reason != "explored":
+        return search.run()
+    finally:
+        cluster.close()
+
+
+class Cluster:
+    """The partitions of one search, wherever they run; the coordinator's view."""
+
+    count: int
+
+    def seed(self, states: Sequence[tuple[int, Hashable, int]]) -> None:
+        """Give each partition its initial states: (partition, state, rank)."""
+        raise NotImplementedError
+
+    def expand(self, tick) -> None:
+        """Expand every partition's frontier and hand successors to their owners.
+        Raises `Stop` when a limit is hit. `tick(states, transitions)`, called every
+        so often with the totals so far, raises `Stop` or returns the state count
+        at which to call it next."""
+        raise NotImplementedError
+
+    def end_level(self) -> list[dict[str, tuple[int, int, Any]]]:
+        """Close the level in every partition; what each decided, by property."""
+        raise NotImplementedError
+
+    def forget(self, names: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def totals(self) -> tuple[int, int, int, float]:
+        """States, transitions, frontier size, resident memory (MB) of all partitions."""
+        raise NotImplementedError
+
+    def switch_to_fingerprints(self) -> None:
+        raise NotImplementedError
+
+    def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
+        raise NotImplementedError
+
+    def path_states(self, refs: Sequence[tuple[int, Hashable]]) -> list[Hashable]:
+        """The states along a path of (partition, key), as states of this process."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the partitions' resources (worker processes)."""
+
+
+class LocalCluster(Cluster):
+    """A single partition in this process: plain breadth-first search."""
+
+    count = 1
+
+    def __init__(self, system: System, fingerprints: bool) -> None:
+        self.system = system
+        self.partition = Partition(system, fingerprints=fingerprints)
+
+    def seed(self, states: Sequence[tuple[int, Hashable, int]]) -> None:
+        self.partition.seed([(state, rank) for _, state, rank in states])
+
+    def expand(self, tick) -> None:
+        partition = self.partition
+        partition.tick = lambda states: tick(states, partition.transitions)
+        partition.threshold = partition.tick(len(partition.parents))
+        partition.expand()
+
+    def end_level(self) -> list[dict[str, tuple[int, int, Any]]]:
+        return [self.partition.end_level()]
+
+    def forget(self, names: Sequence[str]) -> None:
+        self.partition.tracker.forget(names)
+
+    def totals(self) -> tuple[int, int, int, float]:
+        p = self.partition
+        return len(p.parents), p.transitions, len(p.frontier), memory_mb()
+
+    def switch_to_fingerprints(self) -> None:
+        self.partition.switch_to_fingerprints()
+
+    def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
+        ref = self.partition.parent(key)
+        return None if ref is None else (0, ref)
+
+    def path_states(self, refs: Sequence[tuple[int, Hashable]]) -> list[Hashable]:
+        partition = self.partition
+        if not partition.fingerprints:
+            return [key for _, key in refs]  # the keys are the states
+        states = [partition.initial_with_key(refs[0][1])]
+        for _, key in refs[1:]:
+            states.append(partition.successor_with_key(states[-1], key))
+        return states
+
+
+class Search:
+    """The coordinator: runs the levels, watches the limits, merges decisions."""
+
+    def __init__(
+        self,
+        system: System,
+        cluster: Cluster,
+        limits: Limits,
+        progress: ProgressCallback | None,
+        stop_when_decided: bool,
+    ) -> None:
+        self.system = system
+        self.cluster = cluster
+        self.limits = limits
+        self.progress = progress
+        self.stop_when_decided = stop_when_decided
+        self.fingerprint_after: int | None = None
+        self.clock = Clock(limits.max_seconds)
+        self.properties = tuple(system.properties())
+        # Validates the property names once, as every engine does.
+        PropertyTracker(self.properties, capture=lambda key: key)
+        self.decided: dict[str, tuple[int, Hashable]] = {}  # name -> (partition, key)
+        self.levels: list[int] = []
+        self.next_report = PROGRESS_EVERY
+        self.start_memory = memory_mb()
+        self.peak_memory = self.start_memory
+
+    def run(self) -> Result:
+        cluster, limits = self.cluster, self.limits
+        initial = list(dict.fromkeys(self.system.initial_states()))
+        owner = self.system.owner_hash
+        if limits.max_states is not None:
+            initial = initial[: limits.max_states]
+        cluster.seed(
+            [(owner(state) % cluster.count, state, rank) for rank, state in enumerate(initial)]
+        )
+        stop_reason = "explored"
+        depth = 0
+        self._merge(cluster.end_level())
+        self.levels.append(len(initial))
+        if limits.max_states is not None and len(initial) >= limits.max_states:
+            stop_reason = "max_states"
+        try:
+            with collector_paused():
+                while stop_reason == "explored":
+                    states, _, frontier, _ = cluster.totals()
+                    if not frontier:
                         break
-                # The level is complete (or the search stops): among the states that decide a
-                # property, the one reached with the fewest faults gives its trace.
-                tracker.settle(lambda k, faults=next_faults: faults.get(k, 0))
-                if stop_when_decided and tracker.all_decided:
-                    stop_reason = "decided"
-                if next_frontier:
-                    depth += 1
-                frontier, level_faults = next_frontier, next_faults
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
-    tracker.settle(lambda k, faults=next_faults: faults.get(k, 0))
+                    if self.stop_when_decided and len(self.decided) == len(self.properties):
+                        stop_reason = "decided"
+                        break
+                    if limits.max_depth is not None and depth >= limits.max_depth:
+                        stop_reason = "max_depth"
+                        break
+                    if self.fingerprint_after is not None and states >= self.fingerprint_after:
+                        cluster.switch_to_fingerprints()
+                        self.fingerprint_after = None
+                    try:
+                        cluster.expand(self._tick)
+                    except Stop as stop:
+                        stop_reason = stop.reason
+                    before = states
+                    self._merge(cluster.end_level())
+                    states = cluster.totals()[0]
+                    if states > before:
+                        depth += 1
+                        self.levels.append(states - before)
+        except KeyboardInterrupt:
+            stop_reason = "interrupted"
+        return self._result(stop_reason, depth)
 
-    def path_to(key: Hashable) -> list[Hashable]:
-        keys = [key]
-        while parents[keys[-1]] is not None:
-            keys.append(parents[keys[-1]])
-        keys.reverse()
-        return keys if fp is None else _states_along(system, keys, fp)
+    def _tick(self, states: int, transitions: int) -> int:
+        """Called every so often inside a level: limits, memory and progress. Returns
+        the state count at which to be called next."""
+        limits = self.limits
+        if self.clock.expired():
+            raise Stop("max_seconds")
+        threshold = states + CLOCK_EVERY
+        if limits.max_states is not None:
+            if states >= limits.max_states:
+                raise Stop("max_states")
+            threshold = min(threshold, limits.max_states)
+        if states < self.next_report:
+            return threshold
+        self.next_report = states + PROGRESS_EVERY
+        _, _, frontier, memory = self.cluster.totals()
+        self.peak_memory = max(self.peak_memory, memory)
+        if limits.max_memory_mb is not None and memory >= limits.max_memory_mb:
+            raise Stop("max_memory")
+        if self.progress is not None:
+            snapshot = Progress(
+                states,
+                transitions,
+                len(self.levels),
+                frontier,
+                self.clock.elapsed(),
+                tuple(self.levels),
+                memory,
+            )
+            self.progress(snapshot)
+        return threshold
 
-    return make_result(
-        "bfs",
-        system,
-        tracker,
-        stop_reason,
-        path_to,
-        states=len(parents),
-        transitions=transitions,
-        max_depth=depth,
-        clock=clock,
-    )
+    def _merge(self, found: list[dict[str, tuple[int, int, Any]]]) -> None:
+        """Decide each property at the best state any partition found for it."""
+        best: dict[str, tuple[int, int, int, Hashable]] = {}
+        for partition, decisions in enumerate(found):
+            for name, (faults, rank, key) in decisions.items():
+                if name in self.decided:
+                    continue
+                candidate = (faults, rank, partition, key)
+                if name not in best or candidate[:3] < best[name][:3]:
+                    best[name] = candidate
+        for name, (_, _, partition, key) in best.items():
+            self.decided[name] = (partition, key)
+        if best and self.cluster.count > 1:
+            self.cluster.forget(list(best))
 
+    def _path(self, where: tuple[int, Hashable]) -> list[Hashable]:
+        refs = [where]
+        while (ref := self.cluster.parent(*refs[-1])) is not None:
+            refs.append(ref)
+        refs.reverse()
+        return self.cluster.path_states(refs)
 
-def _states_along(system: System, keys: list[Hashable], fp) -> list[Hashable]:
-    """Recover the states of a path stored as fingerprints by re-running successors."""
-    state = next(s for s in system.initial_states() if fp(s) == keys[0])
-    states = [state]
-    for key in keys[1:]:
-        normal, faulty = system.successors(state)
-        state = next(s for s in normal + faulty if fp(s) == key)
-        states.append(state)
-    return states
+    def _result(self, stop_reason: str, depth: int) -> Result:
+        states, transitions, _, memory = self.cluster.totals()
+        complete = stop_reason == "explored"
+        results = []
+        for prop in self.properties:
+            trace = None
+            if prop.name in self.decided:
+                path = self._path(self.decided[prop.name])
+                trace = build_trace(self.system, prop.name, prop.kind.value, path)
+                status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
+            elif not complete:
+                status = Status.UNKNOWN
+            else:
+                status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
+            results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
+        self.peak_memory = max(self.peak_memory, memory, peak_memory_mb())
+        stats = Stats(
+            states,
+            transitions,
+            depth,
+            self.clock.elapsed(),
+            self.peak_memory,
+        )
+        return Result("bfs", complete, stop_reason, tuple(results), stats, self.system.settings())

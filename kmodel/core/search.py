@@ -15,7 +15,8 @@ from kmodel.core.result import PropertyResult, Result, Stats, Status
 from kmodel.core.system import Property, PropertyKind, System
 from kmodel.core.trace import build_trace
 
-PROGRESS_EVERY = 1 << 14  # states between two looks at the clock
+PROGRESS_EVERY = 1 << 14  # states between two progress reports and looks at memory
+CLOCK_EVERY = 1 << 10  # states between two looks at the clock: a time limit stops promptly
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Limits:
     max_states: int | None = None
     max_depth: int | None = None
     max_seconds: float | None = None
+    max_memory_mb: float | None = None  # resident memory of the search, all workers together
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +38,29 @@ class Progress:
     depth: int
     queue: int
     seconds: float
+    levels: tuple[int, ...] = ()  # new states per completed breadth-first level
+    memory_mb: float = 0.0
 
     @property
     def states_per_second(self) -> float:
         return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def growth(self) -> float | None:
+        """How many times larger each level is than the one before, lately (None: too
+        early to tell). Above 1 the search is still widening; below, it is closing in."""
+        sizes = [size for size in self.levels[-4:] if size]
+        if len(sizes) < 3:
+            return None
+        return (sizes[-1] / sizes[0]) ** (1 / (len(sizes) - 1))
+
+    @property
+    def states_left(self) -> int | None:
+        """A guess at the states still to find, once levels shrink geometrically."""
+        growth = self.growth
+        if growth is None or growth >= 0.95:
+            return None
+        return int(self.queue * growth / (1 - growth))
 
 
 NO_LIMITS = Limits()
@@ -72,7 +93,10 @@ class PropertyTracker:
     short ones (breadth-first search) passes `defer=True` and the fault count of
     each state it visits: a state reached with faults only becomes a candidate,
     and `settle` later decides each property at its candidate with the fewest
-    faults. A state reached without a fault decides at once, as nothing beats it.
+    faults, the first met among equals. A state reached without a fault decides
+    at once, as nothing beats it. A partition of a parallel search meets states
+    out of order (`ordered=False`): every deciding state is then a candidate,
+    and among equals the one of lowest rank (the breadth-first order) wins.
     Depth-first search decides at the first state, its fault counts unused.
 
     Pending properties that declare the same `reads` are judged together, once
@@ -85,6 +109,7 @@ class PropertyTracker:
         capture: Callable[[Any], Any],
         *,
         defer: bool = False,
+        ordered: bool = True,
     ) -> None:
         self.properties = tuple(properties)
         names = [p.name for p in self.properties]
@@ -93,8 +118,10 @@ class PropertyTracker:
             raise ValueError(f"property names must be unique; repeated: {', '.join(duplicated)}")
         self.capture = capture
         self.defer = defer
+        self.ordered = ordered
         self.pending = {p.name: p for p in self.properties}
         self.decided: dict[str, Any] = {}
+        self.fresh: dict[str, Any] = {}  # decided since the last `settle`
         # Deferred decisions, per property name. A state's fault count may still fall after
         # `visit` (a cheaper path of the same length), so `settle` asks for it anew: every
         # deciding state is kept. A terminal state's count is final: the best one is kept.
@@ -126,7 +153,7 @@ class PropertyTracker:
             if found:
                 self._decide(found, where, faults)
 
-    def visit_terminal(self, state: Hashable, where: Any, faults: int = 0) -> None:
+    def visit_terminal(self, state: Hashable, where: Any, faults: int = 0, rank: Any = 0) -> None:
         for key_of, memo, deciding in self._end_groups:
             if key_of is None:
                 found = deciding(state)
@@ -136,45 +163,76 @@ class PropertyTracker:
                 if found is None:
                     found = memo[key] = deciding(state)
             if found:
-                self._decide(found, where, faults, terminal=True)
+                self._decide(found, where, faults, (rank,))
 
     def _decide(
-        self, found: tuple[Property, ...], where: Any, faults: int, terminal: bool = False
+        self,
+        found: tuple[Property, ...],
+        where: Any,
+        faults: int,
+        terminal: tuple[Any, ...] = (),  # (rank,) of a terminal state
     ) -> None:
         settled = False
         for prop in found:
-            if prop.name not in self.pending:
+            name = prop.name
+            if name not in self.pending:
                 continue
-            if faults and self.defer:
+            if self.defer and (faults or not self.ordered):
                 if not terminal:
-                    self.candidates.setdefault(prop.name, []).append(self.capture(where))
+                    self.candidates.setdefault(name, []).append(self.capture(where))
                 else:
-                    best = self.end_candidates.get(prop.name)
-                    if best is None or faults < best[0]:
-                        self.end_candidates[prop.name] = (faults, self.capture(where))
+                    best = self.end_candidates.get(name)
+                    if best is None or (faults, *terminal) < best[:2]:
+                        self.end_candidates[name] = (faults, *terminal, self.capture(where))
             else:
-                self.decided[prop.name] = self.capture(where)
-                self.candidates.pop(prop.name, None)
-                self.end_candidates.pop(prop.name, None)
-                del self.pending[prop.name]
+                self.decided[name] = self.fresh[name] = self.capture(where)
+                self.candidates.pop(name, None)
+                self.end_candidates.pop(name, None)
+                del self.pending[name]
                 settled = True
         if settled:
             self._regroup()
 
-    def settle(self, faults_of: Callable[[Any], int]) -> None:
+    def settle(
+        self, faults_of: Callable[[Any], int], rank_of: Callable[[Any], Any] | None = None
+    ) -> dict[str, Any]:
         """Decide every property that has candidates at the one with the fewest faults,
-        the first met among equals; `faults_of` gives the current fault count of a
-        candidate met by `visit`."""
-        if not (self.candidates or self.end_candidates):
-            return
+        then the lowest rank (by default: the first met); `faults_of` and `rank_of` give
+        a candidate's current fault count and rank. Returns what was decided since the
+        last settle, by property name."""
+        order = faults_of if rank_of is None else (lambda w: (faults_of(w), rank_of(w)))
         for name, found in self.candidates.items():
-            self.decided[name] = min(found, key=faults_of)
-        for name, (_, where) in self.end_candidates.items():
-            self.decided[name] = where
-        for name in self.candidates.keys() | self.end_candidates.keys():
-            del self.pending[name]
-        self.candidates, self.end_candidates = {}, {}
-        self._regroup()
+            self.decided[name] = self.fresh[name] = min(found, key=order)
+        for name, (_, _, where) in self.end_candidates.items():
+            self.decided[name] = self.fresh[name] = where
+        if self.candidates or self.end_candidates:
+            for name in self.candidates.keys() | self.end_candidates.keys():
+                del self.pending[name]
+            self.candidates, self.end_candidates = {}, {}
+            self._regroup()
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+    def rekey(self, convert: Callable[[Any], Any]) -> None:
+        """Convert every remembered place (when a search switches to fingerprints)."""
+        self.decided = {name: convert(where) for name, where in self.decided.items()}
+        self.candidates = {n: [convert(w) for w in found] for n, found in self.candidates.items()}
+        self.end_candidates = {
+            name: (faults, rank, convert(where))
+            for name, (faults, rank, where) in self.end_candidates.items()
+        }
+
+    def forget(self, names: Sequence[str]) -> None:
+        """Stop judging properties decided elsewhere (by another partition)."""
+        dropped = False
+        for name in names:
+            if name in self.pending:
+                del self.pending[name]
+                self.candidates.pop(name, None)
+                self.end_candidates.pop(name, None)
+                dropped = True
+        if dropped:
+            self._regroup()
 
     def _regroup(self) -> None:
         """Group the pending properties by what they read: (key, memo, judge) per group."""
@@ -231,6 +289,18 @@ def is_terminal(state: Hashable, normal: Sequence[Hashable]) -> bool:
 
 def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def memory_mb() -> float:
+    """The resident memory of this process now (its peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE / 2**20
+    except OSError:
+        return peak_memory_mb()
+
+
+PAGE_SIZE = resource.getpagesize()
 
 
 @contextmanager

@@ -143,6 +143,11 @@ class System(Generic[S, A]):
 
         return to_jsonable(state)
 
+    def owner_hash(self, state: S) -> int:
+        """A hash of `state` that every process forked from this one computes alike:
+        it decides which partition of a parallel search owns the state."""
+        return hash(state)
+
     def settings(self) -> dict[str, Any]:
         """The parameters and fault bounds a result holds under, for reports."""
         return {}

@@ -1,0 +1,238 @@
+"""One partition of a level-synchronous breadth-first search.
+
+The states of a search are split among partitions by a hash of their
+content: a partition owns the states that hash to it, keeps their parents and
+expands them, one breadth-first level at a time. A successor owned by another
+partition goes into an outbox, handed over between levels. With a single
+partition this is plain breadth-first search; with several, each runs in a
+process of its own (`kmodel.core.parallel`) and the levels stay in lock step,
+so the first violation found is still a shortest one.
+
+Among paths of equal length the one with the fewest faults wins, then the
+first in breadth-first order. A single partition meets states in that order;
+several meet them out of order, so each state carries its *rank*: its parent's
+rank followed by its place among the parent's successors, as one integer.
+
+The visited set keeps whole states until the search switches it, between two
+levels, to their 64-bit hashes (fingerprints): less memory, at a collision
+risk the result states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from kmodel.core.search import CLOCK_EVERY, PropertyTracker, is_terminal
+from kmodel.core.system import System
+
+RANK_BITS = 12  # a state's successors are numbered below 2**12 in its successors' ranks
+Ref = Any  # a parent: its key (one partition) or (partition, key); None for an initial state
+
+
+class Stop(Exception):
+    """A partition hit a limit in the middle of a level."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Partition:
+    """The states one partition owns, their parents, and its part of the frontier."""
+
+    def __init__(
+        self,
+        system: System,
+        *,
+        index: int = 0,
+        count: int = 1,
+        fingerprints: bool = False,
+    ) -> None:
+        self.system = system
+        self.index = index
+        self.count = count
+        self.fingerprints = fingerprints
+        self.tracker = PropertyTracker(
+            system.properties(), capture=lambda key: key, defer=True, ordered=count == 1
+        )
+        self.parents: dict[Hashable, Ref] = {}
+        self.frontier: list[Hashable] = []
+        self.faults: dict[Hashable, int] = {}  # of frontier states reached with faults
+        self.ranks: dict[Hashable, int] = {}  # of frontier states (several partitions only)
+        self.next: list[Hashable] = []
+        self.next_faults: dict[Hashable, int] = {}
+        self.next_ranks: dict[Hashable, int] = {}
+        self.outboxes: list[list[tuple]] = [[] for _ in range(count)]
+        self.transitions = 0
+        self.owner: Callable[[Hashable], int] | None = None
+        if count > 1:
+            owner_hash = system.owner_hash
+            self.owner = lambda state: owner_hash(state) % count
+        # Limits and progress: called once the visited set holds `threshold` states, it
+        # raises `Stop` or returns the next threshold.
+        self.tick: Callable[[int], int] = lambda found: found + CLOCK_EVERY
+        self.threshold = CLOCK_EVERY
+
+    # -- keys -------------------------------------------------------------------
+
+    def key(self, state: Hashable) -> Hashable:
+        return hash(state) if self.fingerprints else state
+
+    def switch_to_fingerprints(self) -> None:
+        """Keep only fingerprints from now on; what is stored is converted once."""
+        if self.fingerprints:
+            return
+        self.fingerprints = True
+
+        def convert(ref: Ref) -> Ref:
+            if ref is None:
+                return None
+            if self.count == 1:
+                return hash(ref)
+            return (ref[0], ref[1] if isinstance(ref[1], int) else hash(ref[1]))
+
+        self.parents = {hash(key): convert(ref) for key, ref in self.parents.items()}
+        self.faults = {hash(key): faults for key, faults in self.faults.items()}
+        self.ranks = {hash(key): rank for key, rank in self.ranks.items()}
+        self.next_faults = {hash(key): faults for key, faults in self.next_faults.items()}
+        self.next_ranks = {hash(key): rank for key, rank in self.next_ranks.items()}
+        self.tracker.rekey(hash)
+
+    # -- one level ----------------------------------------------------------------
+
+    def seed(self, states: Sequence[tuple[Hashable, int]]) -> None:
+        """Take the initial states this partition owns, each with its rank, as the level
+        `end_level` then makes the first frontier."""
+        for state, rank in states:
+            key = self.key(state)
+            if key not in self.parents:
+                self.parents[key] = None
+                self.next.append(state)
+                if self.count > 1:
+                    self.next_ranks[key] = rank
+                self.tracker.visit(state, key)
+
+    def expand(self) -> None:
+        """Expand this partition's frontier: successors it owns go to the next level,
+        the others to outboxes. Raises `Stop` when `tick` says a limit is reached."""
+        successors = self.system.successors
+        tracker = self.tracker
+        checks_states, checks_ends = tracker.checks_states, tracker.checks_ends
+        parents, next_level = self.parents, self.next
+        faults, next_faults = self.faults, self.next_faults
+        owner, me, outboxes = self.owner, self.index, self.outboxes
+        ranks, next_ranks = self.ranks, self.next_ranks
+        fingerprints = self.fingerprints
+        rank = 0
+        for state in self.frontier:
+            key = hash(state) if fingerprints else state
+            base = faults.get(key, 0) if faults else 0
+            normal, faulty = successors(state)
+            self.transitions += len(normal) + len(faulty)
+            if owner is None:
+                ref = key
+            else:
+                ref, rank = (me, key), ranks[key] << RANK_BITS
+            if checks_ends and is_terminal(state, normal):
+                tracker.visit_terminal(state, key, base, rank >> RANK_BITS)
+            number = 0
+            for batch, cost in ((normal, base), (faulty, base + 1)):
+                for nxt in batch:
+                    number += 1
+                    if owner is not None:
+                        target = owner(nxt)
+                        if target != me:
+                            outboxes[target].append((nxt, ref, cost, rank | number))
+                            continue
+                    nkey = hash(nxt) if fingerprints else nxt
+                    if nkey not in parents:
+                        parents[nkey] = ref
+                        next_level.append(nxt)
+                        if cost:
+                            next_faults[nkey] = cost
+                        if owner is not None:
+                            next_ranks[nkey] = rank | number
+                        if checks_states:
+                            tracker.visit(nxt, nkey, cost)
+                        if len(parents) >= self.threshold:
+                            self.threshold = self.tick(len(parents))
+                    elif nkey in next_faults or nkey in next_ranks:
+                        self._better_path(nkey, ref, cost, rank | number)
+
+    def absorb(self, arrivals: Sequence[tuple[Hashable, Ref, int, int]]) -> None:
+        """Take successors other partitions found for states this partition owns."""
+        tracker = self.tracker
+        checks_states = tracker.checks_states
+        parents, next_level = self.parents, self.next
+        next_faults, next_ranks = self.next_faults, self.next_ranks
+        fingerprints = self.fingerprints
+        for nxt, ref, cost, rank in arrivals:
+            nkey = hash(nxt) if fingerprints else nxt
+            if nkey not in parents:
+                parents[nkey] = ref
+                next_level.append(nxt)
+                if cost:
+                    next_faults[nkey] = cost
+                next_ranks[nkey] = rank
+                if checks_states:
+                    tracker.visit(nxt, nkey, cost)
+            elif nkey in next_ranks:
+                self._better_path(nkey, ref, cost, rank)
+
+    def _better_path(self, nkey: Hashable, ref: Ref, cost: int, rank: int) -> None:
+        """A state of the next level met again: keep the path with fewer faults, then
+        (several partitions) the lower rank, which is also its place in the level."""
+        faults = self.next_faults.get(nkey, 0)
+        if self.owner is None:
+            better = cost < faults
+        else:
+            known = self.next_ranks[nkey]
+            better = (cost, rank) < (faults, known)
+            if rank < known:
+                self.next_ranks[nkey] = rank
+        if better:
+            self.parents[nkey] = ref
+            if cost:
+                self.next_faults[nkey] = cost
+            else:
+                del self.next_faults[nkey]
+
+    def end_level(self) -> dict[str, tuple[int, int, Any]]:
+        """Close the level: decide properties at their best candidates, move the next
+        level into the frontier. Returns what was decided: name -> (faults, rank, key)."""
+        next_faults, next_ranks = self.next_faults, self.next_ranks
+
+        def faults_of(key: Hashable) -> int:
+            return next_faults.get(key, 0)
+
+        rank_of = None if self.count == 1 else next_ranks.__getitem__
+        decided = {
+            name: (faults_of(key), 0 if rank_of is None else rank_of(key), key)
+            for name, key in self.tracker.settle(faults_of, rank_of).items()
+        }
+        self.frontier, self.next = self.next, []
+        self.faults, self.next_faults = next_faults, {}
+        self.ranks, self.next_ranks = next_ranks, {}
+        return decided
+
+    def take_outboxes(self) -> list[list[tuple]]:
+        boxes, self.outboxes = self.outboxes, [[] for _ in range(self.count)]
+        return boxes
+
+    # -- traces ---------------------------------------------------------------------
+
+    def parent(self, key: Hashable) -> Ref:
+        if self.fingerprints and not isinstance(key, int):
+            key = hash(key)
+        return self.parents[key]
+
+    def successor_with_key(self, state: Hashable, key: Hashable) -> Hashable:
+        """The successor of `state` whose key (here) is `key`: rebuilds a path."""
+        wanted = hash(key) if self.fingerprints and not isinstance(key, int) else key
+        normal, faulty = self.system.successors(state)
+        return next(nxt for nxt in normal + faulty if self.key(nxt) == wanted)
+
+    def initial_with_key(self, key: Hashable) -> Hashable:
+        wanted = hash(key) if self.fingerprints and not isinstance(key, int) else key
+        return next(s for s in self.system.initial_states() if self.key(s) == wanted)
