@@ -99,6 +99,10 @@ class Cluster:
         """States, transitions, frontier size, resident memory (MB) of all partitions."""
         raise NotImplementedError
 
+    def running_totals(self) -> tuple[int, int, int, float]:
+        """`totals` as last heard, safe to ask in the middle of a level."""
+        return self.totals()
+
     def switch_to_fingerprints(self) -> None:
         raise NotImplementedError
 
@@ -243,7 +247,7 @@ class Search:
         if states < self.next_report:
             return threshold
         self.next_report = states + PROGRESS_EVERY
-        _, _, frontier, memory = self.cluster.totals()
+        _, _, frontier, memory = self.cluster.running_totals()
         self.peak_memory = max(self.peak_memory, memory)
         if limits.max_memory_mb is not None and memory >= limits.max_memory_mb:
             raise Stop("max_memory")

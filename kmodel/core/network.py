@@ -49,6 +49,11 @@ class Network:
         """Only the envelopes for which `keep(sender, receiver)` is true."""
         raise NotImplementedError
 
+    def map_messages(self, net: NetworkState, convert) -> NetworkState:
+        """The same network with every message replaced by `convert(message)`."""
+        envelopes = [(src, dst, convert(m)) for _, (src, dst, m) in self.in_flight(net)]
+        return self.send(self.empty(), envelopes)
+
 
 class FifoNetwork(Network):
     """Per-connection FIFO. State: sorted tuple of ((sender, receiver), messages)."""

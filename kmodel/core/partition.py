@@ -65,10 +65,7 @@ class Partition:
         self.next_ranks: dict[Hashable, int] = {}
         self.outboxes: list[list[tuple]] = [[] for _ in range(count)]
         self.transitions = 0
-        self.owner: Callable[[Hashable], int] | None = None
-        if count > 1:
-            owner_hash = system.owner_hash
-            self.owner = lambda state: owner_hash(state) % count
+        self.owner: Callable[[Hashable], int] | None = system.owner_hash if count > 1 else None
         # Limits and progress: called once the visited set holds `threshold` states, it
         # raises `Stop` or returns the next threshold.
         self.tick: Callable[[int], int] = lambda found: found + CLOCK_EVERY
@@ -121,7 +118,7 @@ class Partition:
         checks_states, checks_ends = tracker.checks_states, tracker.checks_ends
         parents, next_level = self.parents, self.next
         faults, next_faults = self.faults, self.next_faults
-        owner, me, outboxes = self.owner, self.index, self.outboxes
+        owner, me, outboxes, count = self.owner, self.index, self.outboxes, self.count
         ranks, next_ranks = self.ranks, self.next_ranks
         fingerprints = self.fingerprints
         rank = 0
@@ -141,7 +138,7 @@ class Partition:
                 for nxt in batch:
                     number += 1
                     if owner is not None:
-                        target = owner(nxt)
+                        target = owner(nxt) % count
                         if target != me:
                             outboxes[target].append((nxt, ref, cost, rank | number))
                             continue
@@ -196,7 +193,7 @@ class Partition:
             if cost:
                 self.next_faults[nkey] = cost
             else:
-                del self.next_faults[nkey]
+                self.next_faults.pop(nkey, None)
 
     def end_level(self) -> dict[str, tuple[int, int, Any]]:
         """Close the level: decide properties at their best candidates, move the next
@@ -207,10 +204,7 @@ class Partition:
             return next_faults.get(key, 0)
 
         rank_of = None if self.count == 1 else next_ranks.__getitem__
-        decided = {
-            name: (faults_of(key), 0 if rank_of is None else rank_of(key), key)
-            for name, key in self.tracker.settle(faults_of, rank_of).items()
-        }
+        decided = self.tracker.settle(faults_of, rank_of)
         self.frontier, self.next = self.next, []
         self.faults, self.next_faults = next_faults, {}
         self.ranks, self.next_ranks = next_ranks, {}

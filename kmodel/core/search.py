@@ -195,27 +195,29 @@ class PropertyTracker:
 
     def settle(
         self, faults_of: Callable[[Any], int], rank_of: Callable[[Any], Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> dict[str, tuple[int, Any, Any]]:
         """Decide every property that has candidates at the one with the fewest faults,
         then the lowest rank (by default: the first met); `faults_of` and `rank_of` give
         a candidate's current fault count and rank. Returns what was decided since the
-        last settle, by property name."""
-        order = faults_of if rank_of is None else (lambda w: (faults_of(w), rank_of(w)))
+        last settle: name -> (faults, rank, where); a rank is 0 where none is kept."""
+        fresh = {name: (0, 0, where) for name, where in self.fresh.items()}
         for name, found in self.candidates.items():
-            self.decided[name] = self.fresh[name] = min(found, key=order)
-        for name, (_, _, where) in self.end_candidates.items():
-            self.decided[name] = self.fresh[name] = where
+            ranked = [(faults_of(w), 0 if rank_of is None else rank_of(w), w) for w in found]
+            fresh[name] = min(ranked, key=lambda candidate: candidate[:2])
+        fresh.update(self.end_candidates)
+        for name, (_, _, where) in fresh.items():
+            self.decided[name] = where
+            self.pending.pop(name, None)
         if self.candidates or self.end_candidates:
-            for name in self.candidates.keys() | self.end_candidates.keys():
-                del self.pending[name]
             self.candidates, self.end_candidates = {}, {}
             self._regroup()
-        fresh, self.fresh = self.fresh, {}
+        self.fresh = {}
         return fresh
 
     def rekey(self, convert: Callable[[Any], Any]) -> None:
         """Convert every remembered place (when a search switches to fingerprints)."""
         self.decided = {name: convert(where) for name, where in self.decided.items()}
+        self.fresh = {name: convert(where) for name, where in self.fresh.items()}
         self.candidates = {n: [convert(w) for w in found] for n, found in self.candidates.items()}
         self.end_candidates = {
             name: (faults, rank, convert(where))

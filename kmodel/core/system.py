@@ -97,6 +97,18 @@ class StepInfo:
     kind: str = "step"  # what happened, for pictures: deliver, step, timer, crash, lose ...
 
 
+class Exchange(Generic[S]):
+    """States on their way between the processes of a parallel search. Plain states
+    travel as they are; a system whose states hold ids that mean something only in one
+    process (interned parts) translates them, remembering what each peer has seen."""
+
+    def pack(self, peer: int, states: list[S]) -> Any:
+        return states
+
+    def unpack(self, peer: int, payload: Any) -> list[S]:
+        return payload
+
+
 class System(Generic[S, A]):
     """A finite transition system with named properties.
 
@@ -143,10 +155,26 @@ class System(Generic[S, A]):
 
         return to_jsonable(state)
 
+    # -- between the processes of a parallel search ---------------------------------
+
     def owner_hash(self, state: S) -> int:
         """A hash of `state` that every process forked from this one computes alike:
         it decides which partition of a parallel search owns the state."""
         return hash(state)
+
+    def prepare_partitions(self) -> None:
+        """Called once before worker processes fork, so `owner_hash` can work in each."""
+
+    def exchange(self) -> Exchange[S]:
+        """How this process sends states to other processes and reads theirs."""
+        return Exchange()
+
+    def portable(self, state: S) -> Any:
+        """`state` as a value any process of the search can read (`from_portable`)."""
+        return state
+
+    def from_portable(self, value: Any) -> S:
+        return value
 
     def settings(self) -> dict[str, Any]:
         """The parameters and fault bounds a result holds under, for reports."""

@@ -52,6 +52,7 @@ from kmodel.core.interning import Interner
 from kmodel.core.jsonable import to_jsonable
 from kmodel.core.network import FifoNetwork, Network
 from kmodel.core.system import Property, StepInfo, System
+from kmodel.core.world_exchange import WorldExchange
 
 FAULT_KINDS = ("crash", "lose", "break", "duplicate")
 
@@ -125,6 +126,8 @@ class ActorSystem(System[World, Action]):
         self._crashed: dict[tuple[int, int], tuple[int, int]] = {}  # (slot, net) -> both after
         self._net_faults: dict[int, list[tuple[Action, str, int]]] = {}
         self._initial: list[World] | None = None
+        self._content: tuple[list[int], ...] | None = None  # per kind, once partitioned
+        self._content_by_part: list[list[int]] = []
         # Properties read worlds through the system that encodes them, so they may be
         # given as a function of it.
         if callable(properties):
@@ -156,11 +159,8 @@ class ActorSystem(System[World, Action]):
     def view(self, world: World) -> WorldView:
         """The world's parts as plain values."""
         slots = [self._slots.values[slot] for slot in world[: len(self.actors)]]
-        messages = self._messages.values
-        in_flight = self.network.in_flight(self._nets.values[world[-2]])
-        network = self.network.send(
-            self.network.empty(), [(src, dst, messages[m]) for _, (src, dst, m) in in_flight]
-        )
+        net = self._nets.values[world[-2]]
+        network = self.network.map_messages(net, self._messages.values.__getitem__)
         return WorldView(
             actors=tuple(slot[2] for slot in slots),
             up=tuple(slot[1] for slot in slots),
@@ -177,11 +177,7 @@ class ActorSystem(System[World, Action]):
                 zip(view.actors, view.up, view.timers, strict=True)
             )
         )
-        envelopes = [
-            (src, dst, self._messages(message))
-            for _, (src, dst, message) in self.network.in_flight(view.network)
-        ]
-        net = self._net(self.network.send(self.network.empty(), envelopes))
+        net = self._net(self.network.map_messages(view.network, self._message))
         return (*slots, net, self._faults(tuple(view.faults_used)))
 
     def in_flight(self, world: World) -> list[tuple[str, str, Hashable]]:
@@ -331,23 +327,69 @@ class ActorSystem(System[World, Action]):
     def settings(self) -> dict[str, Any]:
         return {"network": self.network.name, "budget": dict(self.budget)}
 
+    # -- between the processes of a parallel search --------------------------------------
+
+    def owner_hash(self, world: World) -> int:
+        # The sum of the parts' content hashes: alike in every process forked from this one.
+        return sum(map(list.__getitem__, self._content_by_part, world))
+
+    def prepare_partitions(self) -> None:
+        """Keep a content hash of every interned part from now on (`owner_hash` reads them)."""
+        if self._content is not None:
+            return
+        self._content = ([], [], [], [])
+        for message in self._messages.values:
+            self._content[0].append(hash((type(message).__qualname__, message)))
+        for slot in self._slots.values:
+            self._content[1].append(hash(slot))
+        for net in self._nets.values:
+            self._content[2].append(self._net_content(net))
+        for counts in self._fault_counts.values:
+            self._content[3].append(hash(counts))
+        slots, nets, faults = self._content[1:]
+        self._content_by_part = [slots] * len(self.actors) + [nets, faults]
+
+    def _net_content(self, net: tuple) -> int:
+        return hash(self.network.map_messages(net, self._content[0].__getitem__))
+
+    def exchange(self) -> WorldExchange:
+        return WorldExchange(self)
+
+    def portable(self, world: World) -> WorldView:
+        return self.view(world)
+
+    def from_portable(self, value: WorldView) -> World:
+        return self.encode(value)
+
     # -- interning -----------------------------------------------------------
+
+    def _message(self, message: Hashable) -> int:
+        mid = self._messages(message)
+        if self._content is not None and mid == len(self._content[0]):
+            self._content[0].append(hash((type(message).__qualname__, message)))
+        return mid
 
     def _slot(self, i: int, up: bool, state: Hashable, timers: tuple) -> int:
         slot = self._slots((i, up, state, timers))
         if slot == len(self._up):
             self._up.append(up)
             self._local.append(None)
+            if self._content is not None:
+                self._content[1].append(hash((i, up, state, timers)))
         return slot
 
     def _net(self, value: tuple) -> int:
         net = self._nets(value)
         if net == len(self._net_moves):
             self._net_moves.append(None)
+            if self._content is not None:
+                self._content[2].append(self._net_content(value))
         return net
 
     def _faults(self, counts: tuple[int, ...]) -> int:
         faults = self._fault_counts(counts)
+        if self._content is not None and faults == len(self._content[3]):
+            self._content[3].append(hash(counts))
         if faults == len(self._allowed):
             self._allowed.append(
                 frozenset(
@@ -380,7 +422,7 @@ class ActorSystem(System[World, Action]):
                 elif not arm and timer in armed:
                     armed.remove(timer)
             timers = tuple(sorted(armed, key=repr))
-        sends = tuple((self.index[to], self._messages(message)) for to, message in out.sends)
+        sends = tuple((self.index[to], self._message(message)) for to, message in out.sends)
         return self._slot(i, True, state, timers), sends
 
     def _deliver(self, slot: int, src: int, mid: int) -> Effect:
@@ -544,7 +586,7 @@ class ActorSystem(System[World, Action]):
         keeps_outgoing = not isinstance(network, FifoNetwork)  # TCP resets both ways
         value = self._nets.values[net]
         kept = network.drop(value, lambda s, d: d != i and (keeps_outgoing or s != i))
-        notices = [(i, to, self._messages(m)) for to, m in self.crash_notices.get(i, ())]
+        notices = [(i, to, self._message(m)) for to, m in self.crash_notices.get(i, ())]
         crashed = self._slot(i, False, self.actors[i].after_crash(state), ())
         return crashed, self._net(network.send(kept, notices))
 
