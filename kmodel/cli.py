@@ -11,6 +11,7 @@ import sys
 import click
 
 from kmodel.console import ProgressDisplay
+from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.jobs.run import run_job
 from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import load_job
@@ -69,6 +70,11 @@ def main() -> None:
     help="Override a model setting, e.g. --set rms=5 or --set producer.acks=1.",
 )
 @click.option("--engine", type=click.Choice(["bfs", "dfs"]), help="Search strategy.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    help="Processes for a breadth-first search.  [default: one per core]",
+)
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
 @click.option("--max-depth", type=click.IntRange(min=1), help="Do not search deeper.")
 @click.option(
@@ -77,9 +83,27 @@ def main() -> None:
     help="Stop after this much wall time.",
 )
 @click.option(
+    "--max-memory",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="MB",
+    help="Stop once the search holds this much memory (all workers together).",
+)
+@click.option(
     "--fingerprints/--no-fingerprints",
     default=None,
-    help="Keep 64-bit state hashes instead of states (less memory).",
+    help="Keep 64-bit state hashes from the start / never (less memory, a tiny "
+    "collision risk).  [default: switch past --fingerprints-after states]",
+)
+@click.option(
+    "--fingerprints-after",
+    type=click.IntRange(min=1),
+    metavar="STATES",
+    help=f"Switch to fingerprints past this many states.  [default: {FINGERPRINT_AFTER:,}]",
+)
+@click.option(
+    "--exhaustive",
+    is_flag=True,
+    help="Explore every state, even once every verdict is settled.",
 )
 @click.option(
     "--format",
@@ -106,10 +130,14 @@ def check(
     spec,
     overrides,
     engine,
+    workers,
     max_states,
     max_depth,
     max_seconds,
+    max_memory,
     fingerprints,
+    fingerprints_after,
+    exhaustive,
     output,
     quiet,
     trace_formats,
@@ -120,12 +148,18 @@ def check(
         raise UsageError("--trace needs --out DIR, the directory to write the traces to.")
     if out is not None and not trace_formats:
         raise UsageError("--out needs at least one --trace FORMAT.")
+    if workers is not None and workers > 1 and engine == "dfs":
+        raise UsageError("--workers runs a breadth-first search; --engine dfs uses one process.")
     search = {
         "engine": engine,
+        "workers": workers,
         "max_states": max_states,
         "max_depth": max_depth,
         "max_seconds": max_seconds,
+        "max_memory": max_memory,
         "fingerprints": fingerprints,
+        "fingerprint_after": 0 if fingerprints is False else fingerprints_after,
+        "stop_when_decided": False if exhaustive else None,
     }
     try:
         job = load_job(spec, overrides, search)

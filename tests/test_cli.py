@@ -156,12 +156,16 @@ def test_one_step_and_one_fault_are_singular(tmp_path: Path) -> None:
 
 
 def test_state_limit_leaves_undecided_properties_unknown() -> None:
-    code, report = check_json(TWO_PHASE, "--max-states", "50")
+    code, report = check_json(TWO_PHASE, "--max-states", "50", "--workers", "1")
     assert code == 1  # "holds" cannot be met by an incomplete search
     assert report["complete"] is False
     assert report["stop_reason"] == "max_states"
     assert report["search"]["max_states"] == 50
     assert report["stats"]["states"] == 50  # initial states count; checked after every new one
+    # Each of several workers stops at its share of the limit.
+    code, shared = check_json(TWO_PHASE, "--max-states", "50", "--workers", "2")
+    assert (code, shared["stop_reason"]) == (1, "max_states")
+    assert 25 <= shared["stats"]["states"] <= 50
     props = by_name(report)
     assert props["consistent"]["status"] == "unknown"
     for prop in props.values():

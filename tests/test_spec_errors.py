@@ -87,7 +87,7 @@ SPEC_MISTAKES = [
     (
         "unknown-search-option",
         TWO_PHASE + "[search]\nspeed = 3\n",
-        ["unknown setting search.speed", "accepts engine, max_states"],
+        ["unknown setting search.speed", "accepts engine, workers, max_states"],
     ),
     (
         "unknown-engine",

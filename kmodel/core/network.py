@@ -35,8 +35,13 @@ class Network:
         raise NotImplementedError
 
     def in_flight(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
-        """(position, envelope) for every message in flight (each may be lost)."""
+        """(position, envelope) for every message in flight that may be lost (equal
+        copies in a bag once: losing either is the same)."""
         raise NotImplementedError
+
+    def envelopes(self, net: NetworkState) -> list[Envelope]:
+        """Every message in flight, copies included."""
+        return [envelope for _, envelope in self.in_flight(net)]
 
     def remove(self, net: NetworkState, position: int) -> NetworkState:
         raise NotImplementedError
@@ -51,7 +56,7 @@ class Network:
 
     def map_messages(self, net: NetworkState, convert) -> NetworkState:
         """The same network with every message replaced by `convert(message)`."""
-        envelopes = [(src, dst, convert(m)) for _, (src, dst, m) in self.in_flight(net)]
+        envelopes = [(src, dst, convert(m)) for src, dst, m in self.envelopes(net)]
         return self.send(self.empty(), envelopes)
 
 
@@ -108,6 +113,9 @@ class UnorderedNetwork(Network):
             previous = envelope
 
     in_flight = deliverable
+
+    def envelopes(self, net: NetworkState) -> list[Envelope]:
+        return list(net)
 
     def remove(self, net: NetworkState, position: int) -> NetworkState:
         return net[:position] + net[position + 1 :]

@@ -51,6 +51,10 @@ class ProcessCluster(Cluster):
         deadline = None
         if limits.max_seconds is not None:
             deadline = time.monotonic() + limits.max_seconds
+        # Each partition watches its share of the state and memory limits.
+        self.state_share = None
+        if limits.max_states is not None:
+            self.state_share = max(1, limits.max_states // workers)
         share = None if limits.max_memory_mb is None else limits.max_memory_mb / workers
         self.pipes: list[Connection] = []
         self.processes = []
@@ -58,7 +62,7 @@ class ProcessCluster(Cluster):
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_serve,
-                args=(system, index, workers, theirs, self.halt, deadline, share),
+                args=(system, index, workers, theirs, self.halt, deadline, self.state_share, share),
                 name=f"kmodel-worker-{index}",
                 daemon=True,
             )
@@ -91,14 +95,16 @@ class ProcessCluster(Cluster):
             self.reported[0] = (states, local.transitions, len(local.frontier), memory_mb())
             total_states, total_transitions, _, _ = self.running_totals()
             try:
+                if self.state_share is not None and states >= self.state_share:
+                    raise Stop("max_states")
                 tick(total_states, total_transitions)
             except Stop:
                 self.halt.set()
                 raise
-            return states + CLOCK_EVERY
+            return _next_threshold(states, self.state_share)
 
         local.tick = local_tick
-        local.threshold = len(local.parents) + CLOCK_EVERY
+        local.threshold = _next_threshold(len(local.parents), self.state_share)
         stop: Stop | None = None
         try:
             local.expand()
@@ -108,7 +114,9 @@ class ProcessCluster(Cluster):
         reasons = [answer[0] for answer in answers if answer[0] is not None]
         if stop is None and reasons:
             stop = Stop(reasons[0])
-        # Hand every outbox to its owner, even after a stop: the level's decisions need them.
+        if stop is not None:  # what is still in the outboxes stays unexplored
+            local.take_outboxes()
+            raise stop
         inboxes: list[list[tuple[int, bytes]]] = [[] for _ in range(self.count)]
         for target, box in enumerate(local.take_outboxes()):
             if box:
@@ -122,8 +130,6 @@ class ProcessCluster(Cluster):
         for sender, payload in inboxes[0]:
             _absorb(self.exchange, local, sender, payload)
         self._collect("absorbed")
-        if stop is not None:
-            raise stop
 
     def end_level(self) -> list[dict[str, tuple[int, int, Any]]]:
         for pipe in self.pipes:
@@ -239,6 +245,7 @@ class _Worker:
         pipe: Connection,
         halt,
         deadline: float | None,
+        state_share: int | None,
         memory_share: float | None,
     ) -> None:
         self.system = system
@@ -246,6 +253,7 @@ class _Worker:
         self.pipe = pipe
         self.halt = halt
         self.deadline = deadline
+        self.state_share = state_share
         self.memory_share = memory_share
         self.partition = Partition(system, index=index, count=count, fingerprints=True)
         self.partition.tick = self.tick
@@ -276,13 +284,15 @@ class _Worker:
             raise Stop("halted")
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise Stop("max_seconds")
+        if self.state_share is not None and states >= self.state_share:
+            raise Stop("max_states")
         if states >= self.next_report:
             self.next_report = states + REPORT_EVERY
             p = self.partition
             self.pipe.send(("progress", (states, p.transitions, len(p.frontier), memory_mb())))
             if self.memory_share is not None and memory_mb() >= self.memory_share:
                 raise Stop("max_memory")
-        return states + CLOCK_EVERY
+        return _next_threshold(states, self.state_share)
 
     # -- commands -------------------------------------------------------------------
 
@@ -292,11 +302,12 @@ class _Worker:
 
     def expand(self) -> tuple[str | None, list[bytes | None]]:
         reason = None
-        self.partition.threshold = len(self.partition.parents) + CLOCK_EVERY
+        self.partition.threshold = _next_threshold(len(self.partition.parents), self.state_share)
         try:
             self.partition.expand()
         except Stop as stop:
             reason = None if stop.reason == "halted" else stop.reason
+            self.partition.take_outboxes()  # nobody takes them after a stop
         boxes = [
             _pack(self.exchange, target, box) if box and target != self.index else None
             for target, box in enumerate(self.partition.take_outboxes())
@@ -335,6 +346,12 @@ ANSWERS = {
     "end_level": "ended",
     "forget": "forgot",
 }
+
+
+def _next_threshold(states: int, share: int | None) -> int:
+    """When a partition looks at its limits next: soon, and exactly at its state share."""
+    threshold = states + CLOCK_EVERY
+    return threshold if share is None else min(threshold, share)
 
 
 def _serve(system: System, index: int, count: int, pipe: Connection, *limits) -> None:

@@ -185,7 +185,7 @@ class ActorSystem(System[World, Action]):
         messages = self._messages.values
         return [
             (self.names[src], self.names[dst], messages[m])
-            for _, (src, dst, m) in self.network.in_flight(self._nets.values[world[-2]])
+            for src, dst, m in self.network.envelopes(self._nets.values[world[-2]])
         ]
 
     def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:

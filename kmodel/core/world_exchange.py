@@ -38,8 +38,8 @@ class WorldExchange(Exchange["World"]):
         nets = {world[-2] for world in worlds} - sent[NETS]
         faults = {world[-1] for world in worlds} - sent[FAULTS]
         net_values = [(net, system._nets.values[net]) for net in sorted(nets)]
-        in_flight = system.network.in_flight
-        messages = {m for _, value in net_values for _, (_, _, m) in in_flight(value)}
+        envelopes = system.network.envelopes
+        messages = {m for _, value in net_values for _, _, m in envelopes(value)}
         messages -= sent[MESSAGES]
         for kind, ids in ((MESSAGES, messages), (SLOTS, slots), (NETS, nets), (FAULTS, faults)):
             sent[kind].update(ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,6 @@ from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
 from kmodel.jobs.schema import SpecError
 from kmodel.jobs.spec import Expectation, Job
-
-ENGINES = {"bfs": check_bfs, "dfs": check_dfs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +94,50 @@ def build_system(job: Job) -> System:
     return system
 
 
-def run_job(job: Job, progress: ProgressCallback | None = None) -> JobResult:
+def run_job(
+    job: Job, progress: ProgressCallback | None = None, workers: int | None = None
+) -> JobResult:
+    """Build the job's model, search it as the spec's [search] says, judge the result.
+    `workers` overrides the spec's worker count (a library run gives each spec one)."""
+    return judge(job, search_job(job, progress, workers))
+
+
+def search_job(
+    job: Job, progress: ProgressCallback | None = None, workers: int | None = None
+) -> Result:
+    """The search a job asks for, on its model."""
     system = build_system(job)
     search = job.search
     limits = Limits(
         max_states=search["max_states"] or None,
         max_depth=search["max_depth"] or None,
         max_seconds=search["max_seconds"] or None,
+        max_memory_mb=search["max_memory"] or None,
     )
-    engine = ENGINES[search["engine"]]
-    result = engine(system, limits, progress, fingerprints=search["fingerprints"])
+    stop_when_decided = search["stop_when_decided"]
+    if search["engine"] == "dfs":
+        return check_dfs(
+            system,
+            limits,
+            progress,
+            fingerprints=search["fingerprints"],
+            stop_when_decided=stop_when_decided,
+        )
+    after = search["fingerprint_after"]
+    return check_bfs(
+        system,
+        limits,
+        progress,
+        # From the start, past `after` states, or never (after = 0).
+        fingerprints=True if search["fingerprints"] else (None if after else False),
+        fingerprint_after=after,
+        stop_when_decided=stop_when_decided,
+        workers=workers or search["workers"] or os.cpu_count() or 1,
+    )
+
+
+def judge(job: Job, result: Result) -> JobResult:
+    """Each property's outcome next to what the spec expected of it."""
     verdicts = tuple(
         Verdict(
             prop.name,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.result import Status
 from kmodel.jobs.properties import read_properties
 from kmodel.jobs.schema import Model, Setting, SpecError, show_value
@@ -42,10 +43,32 @@ TOP_LEVEL = (
 
 SEARCH_SETTINGS = (
     Setting("engine", str, "bfs", "search strategy", choices=("bfs", "dfs")),
+    Setting(
+        "workers",
+        int,
+        0,
+        "processes for a breadth-first search (0: one per core)",
+        minimum=0,
+        maximum=256,
+    ),
     Setting("max_states", int, 0, "stop after this many states (0: no limit)", minimum=0),
     Setting("max_depth", int, 0, "do not look deeper than this (0: no limit)", minimum=0),
     Setting("max_seconds", float, 0.0, "stop after this much wall time (0: no limit)", minimum=0),
-    Setting("fingerprints", bool, False, "keep 64-bit hashes of states instead of states"),
+    Setting("max_memory", float, 0.0, "stop past this much memory, in MB (0: no limit)", minimum=0),
+    Setting("fingerprints", bool, False, "keep 64-bit hashes of states from the start"),
+    Setting(
+        "fingerprint_after",
+        int,
+        FINGERPRINT_AFTER,
+        "switch to fingerprints past this many states (0: never)",
+        minimum=0,
+    ),
+    Setting(
+        "stop_when_decided",
+        bool,
+        True,
+        "stop once every property's verdict is settled (false: explore every state)",
+    ),
 )
 
 STATUSES = tuple(status.value for status in Status if status is not Status.UNKNOWN)
