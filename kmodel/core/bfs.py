@@ -76,6 +76,11 @@ class Cluster:
     """The partitions of one search, wherever they run; the coordinator's view."""
 
     count: int
+    fingerprints: bool  # whether the visited sets hold fingerprints now
+
+    def owner(self, state: Hashable) -> int:
+        """The partition that owns `state`."""
+        return 0
 
     def seed(self, states: Sequence[tuple[int, Hashable, int]]) -> None:
         """Give each partition its initial states: (partition, state, rank)."""
@@ -104,6 +109,10 @@ class Cluster:
         return self.totals()
 
     def switch_to_fingerprints(self) -> None:
+        raise NotImplementedError
+
+    def fault_profiles(self) -> list[tuple[int, dict[str, int]]]:
+        """Each partition's `Partition.fault_profile` of its frontier."""
         raise NotImplementedError
 
     def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
@@ -145,8 +154,15 @@ class LocalCluster(Cluster):
         p = self.partition
         return len(p.parents), p.transitions, len(p.frontier), memory_mb()
 
+    @property
+    def fingerprints(self) -> bool:
+        return self.partition.fingerprints
+
     def switch_to_fingerprints(self) -> None:
         self.partition.switch_to_fingerprints()
+
+    def fault_profiles(self) -> list[tuple[int, dict[str, int]]]:
+        return [self.partition.fault_profile()]
 
     def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
         ref = self.partition.parent(key)
@@ -192,12 +208,9 @@ class Search:
     def run(self) -> Result:
         cluster, limits = self.cluster, self.limits
         initial = list(dict.fromkeys(self.system.initial_states()))
-        owner = self.system.owner_hash
         if limits.max_states is not None:
             initial = initial[: limits.max_states]
-        cluster.seed(
-            [(owner(state) % cluster.count, state, rank) for rank, state in enumerate(initial)]
-        )
+        cluster.seed([(cluster.owner(state), state, rank) for rank, state in enumerate(initial)])
         stop_reason = "explored"
         depth = 0
         self._merge(cluster.end_level())
@@ -301,12 +314,39 @@ class Search:
             else:
                 status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
             results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
-        self.peak_memory = max(self.peak_memory, memory, peak_memory_mb())
+        self.peak_memory = max(self.peak_memory, memory)
+        if self.cluster.count == 1:
+            self.peak_memory = max(self.peak_memory, peak_memory_mb())
         stats = Stats(
             states,
             transitions,
             depth,
             self.clock.elapsed(),
             self.peak_memory,
+            search_memory_mb=max(self.peak_memory - self.start_memory, 0.0),
+            workers=self.cluster.count,
+            fingerprints=self.cluster.fingerprints,
+            levels=tuple(self.levels),
         )
-        return Result("bfs", complete, stop_reason, tuple(results), stats, self.system.settings())
+        growth = {}
+        if stop_reason not in ("explored", "decided"):
+            growth = self._fault_shares()
+        return Result(
+            "bfs",
+            complete,
+            stop_reason,
+            tuple(results),
+            stats,
+            self.system.settings(),
+            frontier_faults=growth,
+        )
+
+    def _fault_shares(self) -> dict[str, float]:
+        """The share of the frontier (sampled) that spent each fault budget: the faults
+        behind most of the states still to explore."""
+        looked, spent = 0, {}
+        for count, keys in self.cluster.fault_profiles():
+            looked += count
+            for key, used in keys.items():
+                spent[key] = spent.get(key, 0) + used
+        return {key: used / looked for key, used in sorted(spent.items())} if looked else {}

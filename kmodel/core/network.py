@@ -93,6 +93,10 @@ class FifoNetwork(Network):
     def drop(self, net: NetworkState, keep) -> NetworkState:
         return tuple(entry for entry in net if keep(*entry[0]))
 
+    def map_messages(self, net: NetworkState, convert) -> NetworkState:
+        # Connections keep their order; only the messages change.
+        return tuple((conn, tuple(map(convert, messages))) for conn, messages in net)
+
 
 class UnorderedNetwork(Network):
     """A bag of envelopes. State: sorted tuple of (sender, receiver, message) with repeats."""

@@ -42,6 +42,8 @@ class WorkerFailed(RuntimeError):
 class ProcessCluster(Cluster):
     """Partition 0 in this process, partitions 1.. in forked worker processes."""
 
+    fingerprints = True
+
     def __init__(self, system: System, workers: int, limits: Limits) -> None:
         self.count = workers
         self.system = system
@@ -75,6 +77,9 @@ class ProcessCluster(Cluster):
         # (states, transitions, frontier, memory) last heard of each worker
         self.reported = [(0, 0, 0, 0.0)] * workers
         self.results: dict[int, tuple] = {}  # a worker's answer met while draining progress
+
+    def owner(self, state: Hashable) -> int:
+        return self.system.owner_hash(state) % self.count
 
     # -- the level protocol ------------------------------------------------------
 
@@ -157,6 +162,11 @@ class ProcessCluster(Cluster):
 
     def switch_to_fingerprints(self) -> None:
         """Workers keep fingerprints from the start."""
+
+    def fault_profiles(self) -> list[tuple[int, dict[str, int]]]:
+        for pipe in self.pipes:
+            pipe.send(("fault_profile",))
+        return [self.local.fault_profile(), *self._collect("fault_profile")]
 
     # -- traces ----------------------------------------------------------------------
 
@@ -327,6 +337,9 @@ class _Worker:
     def totals(self) -> tuple[int, int, int, float]:
         p = self.partition
         return len(p.parents), p.transitions, len(p.frontier), memory_mb()
+
+    def fault_profile(self) -> tuple[int, dict[str, int]]:
+        return self.partition.fault_profile()
 
     def parent(self, key: Hashable) -> tuple[int, Hashable] | None:
         return self.partition.parent(key)

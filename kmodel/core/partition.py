@@ -64,6 +64,10 @@ class Partition:
         self.next_faults: dict[Hashable, int] = {}
         self.next_ranks: dict[Hashable, int] = {}
         self.outboxes: list[list[tuple]] = [[] for _ in range(count)]
+        # Per other partition: every state ever sent to it, by fingerprint, numbered in
+        # sending order, and how many were sent before this level.
+        self.sent: list[dict[int, int]] = [{} for _ in range(count)]
+        self.sent_count = [0] * count
         self.transitions = 0
         self.owner: Callable[[Hashable], int] | None = system.owner_hash if count > 1 else None
         # Limits and progress: called once the visited set holds `threshold` states, it
@@ -118,7 +122,7 @@ class Partition:
         checks_states, checks_ends = tracker.checks_states, tracker.checks_ends
         parents, next_level = self.parents, self.next
         faults, next_faults = self.faults, self.next_faults
-        owner, me, outboxes, count = self.owner, self.index, self.outboxes, self.count
+        owner, me, count = self.owner, self.index, self.count
         ranks, next_ranks = self.ranks, self.next_ranks
         fingerprints = self.fingerprints
         rank = 0
@@ -140,7 +144,7 @@ class Partition:
                     if owner is not None:
                         target = owner(nxt) % count
                         if target != me:
-                            outboxes[target].append((nxt, ref, cost, rank | number))
+                            self._send(target, nxt, ref, cost, rank | number)
                             continue
                     nkey = hash(nxt) if fingerprints else nxt
                     if nkey not in parents:
@@ -210,9 +214,38 @@ class Partition:
         self.ranks, self.next_ranks = next_ranks, {}
         return decided
 
+    def _send(self, target: int, state: Hashable, ref: Ref, cost: int, rank: int) -> None:
+        """Put a successor another partition owns into its outbox, once: a state sent in
+        an earlier level is known to its owner already, and of one met twice in this
+        level only the better path (fewer faults, then lower rank) travels."""
+        fingerprint = hash(state)
+        sent = self.sent[target]
+        number = sent.get(fingerprint)
+        box = self.outboxes[target]
+        if number is None:
+            sent[fingerprint] = self.sent_count[target] + len(box)
+            box.append((state, ref, cost, rank))
+            return
+        position = number - self.sent_count[target]
+        if position >= 0 and (cost, rank) < box[position][2:]:
+            box[position] = (state, ref, cost, rank)
+
     def take_outboxes(self) -> list[list[tuple]]:
         boxes, self.outboxes = self.outboxes, [[] for _ in range(self.count)]
+        for target, box in enumerate(boxes):
+            self.sent_count[target] += len(box)
         return boxes
+
+    def fault_profile(self, sample: int = 4096) -> tuple[int, dict[str, int]]:
+        """Of up to `sample` frontier states: how many were looked at, and how many of
+        them had spent each fault budget."""
+        states = self.frontier[:: max(1, len(self.frontier) // sample)][:sample]
+        spent: dict[str, int] = {}
+        for state in states:
+            for key, used in self.system.faults_spent(state).items():
+                if used:
+                    spent[key] = spent.get(key, 0) + 1
+        return len(states), spent
 
     # -- traces ---------------------------------------------------------------------
 

@@ -33,11 +33,25 @@ class Stats:
     transitions: int  # successor edges generated, duplicates included
     max_depth: int
     seconds: float
-    peak_memory_mb: float  # peak resident set size of the process
+    peak_memory_mb: float  # peak resident set size of the search (all its processes)
+    search_memory_mb: float = 0.0  # what the search added to the process it started in
+    workers: int = 1
+    fingerprints: bool = False  # the visited set held 64-bit hashes, not states, at the end
+    levels: tuple[int, ...] = ()  # new states per breadth-first level (from the initial ones)
 
     @property
     def states_per_second(self) -> float:
         return self.states / self.seconds if self.seconds > 0 else float(self.states)
+
+    @property
+    def bytes_per_state(self) -> float:
+        return self.search_memory_mb * 2**20 / self.states if self.states else 0.0
+
+    @property
+    def collision_bound(self) -> float:
+        """An upper bound on the chance that two states shared a fingerprint, which would
+        hide the second: n(n-1)/2 pairs, each colliding with chance 2⁻⁶⁴."""
+        return self.states * (self.states - 1) / 2**65 if self.fingerprints else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +61,11 @@ class Stats:
             "seconds": round(self.seconds, 3),
             "states_per_second": round(self.states_per_second),
             "peak_memory_mb": round(self.peak_memory_mb, 1),
+            "bytes_per_state": round(self.bytes_per_state),
+            "workers": self.workers,
+            "fingerprints": self.fingerprints,
+            "collision_bound": self.collision_bound,
+            "levels": list(self.levels),
         }
 
 
@@ -56,10 +75,24 @@ class Result:
 
     engine: str
     complete: bool
-    stop_reason: str  # "explored", "max_states", "max_depth", "max_seconds", "interrupted"
+    # "explored", "decided" (every verdict settled), "max_states", "max_depth",
+    # "max_seconds", "max_memory", "interrupted"
+    stop_reason: str
     properties: tuple[PropertyResult, ...]
     stats: Stats
     settings: dict[str, Any] = field(default_factory=dict)
+    # When a limit stopped the search: the share of the states left to explore that had
+    # spent each fault budget, which tells what grows the space most.
+    frontier_faults: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> str:
+        """How much of the state space the verdicts rest on, in words."""
+        if self.complete:
+            return "complete"
+        if self.stop_reason == "decided":
+            return "stopped early: every verdict was settled"
+        return f"incomplete (stopped: {self.stop_reason})"
 
     def status_of(self, name: str) -> Status:
         return self.property(name).status

@@ -308,12 +308,14 @@ PAGE_SIZE = resource.getpagesize()
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: states are acyclic, and its scans of
-    millions of live tuples dominate large searches."""
+    millions of live tuples dominate large searches. What the search made is moved
+    out of the collector's sight before it resumes, or its first pass would scan it all."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
 

@@ -176,6 +176,11 @@ class System(Generic[S, A]):
     def from_portable(self, value: Any) -> S:
         return value
 
+    def faults_spent(self, state: S) -> dict[str, int]:
+        """How much of each fault budget the run to `state` used (for hints on what
+        makes a search large)."""
+        return {}
+
     def settings(self) -> dict[str, Any]:
         """The parameters and fault bounds a result holds under, for reports."""
         return {}

@@ -126,8 +126,9 @@ class ActorSystem(System[World, Action]):
         self._crashed: dict[tuple[int, int], tuple[int, int]] = {}  # (slot, net) -> both after
         self._net_faults: dict[int, list[tuple[Action, str, int]]] = {}
         self._initial: list[World] | None = None
-        self._content: tuple[list[int], ...] | None = None  # per kind, once partitioned
-        self._content_by_part: list[list[int]] = []
+        # Content hashes of slots and fault counts, kept once a search is partitioned.
+        self._content: tuple[list[int], list[int]] | None = None
+        self._slot_tables: list[list[int]] = []
         # Properties read worlds through the system that encodes them, so they may be
         # given as a function of it.
         if callable(properties):
@@ -151,6 +152,10 @@ class ActorSystem(System[World, Action]):
 
     def is_up(self, world: World, name: str) -> bool:
         return self._up[world[self.index[name]]]
+
+    def faults_spent(self, world: World) -> dict[str, int]:
+        counts = self._fault_counts.values[world[-1]]
+        return dict(zip(self.budget_keys, counts, strict=True))
 
     def faults_used(self, world: World, key: str) -> int:
         slot = self._budget_slot.get(key)
@@ -330,27 +335,19 @@ class ActorSystem(System[World, Action]):
     # -- between the processes of a parallel search --------------------------------------
 
     def owner_hash(self, world: World) -> int:
-        # The sum of the parts' content hashes: alike in every process forked from this one.
-        return sum(map(list.__getitem__, self._content_by_part, world))
+        # The sum of the content hashes of the actors' slots and the fault counts: alike in
+        # every process forked from this one. The network is left out: states that differ
+        # only in messages in flight share an owner, and networks need no content hash.
+        faults = self._content[1]  # type: ignore[index]
+        return sum(map(list.__getitem__, self._slot_tables, world)) + faults[world[-1]]
 
     def prepare_partitions(self) -> None:
-        """Keep a content hash of every interned part from now on (`owner_hash` reads them)."""
+        """Keep a content hash of every slot and fault count from now on (`owner_hash`)."""
         if self._content is not None:
             return
-        self._content = ([], [], [], [])
-        for message in self._messages.values:
-            self._content[0].append(hash((type(message).__qualname__, message)))
-        for slot in self._slots.values:
-            self._content[1].append(hash(slot))
-        for net in self._nets.values:
-            self._content[2].append(self._net_content(net))
-        for counts in self._fault_counts.values:
-            self._content[3].append(hash(counts))
-        slots, nets, faults = self._content[1:]
-        self._content_by_part = [slots] * len(self.actors) + [nets, faults]
-
-    def _net_content(self, net: tuple) -> int:
-        return hash(self.network.map_messages(net, self._content[0].__getitem__))
+        self._content = ([hash(slot) for slot in self._slots.values], [])
+        self._content[1].extend(hash(counts) for counts in self._fault_counts.values)
+        self._slot_tables = [self._content[0]] * len(self.actors)  # one per actor's place
 
     def exchange(self) -> WorldExchange:
         return WorldExchange(self)
@@ -364,10 +361,7 @@ class ActorSystem(System[World, Action]):
     # -- interning -----------------------------------------------------------
 
     def _message(self, message: Hashable) -> int:
-        mid = self._messages(message)
-        if self._content is not None and mid == len(self._content[0]):
-            self._content[0].append(hash((type(message).__qualname__, message)))
-        return mid
+        return self._messages(message)
 
     def _slot(self, i: int, up: bool, state: Hashable, timers: tuple) -> int:
         slot = self._slots((i, up, state, timers))
@@ -375,21 +369,19 @@ class ActorSystem(System[World, Action]):
             self._up.append(up)
             self._local.append(None)
             if self._content is not None:
-                self._content[1].append(hash((i, up, state, timers)))
+                self._content[0].append(hash((i, up, state, timers)))
         return slot
 
     def _net(self, value: tuple) -> int:
         net = self._nets(value)
         if net == len(self._net_moves):
             self._net_moves.append(None)
-            if self._content is not None:
-                self._content[2].append(self._net_content(value))
         return net
 
     def _faults(self, counts: tuple[int, ...]) -> int:
         faults = self._fault_counts(counts)
-        if self._content is not None and faults == len(self._content[3]):
-            self._content[3].append(hash(counts))
+        if self._content is not None and faults == len(self._content[1]):
+            self._content[1].append(hash(counts))
         if faults == len(self._allowed):
             self._allowed.append(
                 frozenset(

@@ -40,6 +40,7 @@ LOSSY_LINK = Model(
         sender_crashes=s["bounds"]["crash_sender"],
         network=_network(s["parameters"]["network"]),
     ),
+    budget_bounds={"lose": "bounds.lose", "crash:sender": "bounds.crash_sender"},
 )
 
 

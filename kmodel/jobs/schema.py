@@ -92,6 +92,8 @@ class Model:
     build: Callable[[Settings], System]
     # Rules that involve several settings; each returns (section.field, problem) pairs.
     rules: Callable[[Settings], list[tuple[str, str]]] = field(default=lambda settings: [])
+    # The setting (section.name) that bounds each fault budget of the model's system.
+    budget_bounds: Mapping[str, str] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, dict[str, Any]]:
         return {

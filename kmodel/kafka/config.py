@@ -7,7 +7,6 @@ rejects the combinations Kafka itself rejects, with Kafka's reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kmodel.jobs.schema import Setting, Settings
 
@@ -307,6 +306,20 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
     return problems
 
 
+# Each fault bound and the budget key it fills.
+FAULT_BUDGETS = {
+    "producer_crashes": "crash:producer",
+    "broker_crashes": "crash:broker",
+    "consumer_crashes": "crash:consumer",
+    "sink_crashes": "crash:sink",
+    "network_failures": "break",
+    "timeouts": "timeout",
+    "fetch_waits": "fetch-wait",
+    "rebalances": "rebalance",
+    "isr_shrinks": "isr-shrink",
+}
+
+
 def pipeline_config(settings: Settings) -> PipelineConfig:
     """The validated settings of a spec as the objects the actors read."""
     producer, consumer, broker = settings["producer"], settings["consumer"], settings["broker"]
@@ -314,17 +327,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     # delivery.timeout.ms bounds how many request timeouts fit before a record expires.
     by_time = max(1, producer["delivery.timeout.ms"] // producer["request.timeout.ms"])
     attempts = 1 + min(producer["retries"], bounds["retries"], by_time - 1)
-    budget: dict[str, Any] = {
-        "crash:producer": bounds["producer_crashes"],
-        "crash:broker": bounds["broker_crashes"],
-        "crash:consumer": bounds["consumer_crashes"],
-        "crash:sink": bounds["sink_crashes"],
-        "break": bounds["network_failures"],
-        "timeout": bounds["timeouts"],
-        "fetch-wait": bounds["fetch_waits"],
-        "rebalance": bounds["rebalances"],
-        "isr-shrink": bounds["isr_shrinks"],
-    }
+    budget = {key: bounds[bound] for bound, key in FAULT_BUDGETS.items()}
     return PipelineConfig(
         producer=ProducerConfig(
             acks=acks_of(settings),

@@ -6,7 +6,13 @@ from kmodel.core.network import FifoNetwork
 from kmodel.core.world import ActorSystem
 from kmodel.jobs.schema import Model, Settings
 from kmodel.kafka.broker import Broker, broker_name
-from kmodel.kafka.config import SECTIONS, PipelineConfig, kafka_rules, pipeline_config
+from kmodel.kafka.config import (
+    FAULT_BUDGETS,
+    SECTIONS,
+    PipelineConfig,
+    kafka_rules,
+    pipeline_config,
+)
 from kmodel.kafka.consumer import Consumer
 from kmodel.kafka.contracts import contracts
 from kmodel.kafka.controller import Controller
@@ -70,6 +76,7 @@ PIPELINE = Model(
     sections=SECTIONS,
     build=build_pipeline,
     rules=kafka_rules,
+    budget_bounds={key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
 )
 
 __all__ = ["PIPELINE", "Pipeline", "broker_name", "build_pipeline"]

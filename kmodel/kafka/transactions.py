@@ -16,7 +16,13 @@ from kmodel.kafka.coordinator import GroupCoordinator
 from kmodel.kafka.processor import INPUT, Processor, ProcessorConfig
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
-from kmodel.kafka.txn_config import TXN_SECTIONS, TxnPipelineConfig, txn_pipeline_config, txn_rules
+from kmodel.kafka.txn_config import (
+    FAULT_BUDGETS,
+    TXN_SECTIONS,
+    TxnPipelineConfig,
+    txn_pipeline_config,
+    txn_rules,
+)
 from kmodel.kafka.txn_contracts import txn_contracts
 from kmodel.kafka.txn_coordinator import TIMEOUT_FIRES, TransactionCoordinator
 from kmodel.kafka.txn_messages import GROUP
@@ -79,4 +85,5 @@ TXN_PIPELINE = Model(
     sections=TXN_SECTIONS,
     build=build_txn_pipeline,
     rules=txn_rules,
+    budget_bounds={key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
 )

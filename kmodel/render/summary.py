@@ -27,16 +27,27 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
         )
         or "defaults"
     )
-    coverage = "complete" if result.complete else f"INCOMPLETE (stopped: {result.stop_reason})"
+    coverage = result.coverage
+    if not result.complete and result.stop_reason != "decided":
+        coverage = f"INCOMPLETE (stopped: {result.stop_reason})"
+    engine = result.engine if stats.workers == 1 else f"{result.engine}, {stats.workers} workers"
     lines = [
         f"{job.title}  [{job.path}]",
         f"  model {job.model.name} · {settings}",
-        f"  {result.engine}: {stats.states:,} states, {stats.transitions:,} transitions, "
+        f"  {engine}: {stats.states:,} states, {stats.transitions:,} transitions, "
         f"depth {stats.max_depth} in {stats.seconds:.2f} s "
         f"({stats.states_per_second:,.0f} states/s, "
         f"peak {stats.peak_memory_mb:.0f} MB) — {coverage}",
         "",
     ]
+    if stats.fingerprints:
+        lines[-1:-1] = [
+            f"  visited states kept as 64-bit fingerprints: a collision (a state wrongly "
+            f"taken as seen) has a chance below {stats.collision_bound:.1e}"
+        ]
+    hint = growth_hint(outcome)
+    if hint:
+        lines[-1:-1] = [f"  {hint}"]
     if job.ignored:
         lines[-1:-1] = [f"  ignored (not modelled): {', '.join(job.ignored)}"]
     width = max((len(v.name) for v in outcome.verdicts), default=0)
@@ -47,6 +58,22 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
     met = sum(v.met for v in outcome.verdicts)
     lines += ["", f"  expectations met: {met} of {len(outcome.verdicts)}"]
     return "\n".join(lines)
+
+
+def growth_hint(outcome: JobResult) -> str:
+    """For a search a limit stopped: the faults behind most of the states still to explore,
+    by the bounds a spec sets, largest share first."""
+    shares = outcome.result.frontier_faults
+    if not shares:
+        return ""
+    bounds = outcome.job.model.budget_bounds
+    ranked = sorted(shares.items(), key=lambda item: -item[1])
+    parts = [f"{share:.0%} after {key} ({bounds.get(key, key)})" for key, share in ranked[:3]]
+    return (
+        "what grows the space most: of the states left to explore, "
+        + ", ".join(parts)
+        + "; lowering the first of those bounds shrinks the search most"
+    )
 
 
 def _verdict_text(verdict: Verdict) -> str:

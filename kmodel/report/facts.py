@@ -64,7 +64,7 @@ def explored_text(outcome: JobResult) -> str:
     result = outcome.result
     text = f"{bounds_text(outcome.job)}; {result.stats.states:,} states"
     if not result.complete:
-        text += f", stopped early ({result.stop_reason})"
+        text += f", {result.coverage}"
     return text
 
 

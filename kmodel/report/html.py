@@ -234,7 +234,7 @@ def spec_html(outcome: JobResult, files: Files) -> str:
     body.append("</table>")
     if "bounds" in job.settings:
         body.append(f"<p>Fault budget: {fault_budget(job)}.</p>")
-    coverage = "complete" if result.complete else f"incomplete (stopped: {result.stop_reason})"
+    coverage = result.coverage
     body += [
         "<h2>Search</h2>",
         f"<p>{escape(result.engine)}: {stats.states:,} states, {stats.transitions:,} "

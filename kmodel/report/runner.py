@@ -38,7 +38,7 @@ def run_jobs(jobs: Sequence[Job], stream: TextIO | None, progress: bool = True) 
 
 def line(outcome: JobResult, width: int = 0) -> str:
     stats = outcome.result.stats
-    note = "" if outcome.result.complete else f"  (stopped: {outcome.result.stop_reason})"
+    note = "" if outcome.result.complete else f"  ({outcome.result.coverage})"
     return (
         f"{MARKS[outcome.expectations_met]} {outcome.job.name:<{width}}  "
         f"{stats.states:>12,} states  {stats.seconds:7.2f} s{note}"
