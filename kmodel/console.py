@@ -30,10 +30,7 @@ class ProgressDisplay:
         if now - self.started < 1.0 or now - self.last < self.every:
             return
         self.last = now
-        text = (
-            f"{self.label}: {progress.states:,} states · depth {progress.depth} · "
-            f"queue {progress.queue:,} · {progress.states_per_second:,.0f} states/s"
-        )
+        text = progress_line(self.label, progress)
         if self.interactive:
             self.stream.write("\r\033[K" + text)
         else:
@@ -45,3 +42,31 @@ class ProgressDisplay:
         if self.shown and self.interactive:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def progress_line(label: str, progress: Progress) -> str:
+    """One line on a running search: what it found, how fast, how its levels grow."""
+    parts = [
+        f"{label}: {progress.states:,} states",
+        f"depth {progress.depth}",
+        f"queue {progress.queue:,}",
+        f"{progress.states_per_second:,.0f} states/s",
+    ]
+    growth = progress.growth
+    if growth is not None:
+        parts.append(f"levels ×{growth:.2f}")
+        left = progress.states_left
+        if left is not None and progress.states_per_second > 0:
+            seconds = left / progress.states_per_second
+            parts.append(f"about {left:,} states and {_duration(seconds)} left")
+    if progress.memory_mb:
+        parts.append(f"{progress.memory_mb:,.0f} MB")
+    return " · ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
