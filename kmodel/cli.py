@@ -12,6 +12,7 @@ import click
 
 from kmodel.console import ProgressDisplay
 from kmodel.core.bfs import FINGERPRINT_AFTER
+from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.jobs.run import run_job
 from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import load_job
@@ -101,6 +102,11 @@ def main() -> None:
     help=f"Switch to fingerprints past this many states.  [default: {FINGERPRINT_AFTER:,}]",
 )
 @click.option(
+    "--reduce",
+    type=click.Choice(list(REDUCTION_CHOICES)),
+    help="Reductions to apply where the model offers them; none re-checks without.  [default: all]",
+)
+@click.option(
     "--exhaustive",
     is_flag=True,
     help="Explore every state, even once every verdict is settled.",
@@ -137,6 +143,7 @@ def check(
     max_memory,
     fingerprints,
     fingerprints_after,
+    reduce,
     exhaustive,
     output,
     quiet,
@@ -160,6 +167,7 @@ def check(
         "fingerprints": fingerprints,
         "fingerprint_after": 0 if fingerprints is False else fingerprints_after,
         "stop_when_decided": False if exhaustive else None,
+        "reduce": reduce,
     }
     try:
         job = load_job(spec, overrides, search)

@@ -21,6 +21,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from kmodel.core.partition import Partition, Stop
+from kmodel.core.reduction import reduced
 from kmodel.core.result import PropertyResult, Result, Stats, Status
 from kmodel.core.search import (
     CLOCK_EVERY,
@@ -50,12 +51,15 @@ def check_bfs(
     fingerprint_after: int = FINGERPRINT_AFTER,
     stop_when_decided: bool = False,
     workers: int = 1,
+    reduce: Sequence[str] = (),
 ) -> Result:
     """Explore `system` level by level and judge every property.
 
     `fingerprints`: True from the start, False never, None past `fingerprint_after`
-    states. `workers` > 1 runs the same search in that many processes.
+    states. `workers` > 1 runs the same search in that many processes. `reduce`
+    names the reductions to apply where the model offers them (`kmodel.core.reduction`).
     """
+    system, applied = reduced(system, reduce)
     if workers > 1:
         from kmodel.core.parallel import ProcessCluster
 
@@ -64,6 +68,7 @@ def check_bfs(
     else:
         cluster = LocalCluster(system, fingerprints is True)
     search = Search(system, cluster, limits, progress, stop_when_decided)
+    search.reductions = applied
     if fingerprints is None:
         search.fingerprint_after = fingerprint_after
     try:
@@ -195,6 +200,7 @@ class Search:
         self.progress = progress
         self.stop_when_decided = stop_when_decided
         self.fingerprint_after: int | None = None
+        self.reductions: tuple[str, ...] = ()
         self.clock = Clock(limits.max_seconds)
         self.properties = tuple(system.properties())
         # Validates the property names once, as every engine does.
@@ -306,8 +312,8 @@ class Search:
         for prop in self.properties:
             trace = None
             if prop.name in self.decided:
-                path = self._path(self.decided[prop.name])
-                trace = build_trace(self.system, prop.name, prop.kind.value, path)
+                path = self.system.realize(self._path(self.decided[prop.name]))
+                trace = build_trace(self.system.unreduced(), prop.name, prop.kind.value, path)
                 status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
             elif not complete:
                 status = Status.UNKNOWN
@@ -339,6 +345,7 @@ class Search:
             stats,
             self.system.settings(),
             frontier_faults=growth,
+            reductions=self.reductions,
         )
 
     def _fault_shares(self) -> dict[str, float]:

@@ -10,8 +10,9 @@ only if some state at the bound was never expanded from a shallower depth.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 
+from kmodel.core.reduction import reduced
 from kmodel.core.result import Result
 from kmodel.core.search import (
     NO_LIMITS,
@@ -22,7 +23,6 @@ from kmodel.core.search import (
     ProgressCallback,
     PropertyTracker,
     collector_paused,
-    is_terminal,
     make_result,
 )
 from kmodel.core.system import System
@@ -35,8 +35,11 @@ def check_dfs(
     *,
     fingerprints: bool = False,
     stop_when_decided: bool = False,
+    reduce: Sequence[str] = (),
 ) -> Result:
-    """Explore `system` depth first and judge every property."""
+    """Explore `system` depth first and judge every property (of the reductions in
+    `reduce`, symmetry applies; partial-order reduction needs breadth-first search)."""
+    system, applied = reduced(system, reduce, engine="dfs")
     clock = Clock(limits.max_seconds)
     fp = hash if fingerprints else None
     tracker = PropertyTracker(system.properties(), capture=list)
@@ -68,7 +71,7 @@ def check_dfs(
             cut.discard(key)
         normal, faulty = successors(state)
         transitions += len(normal) + len(faulty)
-        if checks_ends and is_terminal(state, normal):
+        if checks_ends and system.is_terminal(state, normal):
             tracker.visit_terminal(state, path)
         stack.append(iter(normal + faulty))
 
@@ -136,4 +139,5 @@ def check_dfs(
         transitions=transitions,
         max_depth=deepest,
         clock=clock,
+        reductions=applied,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from kmodel.core.search import CLOCK_EVERY, PropertyTracker, is_terminal
+from kmodel.core.search import CLOCK_EVERY, PropertyTracker
 from kmodel.core.system import System
 
 RANK_BITS = 12  # a state's successors are numbered below 2**12 in its successors' ranks
@@ -125,6 +125,7 @@ class Partition:
         owner, me, count = self.owner, self.index, self.count
         ranks, next_ranks = self.ranks, self.next_ranks
         fingerprints = self.fingerprints
+        is_terminal = self.system.is_terminal
         rank = 0
         for state in self.frontier:
             key = hash(state) if fingerprints else state

@@ -84,6 +84,7 @@ class Result:
     # When a limit stopped the search: the share of the states left to explore that had
     # spent each fault budget, which tells what grows the space most.
     frontier_faults: dict[str, float] = field(default_factory=dict)
+    reductions: tuple[str, ...] = ()  # the reductions the search applied
 
     @property
     def coverage(self) -> str:

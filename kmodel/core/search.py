@@ -250,8 +250,8 @@ class PropertyTracker:
         for prop in self.properties:
             trace = None
             if prop.name in self.decided:
-                path = path_to(self.decided[prop.name])
-                trace = build_trace(system, prop.name, prop.kind.value, path)
+                path = system.realize(path_to(self.decided[prop.name]))
+                trace = build_trace(system.unreduced(), prop.name, prop.kind.value, path)
                 status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
             elif not complete:
                 status = Status.UNKNOWN
@@ -282,11 +282,6 @@ def _deciding(members: tuple[Property, ...]) -> Callable[[Hashable], tuple[Prope
         return tuple(p for p, reached in wanted if bool(p.condition(state)) is reached)
 
     return deciding
-
-
-def is_terminal(state: Hashable, normal: Sequence[Hashable]) -> bool:
-    """No normal step changes the state: only faults (or nothing) remain."""
-    return all(nxt == state for nxt in normal)
 
 
 def peak_memory_mb() -> float:
@@ -331,9 +326,18 @@ def make_result(
     transitions: int,
     max_depth: int,
     clock: Clock,
+    reductions: tuple[str, ...] = (),
 ) -> Result:
     complete = stop_reason == "explored"
     seconds = clock.elapsed()
     properties = tracker.results(complete, path_to, system)
     stats = Stats(states, transitions, max_depth, seconds, peak_memory_mb())
-    return Result(engine, complete, stop_reason, properties, stats, system.settings())
+    return Result(
+        engine,
+        complete,
+        stop_reason,
+        properties,
+        stats,
+        system.settings(),
+        reductions=reductions,
+    )

@@ -176,6 +176,28 @@ class System(Generic[S, A]):
     def from_portable(self, value: Any) -> S:
         return value
 
+    # -- reductions ----------------------------------------------------------------------
+
+    symmetric = False  # whether `canonical` maps states to representatives of classes
+    partial_order = False  # whether the model can say which of its steps commute
+
+    def canonical(self, state: S) -> S:
+        """The representative of `state`'s class of interchangeable states (a model with
+        `symmetric = True` defines it; every property must read a class's members alike)."""
+        return state
+
+    def is_terminal(self, state: S, normal: Sequence[S]) -> bool:
+        """No normal step changes `state` (its `normal` successors): only faults remain."""
+        return all(nxt == state for nxt in normal)
+
+    def realize(self, path: Sequence[S]) -> list[S]:
+        """A real run for a path a reduced search found (itself, without reductions)."""
+        return list(path)
+
+    def unreduced(self) -> System[S, A]:
+        """The model itself, under any reductions wrapped around it: traces read it."""
+        return self
+
     def faults_spent(self, state: S) -> dict[str, int]:
         """How much of each fault budget the run to `state` used (for hints on what
         makes a search large)."""

@@ -123,6 +123,24 @@ class TwoPhaseCommit(System[int, Action]):
             out += [state & keep | aborted for keep, _, aborted in self.decisions]
         return out, []
 
+    # -- symmetry: the resource managers are interchangeable ---------------------------
+
+    symmetric = True
+
+    def canonical(self, state: int) -> int:
+        """The state with its RMs reordered by what each is (its bit in every field), so
+        states that differ only in which RM is which share one representative."""
+        n, fields = self.rms, 5
+        rest = state >> fields * n << fields * n  # messages to all and the TM's state
+        signatures = sorted(
+            (sum((state >> (f * n + rm) & 1) << f for f in range(fields)) for rm in range(n)),
+            reverse=True,
+        )
+        for rm, signature in enumerate(signatures):
+            for f in range(fields):
+                rest |= (signature >> f & 1) << (f * n + rm)
+        return rest
+
     def _working(self, state: int) -> int:
         n = self.rms
         return ~(state | state >> COMMITTED * n | state >> ABORTED * n) & self.all

@@ -8,6 +8,7 @@ from typing import Any
 
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
+from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Result, Status
 from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
@@ -63,6 +64,7 @@ class JobResult:
             "engine": self.result.engine,
             "complete": self.result.complete,
             "stop_reason": self.result.stop_reason,
+            "reductions": list(self.result.reductions),
             "stats": stats.to_json(),
             "properties": [
                 {
@@ -115,6 +117,7 @@ def search_job(
         max_memory_mb=search["max_memory"] or None,
     )
     stop_when_decided = search["stop_when_decided"]
+    reduce = REDUCTION_CHOICES[search["reduce"]]
     if search["engine"] == "dfs":
         return check_dfs(
             system,
@@ -122,6 +125,7 @@ def search_job(
             progress,
             fingerprints=search["fingerprints"],
             stop_when_decided=stop_when_decided,
+            reduce=reduce,
         )
     after = search["fingerprint_after"]
     return check_bfs(
@@ -133,6 +137,7 @@ def search_job(
         fingerprint_after=after,
         stop_when_decided=stop_when_decided,
         workers=workers or search["workers"] or os.cpu_count() or 1,
+        reduce=reduce,
     )
 
 

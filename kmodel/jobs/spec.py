@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kmodel.core.bfs import FINGERPRINT_AFTER
+from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Status
 from kmodel.jobs.properties import read_properties
 from kmodel.jobs.schema import Model, Setting, SpecError, show_value
@@ -62,6 +63,13 @@ SEARCH_SETTINGS = (
         FINGERPRINT_AFTER,
         "switch to fingerprints past this many states (0: never)",
         minimum=0,
+    ),
+    Setting(
+        "reduce",
+        str,
+        "all",
+        "reductions to apply where the model offers them",
+        choices=tuple(REDUCTION_CHOICES),
     ),
     Setting(
         "stop_when_decided",
