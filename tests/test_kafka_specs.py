@@ -24,7 +24,7 @@ def _run(name: str):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_shipped_spec_meets_its_expectations(spec: Path) -> None:
     outcome = _run(spec.stem)
-    assert outcome.result.complete
+    assert outcome.result.complete or outcome.result.stop_reason == "decided"
     unmet = [(v.name, v.status.value) for v in outcome.verdicts if not v.met]
     assert unmet == []
     system = build_system(outcome.job)
