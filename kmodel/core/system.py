@@ -44,6 +44,9 @@ class Property(Generic[S]):
     # The positions of a tuple state the condition reads, when it reads only those:
     # engines then judge it once per distinct value of those parts.
     reads: tuple[int, ...] | None = None
+    # Of some of those parts, the only fields the condition reads (partial-order
+    # reduction takes a step that changes none of them as invisible to the property).
+    fields: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @classmethod
     def always(
@@ -51,9 +54,9 @@ class Property(Generic[S]):
         name: str,
         condition: Callable[[S], bool],
         description: str = "",
-        reads: Sequence[int] | None = None,
+        reads: Sequence[Read] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.ALWAYS, condition, description, _positions(reads))
+        return cls(name, PropertyKind.ALWAYS, condition, description, *_reads(reads))
 
     @classmethod
     def sometimes(
@@ -61,9 +64,9 @@ class Property(Generic[S]):
         name: str,
         condition: Callable[[S], bool],
         description: str = "",
-        reads: Sequence[int] | None = None,
+        reads: Sequence[Read] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.SOMETIMES, condition, description, _positions(reads))
+        return cls(name, PropertyKind.SOMETIMES, condition, description, *_reads(reads))
 
     @classmethod
     def at_end(
@@ -71,9 +74,9 @@ class Property(Generic[S]):
         name: str,
         condition: Callable[[S], bool],
         description: str = "",
-        reads: Sequence[int] | None = None,
+        reads: Sequence[Read] | None = None,
     ) -> Property[S]:
-        return cls(name, PropertyKind.AT_END, condition, description, _positions(reads))
+        return cls(name, PropertyKind.AT_END, condition, description, *_reads(reads))
 
     @classmethod
     def no_deadlock(cls, is_end: Callable[[S], bool]) -> Property[S]:
@@ -81,8 +84,23 @@ class Property(Generic[S]):
         return cls.at_end("no-deadlock", is_end, "every state where the system stops is an end")
 
 
-def _positions(reads: Sequence[int] | None) -> tuple[int, ...] | None:
-    return None if reads is None else tuple(sorted(set(reads)))
+Read = int | tuple[int, Sequence[str]]  # a part of the state, or some fields of one
+
+
+def _reads(
+    reads: Sequence[Read] | None,
+) -> tuple[tuple[int, ...] | None, tuple[tuple[int, tuple[str, ...]], ...]]:
+    """Positions and per-position fields from a mix of positions and (position, fields)."""
+    if reads is None:
+        return None, ()
+    whole = {read for read in reads if isinstance(read, int)}
+    fields: dict[int, set[str]] = {}
+    for read in reads:
+        if not isinstance(read, int):
+            fields.setdefault(read[0], set()).update(read[1])
+    positions = tuple(sorted(whole | fields.keys()))
+    narrowed = tuple((p, tuple(sorted(f))) for p, f in sorted(fields.items()) if p not in whole)
+    return positions, narrowed
 
 
 @dataclass(frozen=True, slots=True)

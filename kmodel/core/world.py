@@ -51,7 +51,7 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.interning import Interner
 from kmodel.core.jsonable import to_jsonable
 from kmodel.core.network import FifoNetwork, Network
-from kmodel.core.system import Property, StepInfo, System
+from kmodel.core.system import Property, Read, StepInfo, System
 from kmodel.core.world_exchange import WorldExchange
 
 FAULT_KINDS = ("crash", "lose", "break", "duplicate")
@@ -142,6 +142,18 @@ class ActorSystem(System[World, Action]):
     def part(self, name: str) -> int:
         """The position in a world of actor `name`'s slot (for `Property.reads`)."""
         return self.index[name]
+
+    def reads(self, *parts: str) -> list[Read]:
+        """What a property reads, for `Property.reads`: actor names, ``name.field`` for one
+        field of an actor's state, or "faults" for the fault counts."""
+        found: list[Read] = []
+        for part in parts:
+            if part == "faults":
+                found.append(self.faults_part)
+                continue
+            name, _, field = part.partition(".")
+            found.append(self.index[name] if not field else (self.index[name], (field,)))
+        return found
 
     def state_of(self, world: World, name: str) -> Hashable:
         return self._slots.values[world[self.index[name]]][2]

@@ -30,7 +30,9 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
 
     producer, controller = of("producer"), of("controller")
     brokers = [of(broker_name(b)) for b in range(replicas)]
-    on_brokers = [system.part(broker_name(b)) for b in range(replicas)]
+    names = [broker_name(b) for b in range(replicas)]
+    broker_logs = system.reads(*(f"{name}.log" for name in names))
+    broker_hws = system.reads(*(f"{name}.high_watermark" for name in names))
     everything = set(range(1, records + 1))
 
     def logs(world: World) -> list[tuple]:
@@ -60,31 +62,31 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
             "no-acked-loss",
             acked_survive,
             "every write the broker acknowledged stays in some replica's log",
-            reads=[system.part("producer"), *on_brokers],
+            reads=[*system.reads("producer.acked"), *broker_logs],
         ),
         Property.always(
             "no-duplicate-in-log",
             no_log_duplicate,
             "no record is written to the partition log twice",
-            reads=on_brokers,
+            reads=broker_logs,
         ),
         Property.always(
             "producer-order",
             in_order,
             "the producer's records appear in the log in the order it sent them",
-            reads=on_brokers,
+            reads=broker_logs,
         ),
         Property.always(
             "replicas-agree",
             replicas_agree,
             "replicas hold the same record at every offset below both their HWs",
-            reads=on_brokers,
+            reads=[*broker_logs, *broker_hws],
         ),
         Property.sometimes(
             "failover",
             lambda w: controller(w).elections > 0,
             "witness: the controller elects a new leader",
-            reads=[system.part("controller")],
+            reads=system.reads("controller.elections"),
         ),
     ]
     if "consumer" in system.index:
@@ -98,43 +100,42 @@ def _consumer_contracts(
 ) -> list[Property[World]]:
     """The contracts that need the consuming side of the pipeline."""
     consumer, sink = of("consumer"), of("sink")
-    on_consumer, on_sink = [system.part("consumer")], [system.part("sink")]
     return [
         Property.at_end(
             "no-loss",
             lambda w: set(sink(w).effects) >= everything,
             "once the pipeline is quiet, every source record is in the sink",
-            reads=on_sink,
+            reads=system.reads("sink.effects"),
         ),
         Property.always(
             "no-duplicate-effect",
             lambda w: len(set(sink(w).effects)) == len(sink(w).effects),
             "no record takes effect in the sink twice",
-            reads=on_sink,
+            reads=system.reads("sink.effects"),
         ),
         Property.always(
             "hw-monotonic",
             lambda w: consumer(w).high_watermarks[1] == 0,
             "the high watermark the consumer sees never goes back",
-            reads=on_consumer,
+            reads=system.reads("consumer.high_watermarks"),
         ),
         Property.always(
             "no-skip",
             lambda w: not consumer(w).skipped,
             "the consumer never moves past an offset it did not process",
-            reads=on_consumer,
+            reads=system.reads("consumer.skipped"),
         ),
         Property.sometimes(
             "all-delivered",
             lambda w: set(sink(w).effects) >= everything,
             "witness: every record can reach the sink",
-            reads=on_sink,
+            reads=system.reads("sink.effects"),
         ),
         Property.sometimes(
             "redelivered",
             lambda w: len(set(sink(w).writes)) < len(sink(w).writes),
             "witness: a record reaches the sink a second time",
-            reads=on_sink,
+            reads=system.reads("sink.writes"),
         ),
     ]
 
@@ -146,7 +147,7 @@ def witnesses_of_faults(system: ActorSystem) -> Sequence[Property[World]]:
             f"witness:{key}",
             lambda w, key=key: system.faults_used(w, key) > 0,
             f"witness: the fault {key} happens",
-            reads=[system.faults_part],
+            reads=system.reads("faults"),
         )
         for key in system.budget_keys
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kmodel.core.system import Property
+from kmodel.core.system import Property, Read
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.contracts import witnesses_of_faults
 from kmodel.kafka.txn_config import TxnPipelineConfig
@@ -37,11 +37,14 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
     partitions = [of(name) for name in partition_names]
     processor_names = [name for name in system.index if name.startswith("app-")]
     processors = [of(name) for name in processor_names]
-    # What each kind of contract reads: the output (partitions or sink), the coordinators.
-    output_names = partition_names or ["sink"]
-    on_output = [system.part(name) for name in output_names]
-    on_coordinator = [system.part(TXN_COORDINATOR)]
-    on_everything = [system.part(name) for name in (*output_names, TXN_COORDINATOR, GROUP)]
+    # What each kind of contract reads: the output (partition logs or the sink's effects),
+    # the input position stored with them, the coordinators' ghosts.
+    on_output = system.reads(*([f"{name}.log" for name in partition_names] or ["sink.effects"]))
+    on_position = system.reads(
+        "sink.position" if config.offsets == "sink" and not outputs else f"{GROUP}.committed"
+    )
+    on_outcomes = system.reads(f"{TXN_COORDINATOR}.outcomes")
+    on_transactions = system.reads(f"{TXN_COORDINATOR}.transactions")
     everything = set(range(1, records + 1))
 
     def views(world: World) -> list[LogView]:
@@ -74,7 +77,12 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
             return max(group(world).committed, 0)
 
         properties = _kafka_output_contracts(
-            seen, views, aborted_attempts, group, config.shared_transactional_id, on_everything
+            seen,
+            views,
+            aborted_attempts,
+            group,
+            config.shared_transactional_id,
+            [*on_output, *on_outcomes, *system.reads(f"{GROUP}.stale_commits")],
         )
     else:
         sink = of("sink")
@@ -111,7 +119,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
                 not settled(w) or set(range(1, committed_position(w) + 1)) == committed_records(w)
             ),
             "the stored input position covers exactly the records whose output committed",
-            reads=on_everything,
+            reads=[*on_output, *on_position, *on_transactions],
         ),
         Property.at_end(
             "transactions-complete",
@@ -125,7 +133,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
                 )
             ),
             "once the pipeline is quiet, no transaction is open and the LSO is the log end",
-            reads=on_everything,
+            reads=[*on_output, *on_transactions, *system.reads(f"{GROUP}.pending")],
         ),
         Property.sometimes(
             "all-delivered",
@@ -137,19 +145,19 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
             "committed",
             lambda w: any(committed for _, committed in coordinator(w).outcomes),
             "witness: a transaction commits",
-            reads=on_coordinator,
+            reads=on_outcomes,
         ),
         Property.sometimes(
             "aborted",
             lambda w: any(not committed for _, committed in coordinator(w).outcomes),
             "witness: a transaction aborts",
-            reads=on_coordinator,
+            reads=on_outcomes,
         ),
         Property.sometimes(
             "fenced",
             lambda w: any(p(w).fenced for p in processors),
             "witness: an instance learns it is fenced",
-            reads=[system.part(name) for name in processor_names],
+            reads=system.reads(*(f"{name}.fenced" for name in processor_names)),
         ),
     ]
     properties += witnesses_of_faults(system)
@@ -157,7 +165,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
 
 
 def _kafka_output_contracts(
-    seen, views, aborted_attempts, group, shared_id: bool, reads: list[int]
+    seen, views, aborted_attempts, group, shared_id: bool, reads: list[Read]
 ) -> list[Property[World]]:
     """The contracts about what a reader of the output topic sees (each reads `reads`)."""
 
