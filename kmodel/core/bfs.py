@@ -17,11 +17,12 @@ result states.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kmodel.core.partition import Partition, Stop
-from kmodel.core.reduction import reduced
+from kmodel.core.reduction import Reduced, reduced
 from kmodel.core.result import PropertyResult, Result, Stats, Status
 from kmodel.core.search import (
     CLOCK_EVERY,
@@ -36,7 +37,7 @@ from kmodel.core.search import (
     memory_mb,
     peak_memory_mb,
 )
-from kmodel.core.system import PropertyKind, System
+from kmodel.core.system import Property, PropertyKind, System
 from kmodel.core.trace import build_trace
 
 FINGERPRINT_AFTER = 8_000_000  # states kept whole before the visited set switches to hashes
@@ -59,6 +60,7 @@ def check_bfs(
     states. `workers` > 1 runs the same search in that many processes. `reduce`
     names the reductions to apply where the model offers them (`kmodel.core.reduction`).
     """
+    plain = system
     system, applied = reduced(system, reduce)
     if workers > 1:
         from kmodel.core.parallel import ProcessCluster
@@ -72,9 +74,54 @@ def check_bfs(
     if fingerprints is None:
         search.fingerprint_after = fingerprint_after
     try:
-        return search.run()
+        result = search.run()
     finally:
         cluster.close()
+    if "por" in applied:
+        result = _shortest_traces(result, plain, search, workers, reduce)
+    return result
+
+
+def _shortest_traces(
+    result: Result, plain: System, search: Search, workers: int, reduce: Sequence[str]
+) -> Result:
+    """Partial-order reduction may reach a deciding state by a longer path than the
+    shortest. Where it left steps out before the level a property was decided at, look
+    again without it, to that depth, for the shortest trace with the fewest faults."""
+    first = search.reduced_at
+    unsure = {
+        p.name: len(p.trace)
+        for p in result.properties
+        if p.trace is not None and first < len(p.trace)
+    }
+    if not unsure:
+        return result
+    depth = max(unsure.values())
+    again = check_bfs(
+        OnlyProperties(plain, unsure),
+        Limits(max_depth=depth),
+        stop_when_decided=True,
+        workers=workers,
+        reduce=[r for r in reduce if r != "por"],
+    )
+    shorter = {p.name: p for p in again.properties if p.trace is not None}
+    properties = tuple(shorter.get(p.name, p) if p.name in unsure else p for p in result.properties)
+    note = (
+        f"traces of {', '.join(sorted(unsure))} made shortest by a search without "
+        f"partial-order reduction to depth {depth} ({again.stats.states:,} states)"
+    )
+    return replace(result, properties=properties, notes=(*result.notes, note))
+
+
+class OnlyProperties(Reduced):
+    """A model judged by some of its properties only."""
+
+    def __init__(self, system: System, names: Collection[str]) -> None:
+        super().__init__(system)
+        self.names = names
+
+    def properties(self) -> Sequence[Property]:
+        return [p for p in self.system.properties() if p.name in self.names]
 
 
 class Cluster:
@@ -118,6 +165,10 @@ class Cluster:
 
     def fault_profiles(self) -> list[tuple[int, dict[str, int]]]:
         """Each partition's `Partition.fault_profile` of its frontier."""
+        raise NotImplementedError
+
+    def first_reduced_level(self) -> float:
+        """The shallowest level where partial-order reduction left a step out (inf: none)."""
         raise NotImplementedError
 
     def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
@@ -169,6 +220,9 @@ class LocalCluster(Cluster):
     def fault_profiles(self) -> list[tuple[int, dict[str, int]]]:
         return [self.partition.fault_profile()]
 
+    def first_reduced_level(self) -> float:
+        return self.partition.reduced_at
+
     def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
         ref = self.partition.parent(key)
         return None if ref is None else (0, ref)
@@ -201,6 +255,7 @@ class Search:
         self.stop_when_decided = stop_when_decided
         self.fingerprint_after: int | None = None
         self.reductions: tuple[str, ...] = ()
+        self.reduced_at = float("inf")
         self.clock = Clock(limits.max_seconds)
         self.properties = tuple(system.properties())
         # Validates the property names once, as every engine does.
@@ -250,6 +305,7 @@ class Search:
                         self.levels.append(states - before)
         except KeyboardInterrupt:
             stop_reason = "interrupted"
+        self.reduced_at = self.cluster.first_reduced_level()
         return self._result(stop_reason, depth)
 
     def _tick(self, states: int, transitions: int) -> int:

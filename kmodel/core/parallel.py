@@ -168,6 +168,11 @@ class ProcessCluster(Cluster):
             pipe.send(("fault_profile",))
         return [self.local.fault_profile(), *self._collect("fault_profile")]
 
+    def first_reduced_level(self) -> float:
+        for pipe in self.pipes:
+            pipe.send(("first_reduced_level",))
+        return min([self.local.reduced_at, *self._collect("first_reduced_level")])
+
     # -- traces ----------------------------------------------------------------------
 
     def parent(self, partition: int, key: Hashable) -> tuple[int, Hashable] | None:
@@ -340,6 +345,9 @@ class _Worker:
 
     def fault_profile(self) -> tuple[int, dict[str, int]]:
         return self.partition.fault_profile()
+
+    def first_reduced_level(self) -> float:
+        return self.partition.reduced_at
 
     def parent(self, key: Hashable) -> tuple[int, Hashable] | None:
         return self.partition.parent(key)

@@ -70,6 +70,13 @@ class Partition:
         self.sent_count = [0] * count
         self.transitions = 0
         self.owner: Callable[[Hashable], int] | None = system.owner_hash if count > 1 else None
+        # Partial-order reduction: stubborn sets, used where the cycle proviso allows.
+        self.reduce = system.reduced_successors if system.stubborn else None
+        self.next_keys: set[Hashable] = set()  # the next level's keys, kept while reducing
+        self.level = 0  # the depth of the frontier
+        self.reduced_at = float("inf")  # the first level where a stubborn set left steps out
+        if self.reduce is not None:
+            system.watch(self.tracker.pending)
         # Limits and progress: called once the visited set holds `threshold` states, it
         # raises `Stop` or returns the next threshold.
         self.tick: Callable[[int], int] = lambda found: found + CLOCK_EVERY
@@ -127,11 +134,26 @@ class Partition:
         fingerprints = self.fingerprints
         is_terminal = self.system.is_terminal
         rank = 0
+        reduce, next_keys = self.reduce, self.next_keys
         for state in self.frontier:
             key = hash(state) if fingerprints else state
             base = faults.get(key, 0) if faults else 0
-            normal, faulty = successors(state)
-            self.transitions += len(normal) + len(faulty)
+            found = None if reduce is None else reduce(state)
+            if found is None:
+                explored = successors(state)
+                normal = explored[0]
+            else:
+                reduced_normal, reduced_faulty, everything = found
+                if self._postponable(reduced_normal + reduced_faulty):
+                    explored = reduced_normal, reduced_faulty
+                    # An end needs every normal step to change nothing: ask all only then.
+                    ends = any(nxt != state for nxt in reduced_normal)
+                    normal = reduced_normal if ends else everything()[0]
+                    self.reduced_at = min(self.reduced_at, self.level)
+                else:
+                    explored = everything()
+                    normal = explored[0]
+            self.transitions += len(explored[0]) + len(explored[1])
             if owner is None:
                 ref = key
             else:
@@ -139,7 +161,7 @@ class Partition:
             if checks_ends and is_terminal(state, normal):
                 tracker.visit_terminal(state, key, base, rank >> RANK_BITS)
             number = 0
-            for batch, cost in ((normal, base), (faulty, base + 1)):
+            for batch, cost in ((explored[0], base), (explored[1], base + 1)):
                 for nxt in batch:
                     number += 1
                     if owner is not None:
@@ -155,12 +177,28 @@ class Partition:
                             next_faults[nkey] = cost
                         if owner is not None:
                             next_ranks[nkey] = rank | number
+                        elif reduce is not None:
+                            next_keys.add(nkey)
                         if checks_states:
                             tracker.visit(nxt, nkey, cost)
                         if len(parents) >= self.threshold:
                             self.threshold = self.tick(len(parents))
                     elif nkey in next_faults or nkey in next_ranks:
                         self._better_path(nkey, ref, cost, rank | number)
+
+    def _postponable(self, successors: list[Hashable]) -> bool:
+        """The cycle proviso: the steps a stubborn set leaves out may wait only if every
+        world it leads to is new or on the next level, so no cycle can postpone them for
+        good. A world another partition owns cannot be told here: it fails the proviso."""
+        owner, fingerprints, parents = self.owner, self.fingerprints, self.parents
+        level = self.next_keys if owner is None else self.next_ranks
+        for nxt in successors:
+            if owner is not None and owner(nxt) % self.count != self.index:
+                return False
+            nkey = hash(nxt) if fingerprints else nxt
+            if nkey in parents and nkey not in level:
+                return False
+        return True
 
     def absorb(self, arrivals: Sequence[tuple[Hashable, Ref, int, int]]) -> None:
         """Take successors other partitions found for states this partition owns."""
@@ -213,6 +251,9 @@ class Partition:
         self.frontier, self.next = self.next, []
         self.faults, self.next_faults = next_faults, {}
         self.ranks, self.next_ranks = next_ranks, {}
+        self.next_keys = set()
+        if self.frontier:
+            self.level += 1
         return decided
 
     def _send(self, target: int, state: Hashable, ref: Ref, cost: int, rank: int) -> None:

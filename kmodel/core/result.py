@@ -85,6 +85,7 @@ class Result:
     # spent each fault budget, which tells what grows the space most.
     frontier_faults: dict[str, float] = field(default_factory=dict)
     reductions: tuple[str, ...] = ()  # the reductions the search applied
+    notes: tuple[str, ...] = ()  # what a reader should know about how the verdicts were found
 
     @property
     def coverage(self) -> str:

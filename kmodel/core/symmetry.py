@@ -22,19 +22,17 @@ whose representative is the next one on the path.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
 
-from kmodel.core.system import Exchange, Property, StepInfo, System
+from kmodel.core.reduction import Reduced
+from kmodel.core.system import System
 
 
-class SymmetryReduced(System):
+class SymmetryReduced(Reduced):
     """`system` seen through its `canonical` map: one state per class."""
 
     def __init__(self, system: System) -> None:
-        self.system = system
+        super().__init__(system)
         self.canonical = system.canonical
-
-    # -- what the search explores -----------------------------------------------
 
     def initial_states(self) -> Sequence[Hashable]:
         return list(dict.fromkeys(map(self.canonical, self.system.initial_states())))
@@ -58,47 +56,3 @@ class SymmetryReduced(System):
             normal, faulty = system.successors(real[-1])
             real.append(next(s for s in normal + faulty if canonical(s) == wanted))
         return self.system.realize(real)
-
-    def unreduced(self) -> System:
-        return self.system.unreduced()
-
-    # -- everything else is the model's own ------------------------------------------
-
-    def properties(self) -> Sequence[Property]:
-        return self.system.properties()
-
-    def actions(self, state: Hashable):
-        return self.system.actions(state)
-
-    def next_state(self, state: Hashable, action: Hashable):
-        return self.system.next_state(state, action)
-
-    def fault_of(self, action: Hashable) -> str | None:
-        return self.system.fault_of(action)
-
-    def describe(self, state: Hashable, action: Hashable, after: Hashable) -> StepInfo:
-        return self.system.describe(state, action, after)
-
-    def state_view(self, state: Hashable) -> Any:
-        return self.system.state_view(state)
-
-    def faults_spent(self, state: Hashable) -> dict[str, int]:
-        return self.system.faults_spent(state)
-
-    def settings(self) -> dict[str, Any]:
-        return self.system.settings()
-
-    def owner_hash(self, state: Hashable) -> int:
-        return self.system.owner_hash(state)
-
-    def prepare_partitions(self) -> None:
-        self.system.prepare_partitions()
-
-    def exchange(self) -> Exchange:
-        return self.system.exchange()
-
-    def portable(self, state: Hashable) -> Any:
-        return self.system.portable(state)
-
-    def from_portable(self, value: Any) -> Hashable:
-        return self.system.from_portable(value)

@@ -17,7 +17,7 @@ protocol or an actor system) runs under every engine.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -198,6 +198,16 @@ class System(Generic[S, A]):
 
     symmetric = False  # whether `canonical` maps states to representatives of classes
     partial_order = False  # whether the model can say which of its steps commute
+    stubborn = False  # whether searches should explore `reduced_successors`
+
+    def reduced_successors(self, state: S) -> tuple[list[S], list[S], list[S], list[S]] | None:
+        """(normal, faulty) successors through a subset of the enabled steps that is enough
+        to explore, then all (normal, faulty) successors; None where none can be left out
+        (`kmodel.core.partial_order`)."""
+        return None
+
+    def watch(self, pending: Collection[str]) -> None:
+        """Hear which properties are still undecided (a reduction may depend on them)."""
 
     def canonical(self, state: S) -> S:
         """The representative of `state`'s class of interchangeable states (a model with

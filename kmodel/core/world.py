@@ -44,7 +44,7 @@ did; a transition is then a few dictionary lookups and one new tuple.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from kmodel.core.actors import Actor, Out
@@ -59,10 +59,16 @@ FAULT_KINDS = ("crash", "lose", "break", "duplicate")
 World = tuple[int, ...]  # (slot of each actor ..., network id, fault counts id)
 Sends = tuple[tuple[int, int], ...]  # (receiver index, message id), in the order sent
 Effect = tuple[int, Sends]  # what a handler did: the actor's new slot, what it sent
+# (action, budget key, actor, effect, network it sends into, fault counts after or None)
+Move = tuple["Action", str | None, int, Effect, int, int | None]
 Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
 #               | ("timer", actor, timer, key) | ("restart", actor) | ("crash", actor, key)
 #               | ("lose", position, key, envelope) | ("break", (sender, receiver), key)
 #               | ("duplicate", position, key, envelope)
+
+
+class TopologyError(RuntimeError):
+    """A model's actor sent where its declared topology says it never does (a model bug)."""
 
 
 class WorldView(NamedTuple):
@@ -89,6 +95,7 @@ class ActorSystem(System[World, Action]):
         is_end: Callable[[World], bool] | None = None,
         crash_notices: Mapping[str, Sequence[tuple[str, Hashable]]] | None = None,
         eventual: Sequence[str] = (),
+        topology: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         names = [actor.name for actor in actors]
         if len(set(names)) != len(names):
@@ -110,6 +117,19 @@ class ActorSystem(System[World, Action]):
             self.index[name]: tuple((self.index[to], message) for to, message in notices)
             for name, notices in (crash_notices or {}).items()
         }
+        # Who may send to whom: what partial-order reduction reasons with. The layer
+        # checks every handler it runs against it (`TopologyError`).
+        self.partial_order = topology is not None
+        self.reaches: tuple[frozenset[int], ...] = ()
+        self.senders: tuple[tuple[int, ...], ...] = ()
+        if topology is not None:
+            reaches = [{self.index[to] for to in topology.get(name, ())} for name in names]
+            for i, notices in self.crash_notices.items():
+                reaches[i].update(to for to, _ in notices)
+            self.reaches = tuple(frozenset(targets) for targets in reaches)
+            self.senders = tuple(
+                tuple(j for j in range(count) if i in self.reaches[j]) for i in range(count)
+            )
         # Interned parts and what has been computed from them.
         self._slots: Interner[tuple] = Interner()  # (actor, up, state, timers)
         self._up: list[bool] = []  # per slot
@@ -261,12 +281,31 @@ class ActorSystem(System[World, Action]):
         """Every enabled action with the fault budget it spends (None for a normal step)
         and the world after it, in a fixed order: deliveries, each actor's steps and
         timers (or its restart), due eventual steps, crashes, then network faults."""
+        install = self._install
+        found = [
+            (action, key, install(world, i, effect, net, spent))
+            for action, key, i, effect, net, spent in self.moves(world)
+        ]
+        up = self._up
+        allowed = self._allowed[world[-1]]
+        for i, key in enumerate(self._crash_keys):
+            if key in allowed and up[world[i]]:
+                found.append((("crash", i, key), key, self._crash(world, i, key)))
+        if self._network_faults and allowed:
+            found += self._network_transitions(world, allowed)
+        return found
+
+    def moves(self, world: World) -> list[Move]:
+        """The deliveries and the actors' own steps, timers and restarts enabled in
+        `world`, in `transitions`' order: each with the budget it spends, its actor, what
+        its handler did, the network it sends into and the fault counts after it (None:
+        unchanged). `install_move` turns one into the world after it."""
         count = len(self.actors)
         up = self._up
         net = world[count]
         faults = world[-1]
         allowed = self._allowed[faults]
-        found: list[tuple[Action, str | None, World]] = []
+        found: list[Move] = []
         progress = False  # some action other than a fault is enabled
         for dst, src, mid, rest, action in self._deliveries(net):
             slot = world[dst]
@@ -275,8 +314,8 @@ class ActorSystem(System[World, Action]):
                 effect = self._delivered.get((slot, src, mid))
                 if effect is None:
                     effect = self._deliver(slot, src, mid)
-                found.append((action, None, self._install(world, dst, effect, rest)))
-        due = []
+                found.append((action, None, dst, effect, rest, None))
+        due: list[Move] = []
         for i in range(count):
             moves = self._local[world[i]]
             if moves is None:
@@ -284,20 +323,19 @@ class ActorSystem(System[World, Action]):
             for action, key, effect in moves:
                 if key is None:
                     progress = True
-                    found.append((action, None, self._install(world, i, effect, net)))
+                    found.append((action, None, i, effect, net, None))
                 elif key in self.eventual:
-                    due.append((action, None, self._install(world, i, effect, net)))
+                    due.append((action, None, i, effect, net, None))
                 elif key in allowed:
-                    spent = self._spend(faults, key)
-                    found.append((action, key, self._install(world, i, effect, net, spent)))
+                    found.append((action, key, i, effect, net, self._spend(faults, key)))
         if not progress:
             found += due
-        for i, key in enumerate(self._crash_keys):
-            if key in allowed and up[world[i]]:
-                found.append((("crash", i, key), key, self._crash(world, i, key)))
-        if self._network_faults and allowed:
-            found += self._network_transitions(world, allowed)
         return found
+
+    def install_move(self, world: World, move: Move) -> World:
+        """The world after one of `moves(world)`."""
+        _, _, i, effect, net, spent = move
+        return self._install(world, i, effect, net, spent)
 
     def describe(self, world: World, action: Action, after: World) -> StepInfo:
         kind = action[0]
@@ -427,6 +465,13 @@ class ActorSystem(System[World, Action]):
                     armed.remove(timer)
             timers = tuple(sorted(armed, key=repr))
         sends = tuple((self.index[to], self._message(message)) for to, message in out.sends)
+        if self.reaches:
+            stray = [self.names[dst] for dst, _ in sends if dst not in self.reaches[i]]
+            if stray:
+                raise TopologyError(
+                    f"actor {self.names[i]!r} sent a message to {stray[0]!r}, which the "
+                    "model's topology does not let it reach; add it to the topology"
+                )
         return self._slot(i, True, state, timers), sends
 
     def _deliver(self, slot: int, src: int, mid: int) -> Effect:

@@ -55,6 +55,7 @@ class Pipeline(ActorSystem):
             budget=config.budget,
             crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
             properties=lambda system: contracts(system, config.records, config.broker.replicas),
+            topology=_topology([actor.name for actor in actors]),
         )
 
     def break_class(self, sender: str, receiver: str) -> str | None:
@@ -64,6 +65,23 @@ class Pipeline(ActorSystem):
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}
+
+
+def _topology(names: list[str]) -> dict[str, list[str]]:
+    """Who sends to whom: clients and brokers both ways, the controller to brokers and
+    clients, the source and the sink only to their application."""
+    brokers = [name for name in names if name.startswith("broker")]
+    clients = [name for name in CLIENT_LINKS if name in names]
+    talks = {
+        "source": ["producer"],
+        "producer": [*brokers, "controller", "source"],
+        "controller": [*brokers, *clients],
+        "coordinator": ["consumer"],
+        "consumer": [*brokers, "controller", "coordinator", "sink"],
+        "sink": ["consumer"],
+    }
+    talks.update({broker: [*brokers, *clients, "controller"] for broker in brokers})
+    return {name: [to for to in talks[name] if to in names and to != name] for name in names}
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -26,7 +26,7 @@ from kmodel.kafka.txn_config import (
 from kmodel.kafka.txn_contracts import txn_contracts
 from kmodel.kafka.txn_coordinator import TIMEOUT_FIRES, TransactionCoordinator
 from kmodel.kafka.txn_messages import GROUP
-from kmodel.kafka.txn_partition import TxnPartition, partition_name
+from kmodel.kafka.txn_partition import TXN_COORDINATOR, TxnPartition, partition_name
 
 
 class TxnPipeline(ActorSystem):
@@ -61,10 +61,28 @@ class TxnPipeline(ActorSystem):
             budget=config.budget,
             eventual=(TIMEOUT_FIRES,),
             properties=lambda system: txn_contracts(system, config),
+            topology=_topology([actor.name for actor in actors]),
         )
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}
+
+
+def _topology(names: list[str]) -> dict[str, list[str]]:
+    """Who sends to whom: each instance to the input, the coordinators, the outputs and
+    the sink; the coordinators to the instances, each other and the outputs; the input,
+    the outputs and the sink back to the instances (the outputs to the coordinator too)."""
+    apps = [name for name in names if name.startswith("app-")]
+    outputs = [name for name in names if name.startswith("output-")]
+    talks = {
+        INPUT: apps,
+        GROUP: [*apps, TXN_COORDINATOR],
+        TXN_COORDINATOR: [*apps, GROUP, *outputs],
+        "sink": apps,
+    }
+    talks.update({app: [INPUT, GROUP, TXN_COORDINATOR, *outputs, "sink"] for app in apps})
+    talks.update({output: [*apps, TXN_COORDINATOR] for output in outputs})
+    return {name: [to for to in talks[name] if to in names] for name in names}
 
 
 def _transactional_ids(config: TxnPipelineConfig, instances: int) -> tuple[str, ...]:

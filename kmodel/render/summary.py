@@ -48,6 +48,8 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
             f"  visited states kept as 64-bit fingerprints: a collision (a state wrongly "
             f"taken as seen) has a chance below {stats.collision_bound:.1e}"
         ]
+    for note in result.notes:
+        lines[-1:-1] = [f"  {note}"]
     hint = growth_hint(outcome)
     if hint:
         lines[-1:-1] = [f"  {hint}"]

@@ -1,0 +1,205 @@
+"""Partial-order reduction for actor systems: one order of steps that commute.
+
+Steps of different actors touch different parts of a world: each actor's own
+slot, the heads of the queues it reads, the tails of the queues it writes.
+Run one before the other or after, the world is the same; exploring every
+order is wasted work. At each world a *stubborn set* of the enabled steps
+is explored instead of all of them (Valmari's method), built from what the
+actor layer knows:
+
+- The steps of a set A of actors: the messages delivered to them, their own
+  steps and timers, their restarts. An actor outside A that may send to a
+  member of A (the model's declared topology, which the layer checks on every
+  handler it runs) joins A while the queue between them is empty: its next
+  message would be a new step of that member, and could overtake. A message
+  behind another in a FIFO queue cannot. A member that sends to a crashed
+  actor makes that actor join: its restart changes how the send ends.
+- Only worlds where no fault can happen any more (every fault budget spent):
+  a crash, a loss or a broken connection reaches the state of every actor it
+  touches, and faults share budgets. Eventual steps, which wait until nothing
+  else can happen, turn the reduction off where they are due.
+- Visibility: every step of the set must leave unchanged what the properties
+  still undecided read (their declared parts and fields); a set with a
+  visible step is not used.
+- The cycle proviso for breadth-first search: the set is used only if every
+  world it leads to is new or on the next level (the search checks this), so
+  no step can be put off forever around a cycle.
+
+A world where nothing but faults can happen is reached exactly (the set
+always holds an enabled step when there is one), so checks at the end stay
+exact. A breadth-first search under this reduction finds a violation at the
+right level of the reduced graph, which may be deeper than the shortest; the
+search then looks again without it, to the depth found, for the shortest
+trace (`kmodel.core.bfs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
+
+from kmodel.core.network import FifoNetwork
+from kmodel.core.reduction import Reduced
+from kmodel.core.system import PropertyKind
+
+if TYPE_CHECKING:
+    from kmodel.core.world import ActorSystem, World
+
+Transition = tuple[Any, ...]  # a `Move` of the actor layer
+# Worlds to look for smaller sets at before judging whether it pays: where fewer than one
+# in twenty is smaller, every world is expanded whole (which is always sound).
+TRIAL = 4096
+
+
+class PartialOrderReduced(Reduced):
+    """An actor system whose searches explore stubborn sets of its steps."""
+
+    stubborn = True
+
+    def __init__(self, system: ActorSystem) -> None:
+        super().__init__(system)
+        self.actors = system
+        self.fifo = isinstance(system.network, FifoNetwork)
+        self.pending: Collection[str] = {p.name for p in system.properties()}
+        self.reduced = 0  # worlds expanded through a stubborn set smaller than all steps
+        self.tried = 0  # worlds where a smaller set was looked for
+        self._watched_by: dict[int, list[tuple[str, tuple[str, ...] | None]]] = {}
+        self._reads_network = False
+        self._invisible: dict[tuple[int, int], bool] = {}
+        self._judged_for: frozenset[str] = frozenset()
+        self._closures: dict[tuple[int, int, tuple[int, ...]], frozenset[int]] = {}
+
+    def watch(self, pending: Collection[str]) -> None:
+        """Judge visibility by the properties named in `pending` (kept up to date by the
+        search as properties are decided)."""
+        self.pending = pending
+
+    def reduced_successors(
+        self, world: World
+    ) -> tuple[list[World], list[World], Callable[[], tuple[list, list]]] | None:
+        """(normal, faulty) successors through a stubborn set, and a way to get all of
+        them; None where no step can be left out. Only the set's worlds are built."""
+        system = self.actors
+        if system._allowed[world[-1]] or (self.tried > TRIAL and self.reduced < self.tried // 20):
+            return None  # a fault can still happen, or sets are hardly ever smaller here
+        moves = system.moves(world)
+        if len(moves) < 2:
+            return None
+        self.tried += 1
+        chosen = self._stubborn(world, moves)
+        if chosen is None:
+            return None
+        self.reduced += 1
+        install = system.install_move
+        after = [install(world, move) for move in chosen]
+        return after, [], lambda: ([install(world, move) for move in moves], [])
+
+    # -- the stubborn set ----------------------------------------------------------
+
+    def _stubborn(self, world: World, found: list[Transition]) -> list[Transition] | None:
+        system = self.actors
+        by_actor: dict[int, list[Transition]] = {}
+        for transition in found:
+            action = transition[0]
+            if action[0] == "step" and action[3] in system.eventual:
+                return None  # due: it waits for everything else to stop
+            by_actor.setdefault(transition[2], []).append(transition)
+        if len(by_actor) < 2:
+            return None
+        self._refresh_visibility()
+        if self._reads_network:
+            return None
+        up = system._up
+        down = tuple(i for i in range(len(system.actors)) if not up[world[i]])
+        for seed in sorted(by_actor, key=lambda actor: len(by_actor[actor])):
+            members = self._closures.get((seed, world[-2], down))
+            if members is None:
+                members = self._closure(seed, world[-2], down)
+                self._closures[seed, world[-2], down] = members
+            chosen = [t for actor in members for t in by_actor.get(actor, ())]
+            if len(chosen) < len(found) and all(
+                self._invisible_move(world, move) for move in chosen
+            ):
+                return chosen  # the first good set from the smallest seeds: no search for the best
+        return None
+
+    def _closure(self, seed: int, net: int, down: tuple[int, ...]) -> frozenset[int]:
+        """The actors whose steps must be explored with `seed`'s: those that may send to
+        a member over an empty connection, and the crashed actors a member may send to
+        (whether a send is refused depends on their restart). It depends only on the
+        network (`net`) and on who is `down`, so it is computed once for each."""
+        system = self.actors
+        waiting = set()  # (sender, receiver) with a message on the way
+        if self.fifo:
+            waiting = {connection for connection, _ in system._nets.values[net]}
+        restarts = [actor.restarts for actor in system.actors]
+        members, todo = {seed}, [seed]
+        while todo:
+            member = todo.pop()
+            for sender in system.senders[member]:
+                if sender in members or (sender, member) in waiting:
+                    continue
+                if sender in down and not restarts[sender]:
+                    continue  # down for good: it sends nothing
+                members.add(sender)
+                todo.append(sender)
+            for target in system.reaches[member]:
+                if target not in members and target in down and restarts[target]:
+                    members.add(target)
+                    todo.append(target)
+        return frozenset(members)
+
+    # -- visibility ------------------------------------------------------------------
+
+    def _refresh_visibility(self) -> None:
+        """Which actors (and fields) the undecided state properties read."""
+        pending = frozenset(self.pending)
+        if pending == self._judged_for:
+            return
+        self._judged_for = pending
+        self._invisible = {}
+        system = self.actors
+        watched: dict[int, list[tuple[str, tuple[str, ...] | None]]] = {}
+        self._reads_network = False
+        for prop in system.properties():
+            if prop.name not in pending or prop.kind is PropertyKind.AT_END:
+                continue  # ends are reached exactly, whatever the order
+            if prop.reads is None:
+                self._reads_network = True  # reads anything: every step is visible
+                continue
+            fields = dict(prop.fields)
+            for position in prop.reads:
+                if position == system.network_part:
+                    self._reads_network = True
+                elif position < len(system.actors):
+                    watched.setdefault(position, []).append((prop.name, fields.get(position)))
+        self._watched_by = watched
+
+    def _invisible_move(self, world: World, move: Transition) -> bool:
+        """The move changes nothing a pending property reads: only its actor's slot and
+        the network change, and of the slot no field a property reads. A move whose
+        send would be refused (its actor would then hear of it) counts as visible."""
+        _, _, actor, (slot, sends), _, _ = move
+        before = world[actor]
+        up = self.actors._up
+        if any(not up[world[target]] for target, _ in sends):
+            return False
+        if slot == before or actor not in self._watched_by:
+            return True
+        key = (before, slot)
+        invisible = self._invisible.get(key)
+        if invisible is None:
+            invisible = self._invisible[key] = self._unchanged(actor, before, slot)
+        return invisible
+
+    def _unchanged(self, position: int, before: int, now: int) -> bool:
+        slots = self.actors._slots.values
+        _, up_before, state_before, _ = slots[before]
+        _, up_now, state_now, _ = slots[now]
+        for _, fields in self._watched_by[position]:
+            if fields is None:
+                if (up_before, state_before) != (up_now, state_now):
+                    return False
+            elif any(getattr(state_before, f) != getattr(state_now, f) for f in fields):
+                return False
+        return True
