@@ -135,6 +135,9 @@ class Partition:
         is_terminal = self.system.is_terminal
         rank = 0
         reduce, next_keys = self.reduce, self.next_keys
+        # Next-level states a second path may improve: with one partition only those
+        # reached with faults (fewer is better), with several all (a lower rank is too).
+        improvable = next_faults if owner is None else next_ranks
         for state in self.frontier:
             key = hash(state) if fingerprints else state
             base = faults.get(key, 0) if faults else 0
@@ -183,7 +186,7 @@ class Partition:
                             tracker.visit(nxt, nkey, cost)
                         if len(parents) >= self.threshold:
                             self.threshold = self.tick(len(parents))
-                    elif nkey in next_faults or nkey in next_ranks:
+                    elif nkey in improvable:
                         self._better_path(nkey, ref, cost, rank | number)
 
     def _postponable(self, successors: list[Hashable]) -> bool:

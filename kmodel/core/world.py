@@ -624,7 +624,8 @@ class ActorSystem(System[World, Action]):
         for peer in range(len(self.actors)):
             if peer != i and up[world[peer]]:
                 effect = self._connection_lost(world[peer], i)
-                world = self._install(world, peer, effect, world[-2])
+                if effect[1] or effect[0] != world[peer]:  # most peers never knew it
+                    world = self._install(world, peer, effect, world[-2])
         return world
 
     def _crash_of(self, slot: int, net: int) -> tuple[int, int]:
@@ -644,5 +645,6 @@ class ActorSystem(System[World, Action]):
         for end, peer in (connection, connection[::-1]):
             if self._up[world[end]]:
                 effect = self._connection_lost(world[end], peer)
-                world = self._install(world, end, effect, world[-2])
+                if effect[1] or effect[0] != world[end]:
+                    world = self._install(world, end, effect, world[-2])
         return world
