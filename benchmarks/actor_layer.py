@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from measure import BASELINE, BenchmarkError, median, median_ratio, revision, search, in_turn
+from measure import BASELINE, BenchmarkError, in_turn, median, median_ratio, revision, search
 
 SPECS = ["specs/at-least-once.toml", "specs/eos-crashes-during-commit.toml"]
 
