@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import os
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from kmodel.console import ProgressDisplay
-from kmodel.core.result import Result
 from kmodel.jobs.run import JobResult, judge, run_job, search_job
 from kmodel.jobs.spec import Job, load_job
+from kmodel.report.forked import forked_map
 from kmodel.report.summaries import MARKS
 
 
@@ -44,28 +43,10 @@ def run_jobs(
                     display.close()
             outcomes.append(_shown(outcome, stream, width))
         return outcomes
-    # Forked workers inherit the jobs (their models hold functions, which do not pickle);
-    # only an index goes out and a `Result` comes back.
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(min(workers, len(jobs)), initializer=_take_jobs, initargs=(jobs,))
-    with pool:
-        results = pool.imap(_search_one, range(len(jobs)))
-        for job, result in zip(jobs, results, strict=True):
-            outcomes.append(_shown(judge(job, result), stream, width))
+    searches = forked_map(functools.partial(search_job, workers=1), jobs, workers)
+    for job, result in zip(jobs, searches, strict=True):
+        outcomes.append(_shown(judge(job, result), stream, width))
     return outcomes
-
-
-_jobs: Sequence[Job] = ()  # a pool worker's jobs
-
-
-def _take_jobs(jobs: Sequence[Job]) -> None:
-    global _jobs
-    _jobs = jobs
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the process that started them
-
-
-def _search_one(index: int) -> Result:
-    return search_job(_jobs[index], workers=1)
 
 
 def _shown(outcome: JobResult, stream: TextIO | None, width: int) -> JobResult:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 from kmodel.jobs.run import JobResult, Verdict
 from kmodel.report.artifacts import write_traces
+from kmodel.report.forked import forked_map
 from kmodel.report.html import anchor, index_html, spec_html
 from kmodel.report.markdown import index_markdown
 from kmodel.report.matrix import derive
@@ -15,19 +17,25 @@ from kmodel.report.plot import states_plot
 TRACE_FORMATS = ("svg", "plantuml", "mermaid", "text", "json")
 
 
+def write_spec_page(outcome: JobResult, out: Path) -> None:
+    """A spec's page and the files of its traces."""
+    written = write_traces(outcome, out, TRACE_FORMATS)
+    files = {
+        contract: {fmt: path.relative_to(out) for fmt, path in paths.items()}
+        for contract, paths in written.items()
+    }
+    page = out / f"{outcome.job.name}.html"
+    page.write_text(spec_html(outcome, files), encoding="utf-8")
+
+
 def write_report(outcomes: Sequence[JobResult], out: str | Path) -> Path:
     """Write ``index.html``, ``index.md``, ``states.png`` and a page per spec to `out`;
     returns the path of ``index.html``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for outcome in outcomes:
-        written = write_traces(outcome, out, TRACE_FORMATS)
-        files = {
-            contract: {fmt: path.relative_to(out) for fmt, path in paths.items()}
-            for contract, paths in written.items()
-        }
-        page = out / f"{outcome.job.name}.html"
-        page.write_text(spec_html(outcome, files), encoding="utf-8")
+    # Drawing the traces takes longest: one spec's page per worker.
+    for _ in forked_map(functools.partial(write_spec_page, out=out), outcomes):
+        pass
 
     def link(outcome: JobResult, verdict: Verdict) -> str:
         return f"{outcome.job.name}.html#{anchor(verdict.name)}"
