@@ -6,9 +6,10 @@ managers it has 296,448 and 1,745,408 reachable states: large enough for the
 per-state cost of a search to dominate, small enough to run in seconds.
 
 kmodel explores `kmodel.examples.two_phase_commit.TwoPhaseCommit` breadth
-first, once keeping whole states in its visited set and once keeping 64-bit
-fingerprints. Each run happens in a fresh Python process, so the peak memory
-reported is that run's alone.
+first without reductions (SPIN has none here either), in one process keeping
+whole states and then 64-bit fingerprints in its visited set, and with two
+worker processes. Each run happens in a fresh Python process, so the peak
+memory reported is that run's alone.
 
 SPIN checks `two_phase_commit.pml`, the same spec written as a single process
 whose every action is one d_step, so its "states, stored" is the same count.
@@ -16,7 +17,7 @@ SPIN is timed in two parts: generating and compiling the verifier
 (`spin -a` + `gcc`) and the exhaustive search itself (pan's own elapsed time).
 Every run must report the expected number of states, or the script fails.
 
-    python benchmarks/two_phase_commit.py [--rms 7 8] [--repeat N] [--no-spin]
+    python benchmarks/two_phase_commit.py [--rms 7 8] [--repeat N] [--no-spin] [--workers N]
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ KMODEL_RUN = """
 import json, sys
 from kmodel.core.bfs import check_bfs
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
-result = check_bfs(TwoPhaseCommit(int(sys.argv[1])), fingerprints=sys.argv[2] == "1")
+result = check_bfs(
+    TwoPhaseCommit(int(sys.argv[1])), fingerprints=sys.argv[2] == "1", workers=int(sys.argv[3])
+)
 stats = result.stats
 print(json.dumps({
     "complete": result.complete,
@@ -93,16 +96,20 @@ def per_second(states: int, seconds: float) -> float:
     return states / seconds if seconds > 0 else math.inf
 
 
-def run_kmodel(rms: int, fingerprints: bool) -> KmodelRun:
+def run_kmodel(rms: int, fingerprints: bool, workers: int = 1) -> KmodelRun:
     """One breadth-first search of `rms` resource managers in a fresh process."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-c", KMODEL_RUN, str(rms), "1" if fingerprints else "0"]
+    flag = "1" if fingerprints else "0"
+    command = [sys.executable, "-c", KMODEL_RUN, str(rms), flag, str(workers)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
         raise BenchmarkError(f"kmodel run with {rms} RMs failed:\n{done.stderr}")
     stats = json.loads(done.stdout.strip().splitlines()[-1])
-    label = "kmodel BFS, fingerprints" if fingerprints else "kmodel BFS, states"
+    if workers > 1:
+        label = f"kmodel BFS, {workers} workers"
+    else:
+        label = "kmodel BFS, fingerprints" if fingerprints else "kmodel BFS, states"
     expect_states(label, rms, stats["states"])
     if not stats["complete"]:
         raise BenchmarkError(f"{label} with {rms} RMs stopped before exploring everything")
@@ -164,8 +171,9 @@ def expect_states(who: str, rms: int, states: int) -> None:
         )
 
 
-def fastest_kmodel(rms: int, fingerprints: bool, repeat: int) -> KmodelRun:
-    return min((run_kmodel(rms, fingerprints) for _ in range(repeat)), key=lambda r: r.seconds)
+def fastest_kmodel(rms: int, fingerprints: bool, repeat: int, workers: int = 1) -> KmodelRun:
+    runs = (run_kmodel(rms, fingerprints, workers) for _ in range(repeat))
+    return min(runs, key=lambda r: r.seconds)
 
 
 def fastest_spin(rms: int, spin: str, gcc: str, repeat: int) -> SpinRun:
@@ -240,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-spin", action="store_true", help="time kmodel only")
     parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the parallel run (default 2)"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="runs per measurement; the fastest is shown"
     )
     args = parser.parse_args(argv)
@@ -257,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for index, rms in enumerate(args.rms):
             kmodel_runs = [fastest_kmodel(rms, fp, args.repeat) for fp in (False, True)]
+            if args.workers > 1:
+                kmodel_runs.append(fastest_kmodel(rms, True, args.repeat, args.workers))
             spin_run = None
             if spin is not None and gcc is not None:
                 spin_run = fastest_spin(rms, spin, gcc, args.repeat)

@@ -69,7 +69,10 @@ class Partition:
         self.sent: list[dict[int, int]] = [{} for _ in range(count)]
         self.sent_count = [0] * count
         self.transitions = 0
-        self.owner: Callable[[Hashable], int] | None = system.owner_hash if count > 1 else None
+        owner_hash = system.owner_hash
+        if type(system).owner_hash is System.owner_hash:
+            owner_hash = hash  # the same, without a method call per state
+        self.owner: Callable[[Hashable], int] | None = owner_hash if count > 1 else None
         # Partial-order reduction: stubborn sets, used where the cycle proviso allows.
         self.reduce = system.reduced_successors if system.stubborn else None
         self.next_keys: set[Hashable] = set()  # the next level's keys, kept while reducing
@@ -163,6 +166,24 @@ class Partition:
                 ref, rank = (me, key), ranks[key] << RANK_BITS
             if checks_ends and is_terminal(state, normal):
                 tracker.visit_terminal(state, key, base, rank >> RANK_BITS)
+            if owner is None and not fingerprints:
+                # One partition keeping states: the plain loop, most of a search's time.
+                for batch, cost in ((explored[0], base), (explored[1], base + 1)):
+                    for nxt in batch:
+                        if nxt not in parents:
+                            parents[nxt] = key
+                            next_level.append(nxt)
+                            if cost:
+                                next_faults[nxt] = cost
+                            if reduce is not None:
+                                next_keys.add(nxt)
+                            if checks_states:
+                                tracker.visit(nxt, nxt, cost)
+                            if len(parents) >= self.threshold:
+                                self.threshold = self.tick(len(parents))
+                        elif nxt in next_faults:
+                            self._better_path(nxt, key, cost, 0)
+                continue
             number = 0
             for batch, cost in ((explored[0], base), (explored[1], base + 1)):
                 for nxt in batch:

@@ -276,10 +276,14 @@ def _groups(properties: list[Property]) -> list[tuple[Any, dict, Callable]]:
 
 def _deciding(members: tuple[Property, ...]) -> Callable[[Hashable], tuple[Property, ...]]:
     """The members a state decides: an invariant it breaks, a witness it reaches."""
-    wanted = [(p, p.kind is PropertyKind.SOMETIMES) for p in members]
+    wanted = [(p, p.condition, p.kind is PropertyKind.SOMETIMES) for p in members]
 
     def deciding(state: Hashable) -> tuple[Property, ...]:
-        return tuple(p for p, reached in wanted if bool(p.condition(state)) is reached)
+        found: tuple[Property, ...] = ()
+        for prop, condition, reached in wanted:
+            if bool(condition(state)) is reached:
+                found += (prop,)
+        return found
 
     return deciding
 
