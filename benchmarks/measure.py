@@ -96,9 +96,11 @@ assert kmodel.__file__.startswith(os.getcwd()), kmodel.__file__  # the tree aske
 from kmodel.jobs.spec import load_job
 from kmodel.jobs.run import build_system
 from kmodel.core.bfs import check_bfs
+from kmodel.core.search import Limits
 system = build_system(load_job(sys.argv[1]))
 options = json.loads(sys.argv[2])
-result = check_bfs(system, **options)
+limits = Limits(**{k: options.pop(k) for k in ("max_states", "max_seconds") if k in options})
+result = check_bfs(system, limits, **options)
 print(json.dumps({
     "states": result.stats.states,
     "transitions": result.stats.transitions,
@@ -112,5 +114,5 @@ print(json.dumps({
 
 def search(spec: str, tree: Path = ROOT, **options) -> Run:
     """A breadth-first search of `spec` with the engine of `tree` (keyword options of
-    `check_bfs` the tree knows), in a fresh process."""
+    `check_bfs` the tree knows, and max_states or max_seconds), in a fresh process."""
     return run(SEARCH, [str(ROOT / spec), json.dumps(options)], tree)
