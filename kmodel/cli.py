@@ -202,17 +202,24 @@ def check(
 
 @main.command()
 def models() -> None:
-    """List the models a spec can name, with their settings."""
+    """List the models a spec can name, with their settings, and the [search] table."""
     from kmodel.jobs.models import MODELS
+    from kmodel.jobs.spec import SEARCH_SETTINGS
 
     for model in MODELS.values():
         click.echo(f"{model.name}: {model.summary}")
         for section, settings in model.sections.items():
-            for setting in settings:
-                default = "(unset)" if setting.default is None else show_value(setting.default)
-                shown = f"  {section}.{setting.name} = {default}  ({setting.allowed()})"
-                click.echo(f"{shown} — {setting.help}")
+            _show_settings(section, settings)
         click.echo()
+    click.echo("every spec: how to search (the same as check's options)")
+    _show_settings("search", SEARCH_SETTINGS)
+
+
+def _show_settings(section: str, settings) -> None:
+    for setting in settings:
+        default = "(unset)" if setting.default is None else show_value(setting.default)
+        shown = f"  {section}.{setting.name} = {default}  ({setting.allowed()})"
+        click.echo(f"{shown} — {setting.help}")
 
 
 def _fail(error: SpecError) -> None:

@@ -88,6 +88,17 @@ class Result:
     notes: tuple[str, ...] = ()  # what a reader should know about how the verdicts were found
 
     @property
+    def search_text(self) -> str:
+        """The engine, its workers and the reductions it applied, in words."""
+        text = self.engine
+        if self.stats.workers > 1:
+            text += f", {self.stats.workers} workers"
+        if self.reductions:
+            names = {"symmetry": "symmetry", "por": "partial order"}
+            text += ", reduced by " + " and ".join(names[r] for r in self.reductions)
+        return text
+
+    @property
     def coverage(self) -> str:
         """How much of the state space the verdicts rest on, in words."""
         if self.complete:

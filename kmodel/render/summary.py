@@ -8,7 +8,6 @@ from kmodel.jobs.run import JobResult, Verdict
 from kmodel.jobs.schema import show_value
 
 MARKS = {True: "✓", False: "✗"}
-REDUCTION_NAMES = {"symmetry": "symmetry", "por": "partial order"}
 
 
 def summary(outcome: JobResult, show_traces: bool = True) -> str:
@@ -31,9 +30,7 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
     coverage = result.coverage
     if not result.complete and result.stop_reason != "decided":
         coverage = f"INCOMPLETE (stopped: {result.stop_reason})"
-    engine = result.engine if stats.workers == 1 else f"{result.engine}, {stats.workers} workers"
-    if result.reductions:
-        engine += ", reduced by " + " and ".join(REDUCTION_NAMES[r] for r in result.reductions)
+    engine = result.search_text
     lines = [
         f"{job.title}  [{job.path}]",
         f"  model {job.model.name} · {settings}",

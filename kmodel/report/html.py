@@ -237,7 +237,7 @@ def spec_html(outcome: JobResult, files: Files) -> str:
     coverage = result.coverage
     body += [
         "<h2>Search</h2>",
-        f"<p>{escape(result.engine)}: {stats.states:,} states, {stats.transitions:,} "
+        f"<p>{escape(result.search_text)}: {stats.states:,} states, {stats.transitions:,} "
         f"transitions, depth {stats.max_depth}, {stats.seconds:.2f} s, peak "
         f"{stats.peak_memory_mb:.0f} MB — {escape(coverage)}. Explored: "
         f"{escape(explored_text(outcome))}.</p>",
