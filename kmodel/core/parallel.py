@@ -47,7 +47,7 @@ class ProcessCluster(Cluster):
     def __init__(self, system: System, workers: int, limits: Limits) -> None:
         self.count = workers
         self.system = system
-        system.prepare_partitions()
+        system.prepare_partitions(workers)
         context = multiprocessing.get_context("fork")
         self.halt = context.Event()
         deadline = None

@@ -85,8 +85,8 @@ class Reduced(System):
     def owner_hash(self, state: Hashable) -> int:
         return self.system.owner_hash(state)
 
-    def prepare_partitions(self) -> None:
-        self.system.prepare_partitions()
+    def prepare_partitions(self, count: int = 2) -> None:
+        self.system.prepare_partitions(count)
 
     def exchange(self) -> Exchange:
         return self.system.exchange()

@@ -180,7 +180,7 @@ class System(Generic[S, A]):
         it decides which partition of a parallel search owns the state."""
         return hash(state)
 
-    def prepare_partitions(self) -> None:
+    def prepare_partitions(self, count: int = 2) -> None:
         """Called once before worker processes fork, so `owner_hash` can work in each."""
 
     def exchange(self) -> Exchange[S]:

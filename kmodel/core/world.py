@@ -67,6 +67,22 @@ Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
 #               | ("duplicate", position, key, envelope)
 
 
+SAMPLE_WORLDS = 4000  # worlds explored to choose how a parallel search splits them
+
+
+def _even(sample: list[World], chosen: list[int], content: tuple, count: int) -> bool:
+    """Whether the owner hash over the `chosen` actors' slots (and the fault counts) splits
+    the later half of `sample` (more like what follows) within a tenth of evenly among
+    `count` partitions, with many distinct keys, so that later levels split evenly too."""
+    slots, faults = content
+    later = sample[len(sample) // 2 :]
+    keys = [sum(slots[world[i]] for i in chosen) + faults[world[-1]] for world in later]
+    shares = [0] * count
+    for key in keys:
+        shares[key % count] += 1
+    return len(set(keys)) >= 64 * count and max(shares) <= 1.1 * len(later) / count
+
+
 class TopologyError(RuntimeError):
     """A model's actor sent where its declared topology says it never does (a model bug)."""
 
@@ -149,6 +165,7 @@ class ActorSystem(System[World, Action]):
         # Content hashes of slots and fault counts, kept once a search is partitioned.
         self._content: tuple[list[int], list[int]] | None = None
         self._slot_tables: list[list[int]] = []
+        self._zeros: list[int] = []  # the table of an actor left out of the owner hash
         # Properties read worlds through the system that encodes them, so they may be
         # given as a function of it.
         if callable(properties):
@@ -385,19 +402,52 @@ class ActorSystem(System[World, Action]):
     # -- between the processes of a parallel search --------------------------------------
 
     def owner_hash(self, world: World) -> int:
-        # The sum of the content hashes of the actors' slots and the fault counts: alike in
-        # every process forked from this one. The network is left out: states that differ
-        # only in messages in flight share an owner, and networks need no content hash.
+        # The sum of the content hashes of some actors' slots and of the fault counts:
+        # alike in every process forked from this one (`prepare_partitions`).
         faults = self._content[1]  # type: ignore[index]
         return sum(map(list.__getitem__, self._slot_tables, world)) + faults[world[-1]]
 
-    def prepare_partitions(self) -> None:
-        """Keep a content hash of every slot and fault count from now on (`owner_hash`)."""
+    def prepare_partitions(self, count: int = 2) -> None:
+        """Keep a content hash of every slot and fault count from now on, and choose the
+        actors whose slots decide a world's owner among `count` partitions.
+
+        A step moves a world to another partition only if it changes one of those slots,
+        so the fewer steps change them the less travels between processes; yet they must
+        spread worlds evenly. A sample of the first worlds tells: actors are added, those
+        whose steps change them least first, until the sample splits evenly. The network
+        is never among them (it changes with nearly every step)."""
         if self._content is not None:
             return
+        sample, changes = self._sample(SAMPLE_WORLDS)
         self._content = ([hash(slot) for slot in self._slots.values], [])
         self._content[1].extend(hash(counts) for counts in self._fault_counts.values)
-        self._slot_tables = [self._content[0]] * len(self.actors)  # one per actor's place
+        self._zeros = [0] * len(self._slots.values)
+        chosen: list[int] = []
+        for i in sorted(range(len(self.actors)), key=lambda i: (changes[i], i)):
+            chosen.append(i)
+            if _even(sample, chosen, self._content, count):
+                break
+        self._slot_tables = [
+            self._content[0] if i in chosen else self._zeros for i in range(len(self.actors))
+        ]
+
+    def _sample(self, limit: int) -> tuple[list[World], list[int]]:
+        """The first `limit` worlds of a breadth-first search, and per actor how many of
+        the steps among them change its slot."""
+        worlds = list(self.initial_states())
+        known = set(worlds)
+        changes = [0] * len(self.actors)
+        for world in worlds:
+            if len(worlds) >= limit:
+                break
+            normal, faulty = self.successors(world)
+            for after in normal + faulty:
+                for i in range(len(changes)):
+                    changes[i] += world[i] != after[i]
+                if after not in known:
+                    known.add(after)
+                    worlds.append(after)
+        return worlds, changes
 
     def exchange(self) -> WorldExchange:
         return WorldExchange(self)
@@ -420,6 +470,7 @@ class ActorSystem(System[World, Action]):
             self._local.append(None)
             if self._content is not None:
                 self._content[0].append(hash((i, up, state, timers)))
+                self._zeros.append(0)
         return slot
 
     def _net(self, value: tuple) -> int:
