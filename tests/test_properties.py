@@ -1,11 +1,14 @@
 """Kafka .properties files as spec input: read as Java's Properties.load reads them, values
 parsed as Kafka's ConfigDef parses them, paths kept inside the spec's folder."""
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from kmodel.cli import main
 from kmodel.jobs.properties import parse_properties, read_properties
 from kmodel.jobs.schema import SpecError
 from kmodel.jobs.spec import load_job
@@ -169,17 +172,32 @@ def _pointing_at(tmp_path: Path, name: str) -> Path:
     return spec
 
 
-@pytest.mark.parametrize("name", ["../secret.properties", "ABSOLUTE", "inside.link"])
-def test_a_file_outside_the_spec_folder_is_refused(tmp_path: Path, name: str) -> None:
+def _outside(tmp_path: Path) -> Path:
     outside = tmp_path / "secret.properties"
     outside.write_text("CANARY_LINE_FROM_OUTSIDE=1\nacks=1\n")
-    spec = _pointing_at(tmp_path, str(outside) if name == "ABSOLUTE" else name)
+    return outside
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "link"])
+def test_a_file_outside_the_spec_folder_is_refused(tmp_path: Path, how: str) -> None:
+    outside = _outside(tmp_path)
+    name = {"relative": "../secret.properties", "absolute": str(outside), "link": "inside.link"}
+    spec = _pointing_at(tmp_path, name[how])
     (spec.parent / "inside.link").symlink_to(outside)
-    with pytest.raises(SpecError, match="leaves the spec's folder") as error:
-        load_job(spec)
-    assert "CANARY" not in str(error.value)
-    job = load_job(spec, properties_anywhere=True)
-    assert job.settings["producer"]["acks"] == 1
+    result = CliRunner().invoke(main, ["check", str(spec), "--quiet", "--format", "json"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"kmodel: {spec}: properties.producer is ")
+    assert "leaves the spec's folder" in result.stderr
+    assert "--allow-properties-outside" in result.stderr
+    assert "CANARY" not in result.output
+    # The user can allow it.
+    allowed = CliRunner().invoke(
+        main, ["check", str(spec), "--quiet", "--format", "json", "--allow-properties-outside"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    report = json.loads(allowed.stdout)
+    assert report["settings"]["producer"]["acks"] == 1
+    assert report["ignored_properties"] == {name[how]: ["CANARY_LINE_FROM_OUTSIDE"]}
 
 
 def test_a_file_below_the_spec_folder_is_read(tmp_path: Path) -> None:
@@ -206,3 +224,19 @@ def test_paths_that_name_no_file(tmp_path: Path, name: str, words: str) -> None:
         load_job(spec)
     assert str(error.value).startswith(f"{spec}: properties.producer")
     assert words in str(error.value)
+
+
+def test_unused_keys_reach_json_and_the_report(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "acks=1\nbootstrap.servers=k:9092\nmax.request.size=1\n")
+    text = spec.read_text() + "[bounds]\nconsumers = 0\nrecords = 1\n"
+    spec.write_text(text)
+    result = CliRunner().invoke(main, ["check", str(spec), "--quiet", "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["ignored_properties"] == {
+        "producer.properties": ["bootstrap.servers", "max.request.size"]
+    }
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["verify", str(spec), "--out", str(out)])
+    assert "(ignored: producer.properties: bootstrap.servers, max.request.size)" in result.stdout
+    page = (out / "spec.html").read_text(encoding="utf-8")
+    assert "producer.properties: bootstrap.servers, max.request.size" in page

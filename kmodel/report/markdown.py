@@ -10,14 +10,16 @@ from kmodel.report.matrix import Row, to_markdown
 from kmodel.report.summaries import MARKS, verdict_summary
 
 
-def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link) -> str:
-    """`link(outcome, verdict)` gives the URL of a counterexample picture."""
+def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, note: str = "") -> str:
+    """`link(outcome, verdict)` gives the URL of a counterexample picture; `note` says how
+    the run stopped early, if it did."""
     met = sum(o.expectations_met for o in outcomes)
     lines = [
         "# kmodel verification report",
         "",
         f"{len(outcomes)} specs; expectations met in {met} of them.",
         "",
+        *([f"**{note}**", ""] if note else []),
         "## Delivery semantics",
         "",
         "Derived from the runs; under each verdict, the seed's claim "

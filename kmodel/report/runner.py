@@ -1,31 +1,79 @@
-"""Run many specs in a row, with a line per spec as it finishes."""
+"""Run many specs in a row, with a line per spec as it finishes, within one time budget.
+
+Ctrl-C or the end of the budget stops the whole run, not just the spec at hand:
+what ran is kept, and the specs not reached are named.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import TextIO
 
 from kmodel.console import ProgressDisplay
-from kmodel.jobs.run import JobResult, run_job
-from kmodel.jobs.spec import Job, load_job
+from kmodel.jobs.run import JobResult, build_system, run_job, within
+from kmodel.jobs.spec import Job, ignored_text, load_job
 from kmodel.report.summaries import MARKS
 
 
-def load_jobs(paths: Sequence[Path]) -> list[Job]:
+@dataclass(frozen=True, slots=True)
+class LibraryRun:
+    """What a run of many specs covered: each spec's outcome, in order, and the specs it
+    did not reach when it stopped early (`stopped`: "interrupted" or "max_seconds")."""
+
+    outcomes: tuple[JobResult, ...]
+    not_run: tuple[Job, ...] = ()
+    stopped: str | None = None
+
+    @property
+    def expectations_met(self) -> bool:
+        return not self.not_run and all(o.expectations_met for o in self.outcomes)
+
+    def stopped_text(self) -> str:
+        """A sentence on how the run ended early, or "" when it ran every spec."""
+        if self.stopped is None:
+            return ""
+        why = "interrupted" if self.stopped == "interrupted" else "out of time (--max-seconds)"
+        names = ", ".join(job.name for job in self.not_run) or "none"
+        return f"The run stopped early, {why}; specs not run: {names}."
+
+
+def load_jobs(paths: Sequence[Path], *, properties_anywhere: bool = False) -> list[Job]:
     """Every spec validated before any runs, so a typo fails at once (raises SpecError)."""
-    return [load_job(path) for path in paths]
+    jobs = [load_job(path, properties_anywhere=properties_anywhere) for path in paths]
+    for job in jobs:
+        build_system(job)  # expectations the model cannot meet are input errors too
+    return jobs
 
 
-def run_jobs(jobs: Sequence[Job], stream: TextIO | None, progress: bool = True) -> list[JobResult]:
-    """Run `jobs` in order. With a `stream`, write ``✓ name  states  seconds`` per spec there,
-    and with `progress` the live progress display while each runs."""
-    outcomes = []
+def run_jobs(
+    jobs: Sequence[Job],
+    stream: TextIO | None,
+    progress: bool = True,
+    max_seconds: float | None = None,
+) -> LibraryRun:
+    """Run `jobs` in order, all within `max_seconds` if given. With a `stream`, write
+    ``✓ name  states  seconds`` per spec there, and with `progress` the live progress
+    display while each runs."""
+    deadline = None if max_seconds is None else monotonic() + max_seconds
+    outcomes: list[JobResult] = []
+    stopped = None
     width = max((len(job.name) for job in jobs), default=0)
     for job in jobs:
+        if deadline is not None:
+            left = deadline - monotonic()
+            if left <= 0:
+                stopped = "max_seconds"
+                break
+            job = within(job, left)
         display = ProgressDisplay(job.name, stream) if progress and stream is not None else None
         try:
             outcome = run_job(job, display)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            break
         finally:
             if display is not None:
                 display.close()
@@ -33,12 +81,18 @@ def run_jobs(jobs: Sequence[Job], stream: TextIO | None, progress: bool = True) 
         if stream is not None:
             stream.write(line(outcome, width) + "\n")
             stream.flush()
-    return outcomes
+        if outcome.result.stop_reason == "interrupted":
+            stopped = "interrupted"
+            break
+    not_run = tuple(jobs[len(outcomes) :])
+    return LibraryRun(tuple(outcomes), not_run, stopped)
 
 
 def line(outcome: JobResult, width: int = 0) -> str:
     stats = outcome.result.stats
     note = "" if outcome.result.complete else f"  (stopped: {outcome.result.stop_reason})"
+    if outcome.job.ignored:
+        note += f"  (ignored: {ignored_text(outcome.job.ignored)})"
     return (
         f"{MARKS[outcome.expectations_met]} {outcome.job.name:<{width}}  "
         f"{stats.states:>12,} states  {stats.seconds:7.2f} s{note}"
