@@ -6,11 +6,12 @@ interrupted before it could tell), 2 bad input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -86,18 +87,26 @@ class Group(click.Group):
 
 def _fail(error: SpecError | str) -> NoReturn:
     """Report bad input (a paragraph naming the file and the field) and exit with 2."""
-    click.echo(f"kmodel: {printable(str(error))}", err=True)
+    with contextlib.suppress(OSError):  # standard error itself may be unwritable
+        click.echo(f"kmodel: {printable(str(error))}", err=True)
     sys.exit(2)
 
 
-def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    """Write `text` to standard output (or error); a stream that cannot be written (a full
-    disk, a closed pipe) ends the command with a line on standard error and code 2."""
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """Around what writes to standard output (or error): a stream that cannot be written
+    (a full disk, a closed pipe) ends the command with a line and exit code 2."""
     try:
-        click.echo(text, err=err, nl=nl)
+        yield
     except OSError as error:
         _abandon_stdout()
         _fail(f"cannot write the output: {error.strerror or error}.")
+
+
+def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Write `text` to standard output (or error), as `_writing` guards it."""
+    with _writing():
+        click.echo(text, err=err, nl=nl)
 
 
 def _abandon_stdout() -> None:
@@ -472,7 +481,8 @@ def verify(paths, out, quiet, max_seconds, properties_anywhere) -> None:
     jobs = _library(paths, properties_anywhere)
     folder = _writable_folder(out)
     stream = None if quiet else sys.stdout
-    run = run_jobs(jobs, stream, progress=not quiet, max_seconds=max_seconds)
+    with _writing():  # the line per spec goes to standard output
+        run = run_jobs(jobs, stream, progress=not quiet, max_seconds=max_seconds)
     try:
         index = write_report(run, folder)
     except OSError as error:
@@ -507,7 +517,8 @@ def matrix(paths, fmt, quiet, max_seconds, properties_anywhere) -> None:
 
     stream = None if quiet else sys.stderr
     jobs = _library(paths, properties_anywhere)
-    run = run_jobs(jobs, stream, progress=not quiet, max_seconds=max_seconds)
+    with _writing():
+        run = run_jobs(jobs, stream, progress=not quiet, max_seconds=max_seconds)
     rows = derive(run.outcomes)
     say(to_markdown(rows) if fmt == "md" else to_text(rows))
     if run.stopped:

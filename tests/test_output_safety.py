@@ -95,10 +95,12 @@ def test_a_terminal_without_check_marks() -> None:
     assert b"Traceback" not in done.stderr
 
 
-def test_standard_output_on_a_full_disk() -> None:
+@pytest.mark.parametrize("command", ["check", "verify"])
+def test_standard_output_on_a_full_disk(tmp_path: Path, command: str) -> None:
+    args = {"check": ["--quiet"], "verify": ["--out", str(tmp_path)]}[command]
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "kmodel", "check", str(SMALL), "--quiet"],
+            [sys.executable, "-m", "kmodel", command, str(SMALL), *args],
             stdout=full,
             stderr=subprocess.PIPE,
             check=False,
