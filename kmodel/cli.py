@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -29,17 +30,20 @@ TRACE_FORMATS = click.Choice(list(FORMATS))
 GRAPH_MAX_STATES = 20_000  # beyond this a picture of the state graph shows nothing
 
 
-class UsageError(click.ClickException):
-    """A mistake on the command line, shown like every other input error: one paragraph
-    after `kmodel: `, exit code 2."""
-
-    exit_code = 2
+class Stop(click.ClickException):
+    """The end of a command, shown like every error: one paragraph after `kmodel: `."""
 
     def show(self, file=None) -> None:
         click.echo(f"kmodel: {printable(self.format_message())}", file=file, err=True)
 
 
-class Interrupted(UsageError):
+class UsageError(Stop):
+    """A mistake on the command line: exit code 2, like every other input error."""
+
+    exit_code = 2
+
+
+class Interrupted(Stop):
     """Ctrl-C outside a search (a search stops by itself and reports what it covered)."""
 
     exit_code = 1
@@ -114,6 +118,7 @@ def _abandon_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError, AttributeError):  # not a file descriptor (a test's capture)
         pass
 
@@ -161,10 +166,24 @@ OUTSIDE = click.option(
 )
 
 
+class Seconds(click.FloatRange):
+    """A time limit: a number of seconds above 0 (NaN, which compares with nothing, is no
+    number of seconds)."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail("nan is not a number of seconds.", param, ctx)
+        return seconds
+
+
 def _max_seconds(help_text: str) -> Callable:
-    return click.option(
-        "--max-seconds", type=click.FloatRange(min=0, min_open=True), help=help_text
-    )
+    return click.option("--max-seconds", type=Seconds(), help=help_text)
 
 
 def _load(spec: str, overrides=(), search=None, **options: Any) -> Job:
@@ -417,15 +436,18 @@ def graph(spec, out, contract, overrides, limit, max_seconds, properties_anywher
 
     started = time.monotonic()
     try:
-        job = _load(spec, overrides, properties_anywhere=properties_anywhere)
+        job = _load(
+            spec, overrides, {"max_seconds": max_seconds}, properties_anywhere=properties_anywhere
+        )
         system = build_system(job)
         if contract is not None:
             _known_contract(job, system, contract)
         folder = _writable_folder(out)
-        states = state_graph(system, limit, name=job.name, max_seconds=max_seconds)
+        seconds = job.search["max_seconds"] or None  # 0: no limit
+        states = state_graph(system, limit, name=job.name, max_seconds=seconds)
         highlight = None
         if contract is not None:
-            if max_seconds is not None:
+            if max_seconds is not None:  # the search gets what the graph left of the time
                 job = within(job, max(max_seconds - (time.monotonic() - started), 0.001))
             highlight = run_job(job).verdict(contract).trace
     except SpecError as error:

@@ -45,6 +45,23 @@ def test_graph_stops_at_its_time_limit() -> None:
     assert state_graph(system, 2000, max_seconds=60).number_of_nodes() > 1
 
 
+def test_graph_on_the_command_line_stops_at_its_time_limit(tmp_path: Path) -> None:
+    args = ("graph", SLOW, "--out", tmp_path, "--limit", "20000", "--max-seconds", "0.3")
+    result = kmodel(*args)
+    assert result.exit_code == 2
+    assert "took longer than 0.3 s (--max-seconds)" in result.stderr
+    assert not (tmp_path / "graph.png").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "trace", "graph", "verify", "matrix"])
+def test_a_time_limit_is_a_number_of_seconds(tmp_path: Path, command: str) -> None:
+    out = ["--out", tmp_path / "out"] if command in ("graph", "verify") else []
+    for value in ("nan", "0", "-1", "soon"):
+        result = kmodel(command, SMALL, *out, "--max-seconds", value)
+        assert result.exit_code == 2
+        assert "Invalid value for '--max-seconds'" in result.stderr, result.output
+
+
 def test_graph_limit_has_an_upper_bound(tmp_path: Path) -> None:
     result = kmodel("graph", SMALL, "--out", tmp_path, "--limit", "20001")
     assert result.exit_code == 2
