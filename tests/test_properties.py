@@ -107,12 +107,13 @@ CONFIG_DEF_ACCEPTS = [
     ("enable.idempotence= False", ("enable.idempotence", False)),
     ("acks=-1", ("acks", -1)),
     ("acks=all", ("acks", "all")),
+    ("retries=" + "0" * 5000 + "3", ("retries", 3)),  # parseInt takes any leading zeros
     ("delivery.timeout.ms=2147483647", ("delivery.timeout.ms", 2_147_483_647)),
 ]
 
 
 @pytest.mark.parametrize(
-    ("line", "expected"), CONFIG_DEF_ACCEPTS, ids=[x for x, _ in CONFIG_DEF_ACCEPTS]
+    ("line", "expected"), CONFIG_DEF_ACCEPTS, ids=[x[:30] for x, _ in CONFIG_DEF_ACCEPTS]
 )
 def test_values_kafka_accepts(tmp_path: Path, line: str, expected: tuple[str, object]) -> None:
     key, value = expected
@@ -127,6 +128,7 @@ CONFIG_DEF_REFUSES = [
     "retries=0x10",
     "retries=",
     "linger.ms=2147483648",  # beyond Java's int
+    "retries=" + "9" * 5000,
     "enable.idempotence=yes",
     "enable.idempotence=1",
     "acks=+1",
@@ -135,7 +137,7 @@ CONFIG_DEF_REFUSES = [
 ]
 
 
-@pytest.mark.parametrize("line", CONFIG_DEF_REFUSES)
+@pytest.mark.parametrize("line", CONFIG_DEF_REFUSES, ids=[x[:30] for x in CONFIG_DEF_REFUSES])
 def test_values_kafka_refuses(tmp_path: Path, line: str) -> None:
     key = line.split("=")[0]
     spec = _spec(tmp_path, line + "\n")

@@ -274,6 +274,11 @@ SPEC_MISTAKES = [
         ["expect.all-aborted.steps is -1", "0 or more"],
     ),
     (
+        "number-of-thousands-of-digits",
+        TWO_PHASE + "[parameters]\nrms = " + "9" * 5000 + "\n",
+        ["a number in the spec has too many digits"],
+    ),
+    (
         "nested-too-deeply",
         TWO_PHASE + "x = " + "[" * 2000 + "]" * 2000 + "\n",
         ["nested too deeply"],

@@ -65,7 +65,7 @@ class Setting:
         if self.type is bool and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if self.type is int and _JAVA_INTEGER.fullmatch(value):
-            return int(value)
+            return _java_integer(value)
         if self.type is float and _DECIMAL.fullmatch(value):
             return float(value)
         if self.choices is not None:
@@ -107,6 +107,17 @@ class Setting:
 _REFUSED = object()
 _JAVA_TRIMMED = "".join(map(chr, range(0x21)))  # String.trim() drops every char ≤ U+0020
 _JAVA_INTEGER = re.compile(r"[+-]?\d+")  # Integer.parseInt: a sign, decimal digits, no "_"
+
+
+def _java_integer(text: str) -> int | str:
+    """The value of `text` (a sign and decimal digits), or `text` itself when it has more
+    digits than any Java integer (Python refuses to read thousands of digits)."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 19:
+        return text
+    return -int(digits) if text.startswith("-") else int(digits)
+
+
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 

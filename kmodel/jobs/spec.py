@@ -264,6 +264,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML ({error}).") from None
+    except ValueError:  # Python reads no integer of thousands of digits
+        raise SpecError(f"{path}: a number in the spec has too many digits.") from None
     except RecursionError:
         raise SpecError(
             f"{path}: arrays or tables are nested too deeply; no spec field needs nesting."
