@@ -75,6 +75,12 @@ def test_a_dollar_in_the_title_draws_the_graph_and_the_report(
     result = kmodel("verify", hostile_spec, "--out", tmp_path / "report", "--quiet")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report" / "states.png").is_file()
+    row = next(
+        line
+        for line in (tmp_path / "report" / "index.md").read_text("utf-8").splitlines()
+        if line.startswith("| [hostile]")
+    )
+    assert "Costs $x^$ \\u001b[31mred\\r\\u202eevil" in row and row.endswith("|")
 
 
 def _kmodel_process(*args: str, **env: str) -> subprocess.CompletedProcess:

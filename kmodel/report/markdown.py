@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kmodel.jobs.run import JobResult
+from kmodel.jobs.text import printable
 from kmodel.report import seed
 from kmodel.report.matrix import Row, to_markdown
 from kmodel.report.summaries import MARKS, verdict_summary
@@ -34,7 +35,7 @@ def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, not
     ]
     for outcome in outcomes:
         job, stats = outcome.job, outcome.result.stats
-        title = job.title.replace("|", "\\|")
+        title = printable(job.title).replace("|", "\\|")  # one table row, whatever the title
         lines.append(
             f"| [{job.name}]({job.name}.html) | {title} | {stats.states:,} | "
             f"{stats.seconds:.2f} | {verdict_summary(outcome)} | "
