@@ -10,6 +10,7 @@ thousands (``KMODEL_FUZZ_CASES`` sets how many).
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -23,7 +24,7 @@ from click.testing import CliRunner
 
 from kmodel.cli import main
 from kmodel.jobs.models import MODELS
-from kmodel.jobs.schema import show_value
+from kmodel.jobs.schema import Setting, show_value
 from kmodel.jobs.spec import SEMANTICS, TOP_LEVEL
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -94,6 +95,8 @@ TAKES = {
     "verify": ["--max-seconds", "--quiet", "--allow-properties-outside"],
     "matrix": ["--format", "--max-seconds", "--quiet", "--allow-properties-outside"],
 }  # fmt: skip
+RAW = ("\x1b", "\r", "\u202e")  # what rewrites a terminal or reorders its text
+
 COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models"]
 
 
@@ -185,24 +188,28 @@ def _properties(rng: random.Random, text: str, case: Case) -> str:
     )
 
 
-def _arguments(rng: random.Random, command: str, case: Case) -> list[str]:
+def _arguments(rng: random.Random, command: str, case: Case, spec_mutated: bool) -> list[str]:
+    """A command line; mostly a plain one when the spec itself is mutated, so that the
+    spec's mistake, not the command line's, is what the run meets."""
     args = [command]
     if command == "models":
         return args
-    spec = rng.choice(
-        ["spec.toml"] * 8 + ["FIFO", "/dev/urandom", "", "missing.toml", "OUT", "HUGE"]
-    )
+    hostile_files = ["FIFO", "/dev/urandom", "", "missing.toml", "OUT", "HUGE"]
+    spec = "spec.toml" if spec_mutated else rng.choice(["spec.toml"] * 8 + hostile_files)
     if command in ("verify", "matrix"):
         args += rng.choice([[spec], [spec, "spec.toml"], ["."], [spec, "missing"]])
     else:
         args.append(spec)
     # A bound first, so that generated options of the same name come later and win.
     args += ["--max-states", "4000"] if command == "check" else ["--max-seconds", "2"]
+    if command == "check" and rng.random() < 0.7:
+        args += ["--format", "json"]  # its settings are checked for values never allowed
     if command in ("trace",):
         args += ["--contract", rng.choice(OPTIONS["--contract"])]
     if command in ("graph", "verify"):
         args += ["--out", "OUT"]
-    for _ in range(rng.randint(0, 3)):
+    extra = rng.choice([0, 0, 0, 1]) if spec_mutated else rng.randint(0, 3)
+    for _ in range(extra):
         option = rng.choice(TAKES[command] if rng.random() < 0.9 else list(OPTIONS))
         choices = OPTIONS[option]
         args += [option] if choices is None else [option, rng.choice(choices)]
@@ -211,8 +218,10 @@ def _arguments(rng: random.Random, command: str, case: Case) -> list[str]:
     return args
 
 
-def _valid_value(rng: random.Random, text: str, case: Case) -> str:
-    """A setting of the spec's model set to another value it allows."""
+def _setting_value(rng: random.Random, text: str, case: Case, kind: str) -> str:
+    """A setting of the spec's model set to a value it allows ("valid"), to that value in
+    a look-alike of another type ("confused": 1.0 or "1" for 1, 0 for false), or to one of
+    the hostile values."""
     model = MODELS[tomllib.loads(text)["model"]]
     section = rng.choice(list(model.sections))
     setting = rng.choice(model.sections[section])
@@ -225,8 +234,22 @@ def _valid_value(rng: random.Random, text: str, case: Case) -> str:
         value = rng.randint(low, min(low + 2, int(setting.maximum or low + 2)))
     else:
         value = "app"
-    case.how.append(f"[{section}] {setting.name} = {show_value(value)}")
-    return _with_key(text, section, setting.name, show_value(value))
+    written = show_value(value)
+    if kind == "confused":
+        written = rng.choice(_look_alikes(value))
+    elif kind == "hostile":
+        written = rng.choice(VALUES)
+    case.how.append(f"[{section}] {setting.name} = {written[:40]}")
+    return _with_key(text, section, setting.name, written)
+
+
+def _look_alikes(value: object) -> list[str]:
+    """TOML values that look like `value` and are of another type."""
+    if isinstance(value, bool):
+        return [str(int(value)), f'"{show_value(value)}"', f"{int(value)}.0"]
+    if isinstance(value, int):
+        return [f"{value}.0", f'"{value}"', "true" if value else "false", f'" {value} "']
+    return [f"{value}".lower().replace("-", "_"), str(len(str(value))), "true", f"[{value!r}]"]
 
 
 def generate(seed: int, specs: list[Path]) -> Case:
@@ -240,18 +263,19 @@ def generate(seed: int, specs: list[Path]) -> Case:
         case.files["config/producer.properties"] = (
             SPECS / "config/producer.properties"
         ).read_bytes()
-    kind = rng.choice(["value", "value", "valid", "valid", "key", "text", "properties", "none"])
+    kinds = ["value", "hostile", "confused", "confused", "valid", "key", "text", "properties"]
+    kind = rng.choice([*kinds, "none"])
     if kind == "value":
         text = _mutate_value(rng, text, case)
-    elif kind == "valid":
-        text = _valid_value(rng, text, case)
+    elif kind in ("hostile", "confused", "valid"):
+        text = _setting_value(rng, text, case, kind)
     elif kind == "key":
         text = _add_key(rng, text, case)
     elif kind == "properties":
         text = _properties(rng, text, case)
     data = _corrupt_text(rng, text, case) if kind == "text" else text.encode()
     case.files["spec.toml"] = data
-    case.args = _arguments(rng, rng.choice(COMMANDS), case)
+    case.args = _arguments(rng, rng.choice(COMMANDS), case, spec_mutated=kind != "none")
     return case
 
 
@@ -270,8 +294,21 @@ def _lay_out(case: Case, root: Path) -> Path:
     return work
 
 
+def _allowed(setting: Setting, value: object) -> bool:
+    """Whether `value` is one `setting` allows, judged here and not by kmodel: one of its
+    choices, of the same type (1.0 is not 1, true is not 1), or its declared type
+    exactly, within its bounds."""
+    if setting.choices is not None:
+        return any(type(value) is type(choice) and value == choice for choice in setting.choices)
+    if type(value) is not setting.type:
+        return False
+    low = -math.inf if setting.minimum is None else setting.minimum
+    high = math.inf if setting.maximum is None else setting.maximum
+    return not isinstance(value, int | float) or low <= value <= high
+
+
 def _check_accepted_settings(report: dict, case: Case) -> None:
-    """Every setting of an accepted spec is a value its setting allows, of the right type."""
+    """Every setting of an accepted spec is a value its setting allows."""
     model = MODELS[report["model"]]
     for section, values in report["settings"].items():
         for name, value in values.items():
@@ -279,7 +316,7 @@ def _check_accepted_settings(report: dict, case: Case) -> None:
             assert setting is not None, f"{section}.{name} is no setting\n{case}"
             if value is None and setting.default is None:
                 continue
-            assert setting.check(value, "x") == value, f"{section}.{name}\n{case}"
+            assert _allowed(setting, value), f"{section}.{name} = {value!r}\n{case}"
     assert report["semantic"] in (None, *SEMANTICS), case
 
 
@@ -297,6 +334,8 @@ def run_case(case: Case, root: Path, deadline, seconds: float) -> None:
         f"{result.exception!r}\n{case}"
     )
     assert "Traceback" not in result.output, case
+    for raw in RAW:
+        assert raw not in result.output, f"{raw!r} written raw\n{case}"
     assert "CANARY" not in result.output or "--allow-properties-outside" in case.args, case
     if result.exit_code == 2:
         last = result.stderr.rstrip("\n").splitlines()[-1] if result.stderr else ""
