@@ -1,35 +1,67 @@
 """The `kmodel` command: options in, job run, verdicts out, exit code.
 
-Exit codes: 0 every expectation met, 1 an expectation not met, 2 bad input.
+Exit codes: 0 every expectation met, 1 an expectation not met (or the run was
+interrupted before it could tell), 2 bad input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
-from kmodel.console import ProgressDisplay
+from kmodel.console import ProgressDisplay, tolerant_streams
 from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
-from kmodel.jobs.run import run_job
+from kmodel.jobs.run import JobResult, run_job
 from kmodel.jobs.schema import SpecError, show_value
-from kmodel.jobs.spec import load_job
+from kmodel.jobs.spec import Job, load_job
+from kmodel.jobs.text import printable
 from kmodel.render.formats import FORMATS, format_for, render
 from kmodel.render.summary import summary
 
 TRACE_FORMATS = click.Choice(list(FORMATS))
+GRAPH_MAX_STATES = 20_000  # beyond this a picture of the state graph shows nothing
 
 
-class UsageError(click.ClickException):
-    """A mistake on the command line, shown like every other input error: one paragraph
-    after `kmodel: `, exit code 2."""
+class Stop(click.ClickException):
+    """The end of a command, shown like every error: one paragraph after `kmodel: `."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"kmodel: {printable(self.format_message())}", file=file, err=True)
+
+
+class UsageError(Stop):
+    """A mistake on the command line: exit code 2, like every other input error."""
 
     exit_code = 2
 
-    def show(self, file=None) -> None:
-        click.echo(f"kmodel: {self.format_message()}", file=file, err=True)
+
+class Interrupted(Stop):
+    """Ctrl-C outside a search (a search stops by itself and reports what it covered)."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__("interrupted.")
+
+
+class PathType(click.Path):
+    """Click's path, refusing a NUL character (which no file name holds) as a usage error."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "\0" in value:
+            self.fail(f"{value!r} contains a NUL character, which no file name can.", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def _usage_error(error: click.UsageError) -> click.ClickException:
@@ -39,13 +71,16 @@ def _usage_error(error: click.UsageError) -> click.ClickException:
 
 
 class Group(click.Group):
-    """Click's group, with command-line mistakes reported as `UsageError`s."""
+    """Click's group, with command-line mistakes reported as `UsageError`s and Ctrl-C
+    as a line, never a traceback."""
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as error:
             raise _usage_error(error) from None
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
     def invoke(self, ctx: click.Context):
         # Parses the command's own options and arguments, and resolves its name.
@@ -53,36 +88,154 @@ class Group(click.Group):
             return super().invoke(ctx)
         except click.UsageError as error:
             raise _usage_error(error) from None
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kmodel")
-def main() -> None:
-    """kmodel checks message-delivery guarantees of Kafka-style pipelines."""
+def _fail(error: SpecError | str) -> NoReturn:
+    """Report bad input (a paragraph naming the file and the field) and exit with 2."""
+    with contextlib.suppress(OSError):  # standard error itself may be unwritable
+        click.echo(f"kmodel: {printable(str(error))}", err=True)
+    sys.exit(2)
 
 
-@main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """Around what writes to standard output (or error): a stream that cannot be written
+    (a full disk, a closed pipe) ends the command with a line and exit code 2."""
+    try:
+        yield
+    except OSError as error:
+        _abandon_stdout()
+        _fail(f"cannot write the output: {error.strerror or error}.")
+
+
+def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Write `text` to standard output (or error), as `_writing` guards it."""
+    with _writing():
+        click.echo(text, err=err, nl=nl)
+
+
+def _abandon_stdout() -> None:
+    """Point standard output at /dev/null, so the exit's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a file descriptor (a test's capture)
+        pass
+
+
+def _writable_folder(out: str, option: str = "--out") -> Path:
+    """The folder `out`, created if need be and shown to take files, before any search
+    runs: a run is never lost for want of a place to write it."""
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"{option} {out}: cannot write files there ({reason}).") from None
+    return folder
+
+
+def _write(path: Path, output: str | bytes) -> None:
+    try:
+        if isinstance(output, bytes):
+            path.write_bytes(output)
+        else:
+            path.write_text(output, encoding="utf-8")
+    except OSError as error:
+        _fail(f"{path}: cannot write the file ({error.strerror or error}).")
+
+
+# -- options several commands share -----------------------------------------------------
+
+
+SET = click.option(
     "--set",
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
     help="Override a model setting, e.g. --set rms=5 or --set producer.acks=1.",
 )
+QUIET = click.option("--quiet", is_flag=True, help="No progress display.")
+OUTSIDE = click.option(
+    "--allow-properties-outside",
+    "properties_anywhere",
+    is_flag=True,
+    help="Let [properties] read files outside the spec's folder.",
+)
+
+
+class Seconds(click.FloatRange):
+    """A time limit: a number of seconds above 0 (NaN, which compares with nothing, is no
+    number of seconds)."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail("nan is not a number of seconds.", param, ctx)
+        return seconds
+
+
+def _max_seconds(help_text: str) -> Callable:
+    return click.option("--max-seconds", type=Seconds(), help=help_text)
+
+
+def _load(spec: str, overrides=(), search=None, **options: Any) -> Job:
+    """`load_job` on a command-line path: an empty one is bad input, not the folder '.'."""
+    if not spec:
+        raise SpecError("the spec path is empty; give a .toml spec file.")
+    return load_job(spec, overrides, search, **options)
+
+
+def _run(job: Job, quiet: bool) -> JobResult:
+    display = None if quiet else ProgressDisplay(job.name)
+    try:
+        return run_job(job, display)
+    finally:
+        if display is not None:
+            display.close()
+
+
+def _known_contract(job: Job, system, contract: str) -> None:
+    names = [prop.name for prop in system.properties()]
+    if contract not in names:
+        raise SpecError(
+            f"{job.path}: model {job.model.name!r} has no property {contract!r}; "
+            f"its properties are {', '.join(names)}."
+        )
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kmodel")
+def main() -> None:
+    """kmodel checks message-delivery guarantees of Kafka-style pipelines."""
+    tolerant_streams()
+
+
+@main.command()
+@click.argument("spec", type=PathType(dir_okay=False))
+@SET
 @click.option("--engine", type=click.Choice(["bfs", "dfs"]), help="Search strategy.")
 @click.option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
-    help="Processes for a breadth-first search.  [default: one per core]",
+    type=click.IntRange(min=0, max=256),
+    help="Processes for the breadth-first search (0: one per core).  [default: 1]",
 )
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
 @click.option("--max-depth", type=click.IntRange(min=1), help="Do not search deeper.")
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop after this much wall time.",
-)
+@_max_seconds("Stop after this much wall time.")
 @click.option(
     "--max-memory",
     type=click.FloatRange(min=0, min_open=True),
@@ -104,7 +257,8 @@ def main() -> None:
 @click.option(
     "--reduce",
     type=click.Choice(list(REDUCTION_CHOICES)),
-    help="Reductions to apply where the model offers them; none re-checks without.  [default: all]",
+    help="Reductions to apply where the model offers them; none re-checks without.  "
+    "[default: symmetry]",
 )
 @click.option(
     "--exhaustive",
@@ -119,7 +273,7 @@ def main() -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option("--quiet", is_flag=True, help="No progress display.")
+@QUIET
 @click.option(
     "--trace",
     "trace_formats",
@@ -129,9 +283,16 @@ def main() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False),
+    type=PathType(file_okay=False),
     help="Directory for --trace files: DIR/<spec>/<contract>.<ext>.",
 )
+@click.option(
+    "--no-expect",
+    is_flag=True,
+    help="Set the spec's [expect] aside: show every verdict as found, judge none "
+    "(for what-ifs with --set).",
+)
+@OUTSIDE
 def check(
     spec,
     overrides,
@@ -149,6 +310,8 @@ def check(
     quiet,
     trace_formats,
     out,
+    no_expect,
+    properties_anywhere,
 ) -> None:
     """Check SPEC (a TOML spec file) and report each property's verdict."""
     if trace_formats and out is None:
@@ -170,48 +333,63 @@ def check(
         "reduce": reduce,
     }
     try:
-        job = load_job(spec, overrides, search)
-        display = None if quiet else ProgressDisplay(job.name)
-        try:
-            outcome = run_job(job, display)
-        finally:
-            if display is not None:
-                display.close()
+        job = _load(
+            spec,
+            overrides,
+            search,
+            properties_anywhere=properties_anywhere,
+            judged=not no_expect,
+        )
+        folder = _writable_folder(out) if out is not None else None
+        outcome = _run(job, quiet)
     except SpecError as error:
-        click.echo(f"kmodel: {error}", err=True)
-        sys.exit(2)
+        _fail(error)
     if output == "json":
-        click.echo(json.dumps(outcome.to_json(), indent=2))
+        say(json.dumps(outcome.to_json(), indent=2))
     else:
-        click.echo(summary(outcome))
-    if trace_formats:
-        from kmodel.report.artifacts import write_traces
-
-        written = write_traces(outcome, out, trace_formats)
-        paths = [path for formats in written.values() for path in formats.values()]
-        to_stderr = output == "json"
-        if not to_stderr:
-            click.echo()
-        if paths:
-            for path in paths:
-                click.echo(f"wrote {path}", err=to_stderr)
-        else:
-            click.echo("no contract is violated, so there is no trace to write", err=to_stderr)
+        say(printable(summary(outcome), newlines=True))
+        if overrides and not outcome.expectations_met:
+            say(
+                "  (--set changed the spec's settings, and its expectations are for its own; "
+                "--no-expect shows the verdicts without judging them.)"
+            )
+    if folder is not None:
+        _write_traces(outcome, folder, trace_formats, to_stderr=output == "json")
     sys.exit(0 if outcome.expectations_met else 1)
+
+
+def _write_traces(outcome: JobResult, folder: Path, formats, to_stderr: bool) -> None:
+    from kmodel.report.artifacts import write_traces
+
+    try:
+        written = write_traces(outcome, folder, formats)
+    except OSError as error:
+        _fail(f"{folder}: cannot write the traces ({error.strerror or error}).")
+    paths = [path for formats in written.values() for path in formats.values()]
+    if not to_stderr:
+        say()
+    for path in paths:
+        say(f"wrote {printable(str(path))}", err=to_stderr)
+    if not paths:
+        say("no contract is violated, so there is no trace to write", err=to_stderr)
 
 
 @main.command()
 def models() -> None:
-    """List the models a spec can name, with their settings, and the [search] table."""
-    from kmodel.jobs.models import MODELS
+    """List the models a spec can name, with their settings and contracts, and the
+    [search] table every spec may have."""
+    from kmodel.jobs.models import MODELS, contracts
     from kmodel.jobs.spec import SEARCH_SETTINGS
 
     for model in MODELS.values():
-        click.echo(f"{model.name}: {model.summary}")
+        say(f"{model.name}: {model.summary}")
         for section, settings in model.sections.items():
             _show_settings(section, settings)
-        click.echo()
-    click.echo("every spec: how to search (the same as check's options)")
+        say("  contracts a spec can [expect] (a witness:FAULT when its bound is above 0):")
+        for prop in contracts(model):
+            say(f"    {prop.name}  ({prop.kind.value}) — {prop.description}")
+        say()
+    say("every spec: how to search ([search], the same as check's options)")
     _show_settings("search", SEARCH_SETTINGS)
 
 
@@ -219,16 +397,11 @@ def _show_settings(section: str, settings) -> None:
     for setting in settings:
         default = "(unset)" if setting.default is None else show_value(setting.default)
         shown = f"  {section}.{setting.name} = {default}  ({setting.allowed()})"
-        click.echo(f"{shown} — {setting.help}")
-
-
-def _fail(error: SpecError) -> None:
-    click.echo(f"kmodel: {error}", err=True)
-    sys.exit(2)
+        say(f"{shown} — {setting.help}")
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=PathType(dir_okay=False))
 @click.option("--contract", required=True, help="The property whose trace to show.")
 @click.option(
     "--format",
@@ -236,16 +409,12 @@ def _fail(error: SpecError) -> None:
     type=TRACE_FORMATS,
     help="Trace format (default: from the --out extension, else text).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a model setting, e.g. --set producer.acks=1.",
-)
-@click.option("--quiet", is_flag=True, help="No progress display.")
-def trace(spec, contract, fmt, out, overrides, quiet) -> None:
+@click.option("--out", type=PathType(dir_okay=False), help="Write to this file.")
+@SET
+@_max_seconds("Stop the search after this much wall time.")
+@QUIET
+@OUTSIDE
+def trace(spec, contract, fmt, out, overrides, max_seconds, quiet, properties_anywhere) -> None:
     """Show the trace of one contract of SPEC: a counterexample or a witness."""
     from kmodel.core.result import Status
     from kmodel.jobs.run import build_system
@@ -260,19 +429,16 @@ def trace(spec, contract, fmt, out, overrides, quiet) -> None:
     if FORMATS[fmt].binary and out is None:
         raise UsageError(f"--format {fmt} is binary; give --out FILE to write it to.")
     try:
-        job = load_job(spec, overrides)
-        names = [prop.name for prop in build_system(job).properties()]
-        if contract not in names:
-            raise SpecError(
-                f"{job.path}: model {job.model.name!r} has no property {contract!r}; "
-                f"its properties are {', '.join(names)}."
-            )
-        display = None if quiet else ProgressDisplay(job.name)
-        try:
-            outcome = run_job(job, display)
-        finally:
-            if display is not None:
-                display.close()
+        job = _load(
+            spec,
+            overrides,
+            {"max_seconds": max_seconds},
+            properties_anywhere=properties_anywhere,
+        )
+        _known_contract(job, build_system(job), contract)
+        if out is not None:
+            _writable_folder(str(Path(out).parent), "--out")
+        outcome = _run(job, quiet)
     except SpecError as error:
         _fail(error)
     verdict = outcome.verdict(contract)
@@ -281,119 +447,145 @@ def trace(spec, contract, fmt, out, overrides, quiet) -> None:
             why = "the search stopped before a verdict"
         else:
             why = f"it {verdict.status.value}"
-        click.echo(
-            f"kmodel: {contract} has no trace in {job.path}: {why} under the bounds explored "
-            f"({explored_text(outcome)}).",
+        say(
+            printable(
+                f"kmodel: {contract} has no trace in {job.path}: {why} under the bounds "
+                f"explored ({explored_text(outcome)})."
+            ),
             err=True,
         )
         sys.exit(1)
     output = render(verdict.trace, fmt, **context(outcome, verdict))
     if out is None:
-        click.echo(output, nl=not output.endswith("\n"))
+        say(printable(output, newlines=True), nl=not output.endswith("\n"))
         return
-    from pathlib import Path
-
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(output, bytes):
-        path.write_bytes(output)
-    else:
-        path.write_text(output, encoding="utf-8")
-    click.echo(f"wrote {path}", err=True)
+    _write(Path(out), output)
+    say(f"wrote {printable(out)}", err=True)
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=PathType(dir_okay=False))
 @click.option(
-    "--out", type=click.Path(file_okay=False), required=True, help="Where to write the files."
+    "--out", type=PathType(file_okay=False), required=True, help="Where to write the files."
 )
 @click.option("--contract", help="Highlight the trace of this contract (or witness).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="As for check.")
+@SET
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=GRAPH_MAX_STATES),
     default=2000,
     show_default=True,
     help="Refuse models with more states than this.",
 )
-def graph(spec, out, contract, overrides, limit) -> None:
+@_max_seconds("Give up after this much wall time.")
+@OUTSIDE
+def graph(spec, out, contract, overrides, limit, max_seconds, properties_anywhere) -> None:
     """Draw the state graph of a small SPEC: graph.dot, graph.graphml and graph.png in OUT."""
-    from pathlib import Path
+    import time
 
-    from kmodel.jobs.run import build_system
+    from kmodel.jobs.run import build_system, within
     from kmodel.render.graph import GraphTooLarge, draw_graph, state_graph, write_dot, write_graphml
 
+    started = time.monotonic()
     try:
-        job = load_job(spec, overrides)
+        job = _load(
+            spec, overrides, {"max_seconds": max_seconds}, properties_anywhere=properties_anywhere
+        )
         system = build_system(job)
-        states = state_graph(system, limit, name=job.name)
+        if contract is not None:
+            _known_contract(job, system, contract)
+        folder = _writable_folder(out)
+        seconds = job.search["max_seconds"] or None  # 0: no limit
+        states = state_graph(system, limit, name=job.name, max_seconds=seconds)
         highlight = None
         if contract is not None:
-            names = [prop.name for prop in system.properties()]
-            if contract not in names:
-                raise SpecError(
-                    f"{job.path}: model {job.model.name!r} has no property {contract!r}; "
-                    f"its properties are {', '.join(names)}."
-                )
+            if max_seconds is not None:  # the search gets what the graph left of the time
+                job = within(job, max(max_seconds - (time.monotonic() - started), 0.001))
             highlight = run_job(job).verdict(contract).trace
     except SpecError as error:
         _fail(error)
     except GraphTooLarge as error:
-        click.echo(f"kmodel: {job.path}: {error}", err=True)
-        sys.exit(2)
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [
-        write_dot(states, folder / "graph.dot"),
-        write_graphml(states, folder / "graph.graphml"),
-        draw_graph(states, folder / "graph.png", highlight, title=job.title),
-    ]
+        _fail(f"{job.path}: {error}")
+    try:
+        written = [
+            write_dot(states, folder / "graph.dot"),
+            write_graphml(states, folder / "graph.graphml"),
+            draw_graph(states, folder / "graph.png", highlight, title=job.title),
+        ]
+    except OSError as error:
+        _fail(f"{folder}: cannot write the graph ({error.strerror or error}).")
     for path in written:
-        click.echo(f"wrote {path}")
+        say(f"wrote {printable(str(path))}")
 
 
-def _run_library(paths, quiet: bool, lines):
-    """Discover and run specs; `lines` is where the line per spec goes (None: nowhere)."""
+def _library(paths, properties_anywhere: bool) -> list[Job]:
+    """The specs PATHS name (default: the library), every one validated before any runs."""
     from kmodel.report.discover import spec_paths
-    from kmodel.report.runner import load_jobs, run_jobs
+    from kmodel.report.runner import load_jobs
 
     try:
-        jobs = load_jobs(spec_paths(paths))
-        return run_jobs(jobs, lines, progress=not quiet)
+        return load_jobs(spec_paths(paths), properties_anywhere=properties_anywhere)
     except SpecError as error:
         _fail(error)
 
 
+LIBRARY_SECONDS = "Stop the whole run after this much wall time; specs not reached are named."
+LIBRARY_WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    help="Specs run at once, each search in a process of its own.  [default: one per core]",
+)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=PathType())
 @click.option(
     "--out",
-    type=click.Path(file_okay=False),
+    type=PathType(file_okay=False),
     default="reports",
     show_default=True,
     help="Directory for the report.",
 )
 @click.option("--quiet", is_flag=True, help="No progress display, no line per spec.")
-def verify(paths, out, quiet) -> None:
+@_max_seconds(LIBRARY_SECONDS)
+@LIBRARY_WORKERS
+@OUTSIDE
+def verify(paths, out, quiet, max_seconds, workers, properties_anywhere) -> None:
     """Run every spec (default: the spec library) and write the verification report.
 
     PATHS are spec files or directories of them.
     """
+    from kmodel.report.runner import run_jobs
     from kmodel.report.site import write_report
 
+    jobs = _library(paths, properties_anywhere)
+    folder = _writable_folder(out)
     stream = None if quiet else sys.stdout
-    outcomes = _run_library(paths, quiet, stream)
-    index = write_report(outcomes, out)
-    unmet = [o.job.name for o in outcomes if not o.expectations_met]
-    seconds = sum(o.result.stats.seconds for o in outcomes)
-    click.echo(f"{len(outcomes)} specs in {seconds:.1f} s; report: {index}")
+    started = time.monotonic()
+    with _writing():  # the line per spec goes to standard output
+        run = run_jobs(jobs, stream, not quiet, max_seconds, workers)
+    try:
+        index = write_report(run, folder)
+    except OSError as error:
+        _fail(f"{folder}: cannot write the report ({error.strerror or error}).")
+    unmet = [o.job.name for o in run.outcomes if not o.expectations_met]
+    seconds = sum(o.result.stats.seconds for o in run.outcomes)
+    wall = time.monotonic() - started
+    say(
+        printable(
+            f"{len(run.outcomes)} specs, {seconds:.1f} s of search, in {wall:.1f} s; "
+            f"report: {index}"
+        )
+    )
     if unmet:
-        click.echo(f"expectations not met: {', '.join(unmet)}")
-        sys.exit(1)
+        say(f"expectations not met: {', '.join(unmet)}")
+    if run.stopped:
+        say(run.stopped_text())
+    sys.exit(0 if run.expectations_met else 1)
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=PathType())
 @click.option(
     "--format",
     "fmt",
@@ -402,11 +594,21 @@ def verify(paths, out, quiet) -> None:
     show_default=True,
     help="Aligned text or a Markdown table.",
 )
-@click.option("--quiet", is_flag=True, help="No progress display.")
-def matrix(paths, fmt, quiet) -> None:
+@QUIET
+@_max_seconds(LIBRARY_SECONDS)
+@LIBRARY_WORKERS
+@OUTSIDE
+def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None:
     """Run the specs and print the semantic matrix they show, next to the seed's claims."""
     from kmodel.report.matrix import derive, to_markdown, to_text
+    from kmodel.report.runner import run_jobs
 
-    outcomes = _run_library(paths, quiet, None if quiet else sys.stderr)
-    rows = derive(outcomes)
-    click.echo(to_markdown(rows) if fmt == "md" else to_text(rows))
+    stream = None if quiet else sys.stderr
+    jobs = _library(paths, properties_anywhere)
+    with _writing():
+        run = run_jobs(jobs, stream, not quiet, max_seconds, workers)
+    rows = derive(run.outcomes)
+    say(to_markdown(rows) if fmt == "md" else to_text(rows))
+    if run.stopped:
+        say(run.stopped_text(), err=True)
+        sys.exit(1)

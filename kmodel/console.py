@@ -1,7 +1,8 @@
-"""Progress display for long searches, on standard error."""
+"""The terminal: progress display for long searches, and output any terminal can take."""
 
 from __future__ import annotations
 
+import codecs
 import sys
 import time
 from typing import TextIO
@@ -70,3 +71,41 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+# What to write instead of a symbol a terminal's encoding lacks (a Windows console in
+# cp1252 has no ✓); anything else it lacks becomes "?".
+ASCII_FALLBACKS = {
+    "✓": "ok",
+    "✗": "X",
+    "→": "->",
+    "—": "--",
+    "·": "-",
+    "≥": ">=",
+    "≤": "<=",
+    "…": "...",
+    "“": '"',
+    "”": '"',
+    "⚠": "!",
+    "×": "x",
+}
+_FALLBACK = "kmodel-fallback"
+
+
+def _fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(ASCII_FALLBACKS.get(c, "?") for c in text), error.end
+
+
+codecs.register_error(_FALLBACK, _fallback)
+
+
+def tolerant_streams() -> None:
+    """Let standard output and error write every character: one their encoding lacks
+    becomes its ASCII fallback instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=_FALLBACK)

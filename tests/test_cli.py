@@ -275,3 +275,30 @@ def test_console_script() -> None:
     assert report["settings"]["parameters"]["rms"] == 4
     assert report["complete"] is True and report["expectations_met"] is True
     assert "Traceback" not in done.stderr
+
+
+def test_models_lists_the_contracts_a_spec_can_expect() -> None:
+    out = kmodel("models").stdout
+    assert "    consistent  (always) — no resource manager commits while another aborts" in out
+    assert "    no-loss  (at_end) — once the pipeline is quiet, every source record is in" in out
+    assert "    witness:crash:broker  (sometimes)" in out  # a witness of every fault
+    assert "    no-zombie-write  (always)" in out
+
+
+def test_a_what_if_without_expectations(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, 'model = "two-phase-commit"\n[expect]\nconsistent = "violated"\n')
+    judged = kmodel("check", spec, "--set", "rms=2", "--quiet")
+    assert judged.exit_code == 1
+    assert "✗ consistent" in judged.stdout
+    assert "--no-expect shows the verdicts without judging them" in judged.stdout
+    free = kmodel("check", spec, "--set", "rms=2", "--quiet", "--no-expect")
+    assert free.exit_code == 0
+    assert "  · consistent     always     holds" in free.stdout
+    assert "✓" not in free.stdout and "✗" not in free.stdout
+    assert "expectations not judged (--no-expect): 3 of 3 verdicts decided" in free.stdout
+    code, report = check_json(spec, "--no-expect")
+    assert code == 0 and report["expectations_judged"] is False
+    assert {prop["expected"] for prop in report["properties"]} == {None}
+    # A search stopped early still fails: its verdicts are not all decided.
+    stopped = kmodel("check", spec, "--no-expect", "--max-states", "5", "--quiet")
+    assert stopped.exit_code == 1 and "  ? consistent" in stopped.stdout

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kmodel.cli import main
+from kmodel.jobs.spec import SEMANTICS
 from kmodel.report import seed
 from kmodel.report.discover import library, spec_paths
 from kmodel.report.matrix import derive
@@ -212,3 +213,15 @@ def test_check_trace_needs_out() -> None:
     result = kmodel("check", SPECS / f"{RETRY}.toml", "--trace", "svg")
     assert result.exit_code == 2
     assert "--trace needs --out" in result.output
+
+
+def test_the_semantics_a_spec_may_name_are_the_seed_rows() -> None:
+    assert [row.semantic for row in seed.ROWS] == list(SEMANTICS)
+
+
+def test_verify_refuses_an_expectation_no_run_can_meet(tmp_path: Path) -> None:
+    path = copy_spec(SMALL[0], tmp_path, extra='redelivered = "holds"\n')
+    result = kmodel("verify", path, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert 'expect.redelivered is "holds", which a sometimes property never is' in result.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything ran or was written

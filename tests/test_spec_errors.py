@@ -3,6 +3,7 @@ paragraph that names the file and the field, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,12 +145,12 @@ SPEC_MISTAKES = [
     (
         "unknown-expected-status",
         TWO_PHASE + '[expect]\nconsistent = "fine"\n',
-        ["expect.consistent is 'fine'", "holds, violated, reached, unreached"],
+        ['expect.consistent is "fine"', "holds, violated, reached, unreached"],
     ),
     (
         "unknown-expected-status-in-table",
         TWO_PHASE + '[expect]\nconsistent = { status = "unknown" }\n',
-        ["expect.consistent is 'unknown'"],
+        ['expect.consistent is "unknown"'],
     ),
     (
         "unknown-expectation-key",
@@ -159,7 +160,7 @@ SPEC_MISTAKES = [
     (
         "steps-not-a-number",
         TWO_PHASE + '[expect]\nall-aborted = { status = "reached", steps = "three" }\n',
-        ["expect.all-aborted.steps must be a whole number"],
+        ['expect.all-aborted.steps is "three"', "a whole number of steps, 0 or more"],
     ),
     (
         "kafka-rule",
@@ -207,6 +208,86 @@ SPEC_MISTAKES = [
         ['consumer.isolation.level is "committed"', '"read_committed", "read_uncommitted"'],
     ),
     ("expect-not-a-table", TWO_PHASE + 'expect = "holds"\n', ["[expect] must be a table"]),
+    (
+        "float-for-acks",
+        'model = "kafka-pipeline"\n[producer]\nacks = 0.0\n',
+        ["producer.acks is 0.0, a float", 'one of 0, 1, "all", -1: write 0.'],
+    ),
+    (
+        "float-minus-one-for-acks",
+        'model = "kafka-pipeline"\n[producer]\nacks = -1.0\n',
+        ["producer.acks is -1.0, a float", ": write -1."],
+    ),
+    (
+        "quoted-number-for-acks",
+        'model = "kafka-pipeline"\n[producer]\nacks = "1"\n',
+        ['producer.acks is "1", a string, but', ": remove the quotes."],
+    ),
+    (
+        "quoted-number-for-an-integer",
+        'model = "kafka-pipeline"\n[producer]\nretries = "3"\n',
+        ['producer.retries is "3", a string', ": remove the quotes."],
+    ),
+    (
+        "quoted-boolean",
+        'model = "kafka-pipeline"\n[consumer]\n"enable.auto.commit" = "false"\n',
+        ['consumer.enable.auto.commit is "false", a string', "true or false: remove the quotes."],
+    ),
+    (
+        "integer-for-a-boolean",
+        'model = "kafka-pipeline"\n[consumer]\n"enable.auto.commit" = 0\n',
+        ["consumer.enable.auto.commit is 0, but it must be true or false."],
+    ),
+    (
+        "number-for-a-string",
+        TXN + '[producer]\n"transactional.id" = 7\n',
+        ["producer.transactional.id is 7, not a string", ": put it in quotes."],
+    ),
+    (
+        "integer-beyond-java-int",
+        'model = "kafka-pipeline"\n[producer]\n"linger.ms" = 2147483648\n',
+        ["producer.linger.ms is 2147483648", "≤ 2147483647"],
+    ),
+    (
+        "unknown-semantic",
+        TWO_PHASE + 'semantic = "exactly-twice"\n',
+        ["field 'semantic' is \"exactly-twice\"", '"at-most-once", "at-least-once"', "left out"],
+    ),
+    (
+        "status-of-the-wrong-kind-for-an-invariant",
+        TWO_PHASE + '[expect]\nconsistent = "reached"\n',
+        ['expect.consistent is "reached"', "always property never is", "holds or violated"],
+    ),
+    (
+        "status-of-the-wrong-kind-for-a-witness",
+        TWO_PHASE + '[expect]\nall-committed = "holds"\n',
+        ['expect.all-committed is "holds"', "sometimes property", "reached or unreached"],
+    ),
+    (
+        "steps-on-a-contract-expected-to-hold",
+        TWO_PHASE + '[expect]\nconsistent = { status = "holds", steps = 3 }\n',
+        ["expect.consistent: steps counts the steps of a trace", "remove steps"],
+    ),
+    (
+        "negative-steps",
+        TWO_PHASE + '[expect]\nall-aborted = { status = "reached", steps = -1 }\n',
+        ["expect.all-aborted.steps is -1", "0 or more"],
+    ),
+    (
+        "number-of-thousands-of-digits",
+        TWO_PHASE + "[parameters]\nrms = " + "9" * 5000 + "\n",
+        ["a number in the spec has too many digits"],
+    ),
+    (
+        "nested-too-deeply",
+        TWO_PHASE + "x = " + "[" * 2000 + "]" * 2000 + "\n",
+        ["nested too deeply"],
+    ),
+    (
+        "control-characters-in-a-value-are-escaped",
+        LOSSY_LINK + '[parameters]\nnetwork = "\\u001b[2J\\r"\n',
+        ['parameters.network is "\\u001b[2J\\r"'],
+    ),
     (
         "expectation-of-no-property",
         TWO_PHASE + '[expect]\nconsistent = "holds"\nisolated = "holds"\n',
@@ -408,11 +489,11 @@ def test_path_through_a_file(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = write(tmp_path, TWO_PHASE)
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
 
     # Also for root, who may read any file.
-    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     message = spec_error("check", spec)
     assert message == f"kmodel: {spec}: cannot read the spec file: permission denied.\n"
 

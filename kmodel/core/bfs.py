@@ -305,6 +305,7 @@ class Search:
                         self.levels.append(states - before)
         except KeyboardInterrupt:
             stop_reason = "interrupted"
+            self._merge(cluster.end_level())  # what the interrupted level decided counts
         self.reduced_at = self.cluster.first_reduced_level()
         return self._result(stop_reason, depth)
 

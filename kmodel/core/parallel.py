@@ -115,6 +115,11 @@ class ProcessCluster(Cluster):
             local.expand()
         except Stop as error:
             stop = error
+        except KeyboardInterrupt:
+            self.halt.set()
+            self._collect("expanded")  # in step again: the workers stopped too
+            local.take_outboxes()
+            raise
         answers = self._collect("expanded")
         reasons = [answer[0] for answer in answers if answer[0] is not None]
         if stop is None and reasons:
@@ -225,8 +230,11 @@ class ProcessCluster(Cluster):
                     self.results[index] = message
 
     def _collect(self, kind: str, only: int | None = None) -> list[Any]:
-        """Every worker's (or one worker's) answer of `kind`, in worker order."""
+        """Every worker's (or one worker's) answer of `kind`, in worker order. Ctrl-C while
+        waiting halts the workers, and their answers are still read, so the next command
+        finds them in step; then the interrupt goes on."""
         answers = []
+        interrupted = False
         for index, pipe in enumerate(self.pipes, 1):
             if only is not None and index != only:
                 continue
@@ -234,12 +242,19 @@ class ProcessCluster(Cluster):
             while message is None or message[0] == "progress":
                 if message is not None:
                     self.reported[index] = message[1]
-                message = self._receive(index, pipe)
+                try:
+                    message = self._receive(index, pipe)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    self.halt.set()
+                    message = None
             if message[0] == "failed":
                 raise WorkerFailed(f"worker {index} failed:\n{message[1]}")
             if message[0] != kind:
                 raise WorkerFailed(f"worker {index} answered {message[0]!r} to {kind!r}")
             answers.append(message[1])
+        if interrupted:
+            raise KeyboardInterrupt
         return answers
 
     def _receive(self, index: int, pipe: Connection) -> tuple:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kmodel.core.system import Property
 from kmodel.examples.lossy_link import lossy_link
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
 from kmodel.jobs.schema import Model, Setting
@@ -53,3 +56,13 @@ def _network(name: str):
 MODELS: dict[str, Model] = {
     model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, PIPELINE, TXN_PIPELINE)
 }
+
+
+def contracts(model: Model) -> Sequence[Property]:
+    """The properties a spec of `model` can expect verdicts of: those of its defaults
+    with every bound at its largest, so each fault's witness is among them."""
+    settings = model.defaults()
+    for setting in model.sections.get("bounds", ()):
+        if setting.maximum is not None:
+            settings["bounds"][setting.name] = int(setting.maximum)
+    return model.build(settings).properties()

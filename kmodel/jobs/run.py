@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from kmodel.core.result import Result, Status
 from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
-from kmodel.jobs.schema import SpecError
+from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import Expectation, Job
 
 
@@ -79,21 +80,54 @@ class JobResult:
                 }
                 for v in self.verdicts
             ],
+            "expectations_judged": self.job.judged,
             "expectations_met": self.expectations_met,
+            "ignored_properties": {name: list(keys) for name, keys in self.job.ignored.items()},
         }
 
 
+# The verdicts a property of each kind can come to.
+OUTCOMES = {
+    PropertyKind.ALWAYS: (Status.HOLDS, Status.VIOLATED),
+    PropertyKind.AT_END: (Status.HOLDS, Status.VIOLATED),
+    PropertyKind.SOMETIMES: (Status.REACHED, Status.UNREACHED),
+}
+TRACED = (Status.VIOLATED, Status.REACHED)  # the verdicts that come with a trace
+
+
 def build_system(job: Job) -> System:
-    """The job's model with its settings; checks that every expectation names a property."""
+    """The job's model with its settings; checks that every expectation names a property
+    and could be met by it (a SpecError otherwise)."""
     system = job.model.build(job.settings)
-    names = [prop.name for prop in system.properties()]
-    for name in job.expect:
-        if name not in names:
+    kinds = {prop.name: prop.kind for prop in system.properties()}
+    for name, expected in job.expect.items():
+        where = f"{job.path}: expect.{name}"
+        if name not in kinds:
             raise SpecError(
-                f"{job.path}: expect.{name} names no property of model {job.model.name!r}; "
-                f"its properties are {', '.join(names)}."
+                f"{where} names no property of model {job.model.name!r}; "
+                f"its properties are {', '.join(kinds)}."
+            )
+        possible = OUTCOMES[kinds[name]]
+        if expected.status not in possible:
+            choices = " or ".join(status.value for status in possible)
+            raise SpecError(
+                f"{where} is {show_value(expected.status.value)}, which a "
+                f"{kinds[name].value} property never is; it ends {choices}."
+            )
+        if expected.steps is not None and expected.status not in TRACED:
+            raise SpecError(
+                f"{where}: steps counts the steps of a trace, and a property that is "
+                f"{expected.status.value} has none; remove steps."
             )
     return system
+
+
+def within(job: Job, seconds: float) -> Job:
+    """`job` with its time limit cut to `seconds` (when it has none, or a longer one)."""
+    own = job.search["max_seconds"]
+    if own and own <= seconds:
+        return job
+    return dataclasses.replace(job, search={**job.search, "max_seconds": seconds})
 
 
 def run_job(

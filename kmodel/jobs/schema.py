@@ -8,12 +8,13 @@ naming the file, the field and what is allowed.
 
 from __future__ import annotations
 
-import contextlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kmodel.core.system import System
+from kmodel.jobs.text import CONTROL_ESCAPES
 
 
 class SpecError(Exception):
@@ -43,40 +44,81 @@ class Setting:
         return "a string" if self.type is str else f"a {self.type.__name__}"
 
     def check(self, value: Any, where: str) -> Any:
-        """`value` converted to this setting's type, or a SpecError naming `where`."""
-        # `object` settings take any of their choices (Kafka's acks is 0, 1 or "all").
-        is_bool = isinstance(value, bool)
-        ok = isinstance(value, self.type) and not (self.type in (int, object) and is_bool)
-        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if self.choices is not None and ok and value not in self.choices:
-            ok = False
-        if ok and self.type in (int, float):
-            # NaN fails every comparison, so it never passes a bound.
-            ok = (self.minimum is None or value >= self.minimum) and (
-                self.maximum is None or value <= self.maximum
+        """`value` (as TOML gave it) converted to this setting's type, or a SpecError
+        naming `where`. Types are strict: 1.0 is not 1, true is not 1, "1" is not 1."""
+        accepted = self._accept(value)
+        if accepted is _REFUSED:
+            kind, advice = self._hint(value)
+            raise SpecError(
+                f"{where} is {show_value(value)}{kind}, but it must be {self.allowed()}{advice}."
             )
-        if not ok:
-            raise SpecError(f"{where} is {show_value(value)}, but it must be {self.allowed()}.")
-        return value
+        return accepted
 
     def parse(self, text: str, where: str) -> Any:
-        """Convert a command-line string (from --set) to this setting's type."""
-        value: Any = text
-        if self.type is bool and text.lower() in ("true", "false"):
-            value = text.lower() == "true"
-        elif self.type is int:
-            with contextlib.suppress(ValueError):
-                value = int(text)
-        elif self.type is float:
-            with contextlib.suppress(ValueError):
-                value = float(text)
-        if self.choices is not None and value not in self.choices:
-            # choices may mix ints and strings (acks = 0, 1 or "all")
-            for choice in self.choices:
-                if str(choice) == text:
-                    value = choice
-        return self.check(value, where)
+        """`text` (from a .properties file or --set) read as Kafka's ConfigDef reads a
+        string: trimmed as Java's String.trim, numbers by Integer.parseInt (no ``1_000``,
+        no ``1.0``), booleans true or false in any case, a choice only as written."""
+        return self.check(self._from_text(text), where)
+
+    def _from_text(self, text: str) -> Any:
+        value = text.strip(_JAVA_TRIMMED)
+        if self.type is bool and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if self.type is int and _JAVA_INTEGER.fullmatch(value):
+            return _java_integer(value)
+        if self.type is float and _DECIMAL.fullmatch(value):
+            return float(value)
+        if self.choices is not None:
+            return next((choice for choice in self.choices if str(choice) == value), value)
+        return value
+
+    def _accept(self, value: Any) -> Any:
+        """`value` as this setting holds it, or `_REFUSED`."""
+        if self.choices is not None:
+            # `object` settings mix kinds of choices (Kafka's acks is 0, 1 or "all").
+            same = any(type(value) is type(c) and value == c for c in self.choices)
+            return value if same else _REFUSED
+        if self.type is float and type(value) is int:
+            value = float(value)
+        if type(value) is not self.type:
+            return _REFUSED
+        # NaN fails every comparison, so it never passes a bound.
+        if self.type in (int, float) and not (
+            (self.minimum is None or value >= self.minimum)
+            and (self.maximum is None or value <= self.maximum)
+        ):
+            return _REFUSED
+        return value
+
+    def _hint(self, value: Any) -> tuple[str, str]:
+        """What kind a refused value is, and how to write what it most likely meant."""
+        if isinstance(value, str):
+            meant = self._accept(self._from_text(value))
+            if meant is not _REFUSED and not isinstance(meant, str):
+                return ", a string", ": remove the quotes"
+        elif isinstance(value, float) and value.is_integer():
+            if self._accept(int(value)) is not _REFUSED:
+                return ", a float", f": write {int(value)}"
+        elif not isinstance(value, dict | list) and self._accept(show_value(value)) is not _REFUSED:
+            return ", not a string", ": put it in quotes"
+        return "", ""
+
+
+_REFUSED = object()
+_JAVA_TRIMMED = "".join(map(chr, range(0x21)))  # String.trim() drops every char ≤ U+0020
+_JAVA_INTEGER = re.compile(r"[+-]?\d+")  # Integer.parseInt: a sign, decimal digits, no "_"
+
+
+def _java_integer(text: str) -> int | str:
+    """The value of `text` (a sign and decimal digits), or `text` itself when it has more
+    digits than any Java integer (Python refuses to read thousands of digits)."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 19:
+        return text
+    return -int(digits) if text.startswith("-") else int(digits)
+
+
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 Settings = Mapping[str, Mapping[str, Any]]  # section -> name -> value
@@ -105,12 +147,22 @@ class Model:
         return next((s for s in self.sections.get(section, ()) if s.name == name), None)
 
 
-def show_value(value: Any) -> str:
-    """`value` as it would be written in a TOML spec: true, 5, "all"."""
+def show_value(value: Any, depth: int = 0) -> str:
+    """`value` as it would be written in a TOML spec: true, 5, "all", with control
+    characters escaped and long strings cut, so it is safe in a one-line message."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        shown = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+        return '"' + "".join(_TOML_ESCAPES.get(c, c) for c in shown) + '"'
     if isinstance(value, dict):
-        return "{}"
+        return "{}" if not value else "{…}"
+    if isinstance(value, list):
+        if depth >= 3 or len(value) > 8:
+            return "[…]"
+        return "[" + ", ".join(show_value(item, depth + 1) for item in value) + "]"
     return str(value)
+
+
+SHOWN_CHARS = 120
+_TOML_ESCAPES = {**CONTROL_ESCAPES, '"': '\\"', "\\": "\\\\"}

@@ -28,6 +28,7 @@ from typing import Any
 from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Status
+from kmodel.jobs.files import read_bytes, safe_name
 from kmodel.jobs.properties import read_properties
 from kmodel.jobs.schema import Model, Setting, SpecError, show_value
 
@@ -47,8 +48,8 @@ SEARCH_SETTINGS = (
     Setting(
         "workers",
         int,
-        0,
-        "processes for a breadth-first search (0: one per core)",
+        1,
+        "processes for one breadth-first search (0: one per core)",
         minimum=0,
         maximum=256,
     ),
@@ -80,6 +81,9 @@ SEARCH_SETTINGS = (
     ),
 )
 
+# The delivery semantics a spec can stand for: the rows of the semantic matrix.
+SEMANTICS = ("at-most-once", "at-least-once", "exactly-once")
+
 STATUSES = tuple(status.value for status in Status if status is not Status.UNKNOWN)
 
 
@@ -102,11 +106,26 @@ class Job:
     expect: dict[str, Expectation] = field(default_factory=dict)
     bounds_note: str = ""
     semantic: str = ""
-    ignored: tuple[str, ...] = ()  # per .properties file, the keys the model does not use
+    # per .properties file (as the spec names it), the keys the model does not use
+    ignored: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    judged: bool = True  # False: the spec's [expect] was set aside (--no-expect)
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        """The spec's file name without `.toml`, made safe to name output files after."""
+        return safe_name(self.path.stem)
+
+
+def ignored_text(ignored: Mapping[str, Sequence[str]], most: int = 10) -> str:
+    """The keys of .properties files a model does not use, as ``p.properties: a, b``;
+    past `most` keys per file, how many more."""
+    parts = []
+    for name, keys in ignored.items():
+        shown = ", ".join(keys[:most])
+        if len(keys) > most:
+            shown += f" and {len(keys) - most} more"
+        parts.append(f"{name}: {shown}")
+    return "; ".join(parts)
 
 
 def load_job(
@@ -114,8 +133,13 @@ def load_job(
     overrides: Sequence[str] = (),
     search: Mapping[str, Any] | None = None,
     models: Mapping[str, Model] | None = None,
+    *,
+    properties_anywhere: bool = False,
+    judged: bool = True,
 ) -> Job:
-    """Read and validate the spec at `path`, then apply `--set` overrides and search options."""
+    """Read and validate the spec at `path`, then apply `--set` overrides and search options.
+    `properties_anywhere` lets `[properties]` name files outside the spec's folder; without
+    `judged` the spec's expectations are checked for mistakes, then set aside."""
     from kmodel.jobs.models import MODELS
 
     models = MODELS if models is None else models
@@ -142,9 +166,17 @@ def load_job(
     for key in ("title", "description", "bounds_note", "semantic"):
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{path}: field {key!r} must be a string.")
+    if data.get("semantic", "") not in ("", *SEMANTICS):
+        raise SpecError(
+            f"{path}: field 'semantic' is {show_value(data['semantic'])}; it must be one of "
+            f"{', '.join(map(show_value, SEMANTICS))} (the rows of the semantic matrix), "
+            "or left out."
+        )
 
     settings = model.defaults()
-    ignored = _apply_properties(model, settings, data.get("properties", {}), path)
+    ignored = _apply_properties(
+        model, settings, data.get("properties", {}), path, properties_anywhere
+    )
     for section in model.sections:
         given = data.get(section, {})
         if not isinstance(given, dict):
@@ -170,6 +202,7 @@ def load_job(
             setting = next(s for s in SEARCH_SETTINGS if s.name == name)
             options[name] = setting.check(value, f"option --{name.replace('_', '-')}")
 
+    expectations = _expectations(data.get("expect", {}), path)
     problems = model.rules(settings)
     if problems:
         where, problem = problems[0]
@@ -182,63 +215,80 @@ def load_job(
         description=data.get("description", ""),
         settings=settings,
         search=options,
-        expect=_expectations(data.get("expect", {}), path),
+        expect=expectations if judged else {},
         bounds_note=data.get("bounds_note", ""),
         semantic=data.get("semantic", ""),
         ignored=ignored,
+        judged=judged,
     )
 
 
 def _apply_properties(
-    model: Model, settings: dict[str, dict[str, Any]], files: Any, path: Path
-) -> tuple[str, ...]:
+    model: Model, settings: dict[str, dict[str, Any]], files: Any, path: Path, anywhere: bool
+) -> dict[str, tuple[str, ...]]:
     """Apply `[properties]`: section = "file.properties", relative to the spec.
 
     A real client or broker file holds many settings a model has no use for
-    (bootstrap.servers, serializers ...); those are returned, not refused."""
+    (bootstrap.servers, serializers ...); those are returned per file, not refused."""
     if not isinstance(files, dict):
         raise SpecError(
             f'{path}: [properties] must map sections to files, e.g. producer = "p.properties".'
         )
-    ignored = []
+    ignored = {}
     for section, name in files.items():
+        where = f"{path}: properties.{section}"
         if section not in model.sections:
             raise SpecError(
-                f"{path}: properties.{section} is not one of model {model.name!r}'s sections "
+                f"{where} is not one of model {model.name!r}'s sections "
                 f"({', '.join(model.sections)})."
             )
-        if not isinstance(name, str):
-            raise SpecError(f"{path}: properties.{section} must be a file name.")
-        source = path.parent / name
+        source = _properties_path(path, name, where, anywhere)
+        try:
+            entries = read_properties(source)
+        except SpecError as error:
+            raise SpecError(f"{where}: {error}") from None
         unused = []
-        for key, text in read_properties(source).items():
+        for key, text in entries.items():
             setting = model.setting(section, key)
             if setting is None:
                 unused.append(key)
                 continue
-            settings[section][key] = setting.parse(text, f"{source}: {key}")
+            settings[section][key] = setting.parse(text, f"{where}: {source}: {key}")
         if unused:
-            ignored.append(f"{name}: {', '.join(unused)}")
-    return tuple(ignored)
+            ignored[name] = tuple(unused)
+    return ignored
+
+
+def _properties_path(spec: Path, name: Any, where: str, anywhere: bool) -> Path:
+    """The file a `[properties]` entry names, relative to the spec's folder. A path that
+    leaves that folder's tree is refused unless `anywhere` (--allow-properties-outside)."""
+    if not isinstance(name, str) or not name:
+        shown = "empty" if name == "" else show_value(name)
+        raise SpecError(
+            f"{where} is {shown}; it must name a .properties file, relative to the spec."
+        )
+    if "\0" in name:
+        raise SpecError(f"{where}: a file name cannot contain a NUL character.")
+    source = spec.parent / name
+    if anywhere:
+        return source
+    try:
+        inside = source.resolve().is_relative_to(spec.parent.resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        inside = False
+    if not inside:
+        raise SpecError(
+            f"{where} is {show_value(name)}, which leaves the spec's folder; a spec reads "
+            "properties files only from its own folder or below, unless the command is "
+            "given --allow-properties-outside."
+        )
+    return source
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    data = read_bytes(path, "spec file")
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file.") from None
-    except NotADirectoryError:
-        blocker = next((p for p in reversed(path.parents) if p.is_file()), None)
-        where = f" ({blocker} is a file, not a directory)" if blocker is not None else ""
-        raise SpecError(f"{path}: no such spec file{where}.") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory; give a .toml spec file.") from None
-    except PermissionError:
-        raise SpecError(f"{path}: cannot read the spec file: permission denied.") from None
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise SpecError(f"{path}: cannot read the spec file: {reason}.") from None
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise SpecError(
             f"{path}: not valid TOML: a spec file must be UTF-8 text, but byte "
@@ -246,6 +296,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML ({error}).") from None
+    except ValueError:  # Python reads no integer of thousands of digits
+        raise SpecError(f"{path}: a number in the spec has too many digits.") from None
+    except RecursionError:
+        raise SpecError(
+            f"{path}: arrays or tables are nested too deeply; no spec field needs nesting."
+        ) from None
 
 
 def _toml_type(value: Any) -> str:
@@ -350,9 +406,13 @@ def _expectations(given: Any, path: Path) -> dict[str, Expectation]:
         if extra:
             raise SpecError(f"{where} has unknown key {extra[0]!r}; use status and steps.")
         if table.get("status") not in STATUSES:
-            raise SpecError(f"{where} is {table.get('status')!r}; it must be one of {allowed}.")
+            shown = show_value(table.get("status")) if "status" in table else "missing"
+            raise SpecError(f"{where} is {shown}; it must be one of {allowed}.")
         steps = table.get("steps")
-        if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)):
-            raise SpecError(f"{where}.steps must be a whole number of steps.")
+        if steps is not None and (type(steps) is not int or steps < 0):
+            raise SpecError(
+                f"{where}.steps is {show_value(steps)}; it must be a whole number of steps, "
+                "0 or more."
+            )
         expectations[name] = Expectation(Status(table["status"]), steps)
     return expectations

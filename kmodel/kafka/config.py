@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from kmodel.jobs.schema import Setting, Settings
 
+# The largest values of Kafka's INT and LONG settings (Java's int and long).
 INT_MAX = 2_147_483_647
+LONG_MAX = 9_223_372_036_854_775_807
 ACKS_FOR_IDEMPOTENCE = (
     "Must set acks to all in order to use the idempotent producer. "
     "Otherwise we cannot guarantee idempotence."
@@ -29,9 +31,19 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             120_000,
             "time budget for one record, retries included",
             minimum=1,
+            maximum=INT_MAX,
         ),
-        Setting("request.timeout.ms", int, 30_000, "time to wait for one response", minimum=1),
-        Setting("linger.ms", int, 0, "time a batch waits for more records", minimum=0),
+        Setting(
+            "request.timeout.ms",
+            int,
+            30_000,
+            "time to wait for one response",
+            minimum=1,
+            maximum=INT_MAX,
+        ),
+        Setting(
+            "linger.ms", int, 0, "time a batch waits for more records", minimum=0, maximum=INT_MAX
+        ),
         Setting(
             "max.in.flight.requests.per.connection",
             int,
@@ -73,9 +85,10 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         Setting(
             "log.flush.interval.messages",
             int,
-            9_223_372_036_854_775_807,
+            LONG_MAX,
             "fsync after this many messages (default: leave it to the OS)",
             minimum=1,
+            maximum=LONG_MAX,
         ),
         Setting(
             "crash.loses.page.cache",

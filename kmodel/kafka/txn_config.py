@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kmodel.jobs.schema import Setting, Settings
-from kmodel.kafka.config import ACKS, ACKS_FOR_IDEMPOTENCE, SECTIONS, acks_of
+from kmodel.kafka.config import ACKS, ACKS_FOR_IDEMPOTENCE, INT_MAX, SECTIONS, acks_of
 
 TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
     "producer": (
@@ -24,6 +24,7 @@ TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
             60_000,
             "the coordinator aborts a transaction open this long",
             minimum=1,
+            maximum=INT_MAX,
         ),
     ),
     "consumer": (
@@ -56,6 +57,7 @@ TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
             900_000,
             "the largest transaction.timeout.ms a producer may ask for",
             minimum=1,
+            maximum=INT_MAX,
         ),
     ),
     "application": (

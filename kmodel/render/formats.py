@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kmodel.core.trace import Trace
+from kmodel.jobs.text import printable
 
 Settings = Mapping[str, Mapping[str, Any]]
 
@@ -115,10 +116,10 @@ def render(
 ) -> str | bytes:
     """`trace` in format `fmt` (a key of `FORMATS`): text, or bytes for ``png``.
 
-    `title` heads the picture, `settings` (a job's section -> {setting: value})
-    is listed, only where it differs from the model's `defaults` when those are
-    given; `contract` and `contract_description` name the property the trace
-    decides and say what it promises.
+    `title` heads the picture (control characters shown as escapes), `settings`
+    (a job's section -> {setting: value}) is listed, only where it differs from the
+    model's `defaults` when those are given; `contract` and `contract_description`
+    name the property the trace decides and say what it promises.
     """
     try:
         spec = FORMATS[fmt]
@@ -127,7 +128,7 @@ def render(
         raise ValueError(f"unknown trace format {fmt!r}; the formats are {known}") from None
     return spec.render(
         trace,
-        title=title,
+        title=None if title is None else printable(title),
         settings=settings,
         defaults=defaults,
         contract=contract,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import deque
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ import networkx as nx
 
 from kmodel.core.system import System
 from kmodel.core.trace import Trace
+from kmodel.jobs.text import printable
+from kmodel.render.mpl import text_as_written
 
 LIMIT = 2000
 LABEL_WIDTH = 96
@@ -36,14 +39,21 @@ class GraphTooLarge(Exception):
     """The model has more reachable states than a picture can show."""
 
 
-def state_graph(system: System, limit: int = LIMIT, name: str | None = None) -> nx.DiGraph:
+def state_graph(
+    system: System,
+    limit: int = LIMIT,
+    name: str | None = None,
+    max_seconds: float | None = None,
+) -> nx.DiGraph:
     """Every state of `system` reachable from its initial states, and every transition.
 
-    Raises `GraphTooLarge` as soon as more than `limit` states turn up. When
+    Raises `GraphTooLarge` as soon as more than `limit` states turn up, or when
+    exploring takes longer than `max_seconds`. When
     several actions lead from one state to the same next state, the edge keeps
     the first normal one (a fault only if no normal action does it).
     """
     title = name or type(system).__name__
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     graph = nx.DiGraph(name=title)
     index: dict[Hashable, int] = {}
     queue: deque[Hashable] = deque()
@@ -71,6 +81,11 @@ def state_graph(system: System, limit: int = LIMIT, name: str | None = None) -> 
         if state not in index:
             add(state, 0, True)
     while queue:
+        if deadline is not None and time.monotonic() > deadline:
+            raise GraphTooLarge(
+                f"Exploring the state graph of {title} took longer than {max_seconds:g} s "
+                f"(--max-seconds), with {len(index):,} states found; shrink the model."
+            )
         state = queue.popleft()
         node = index[state]
         depth = graph.nodes[node]["depth"]
@@ -240,12 +255,22 @@ def draw_graph(
     larger ones show the shape only. Steps that leave a state unchanged are
     not drawn.
     """
+    with text_as_written():
+        return _draw_graph(graph, Path(path), highlight_path, title, dpi)
+
+
+def _draw_graph(
+    graph: nx.DiGraph,
+    path: Path,
+    highlight_path: Trace | Sequence[int] | None,
+    title: str | None,
+    dpi: int,
+) -> Path:
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch
 
-    path = Path(path)
     nodes_on_path: list[int] = []
     if isinstance(highlight_path, Trace):
         nodes_on_path = trace_nodes(graph, highlight_path)
@@ -272,7 +297,7 @@ def draw_graph(
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    heading = title or graph.graph.get("name", "state graph")
+    heading = printable(title or graph.graph.get("name", "state graph"))
     summary = f"{count:,} states, {graph.number_of_edges():,} transitions"
     if nodes_on_path:
         summary += f"; a trace of {len(nodes_on_path) - 1} steps in red"

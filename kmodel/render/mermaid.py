@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kmodel.core.trace import Trace
+from kmodel.jobs.text import printable
 from kmodel.render import events as ev
 
 CRASH_BAND = "rgb(255, 200, 200)"
@@ -34,9 +35,10 @@ _ENTITIES = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;"}
 
 
 def escape(text: str) -> str:
-    """`text` safe in a Mermaid message or note: entity codes for ``#;<>``, no line breaks."""
-    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
-    return text.replace("\r\n", "\n").replace("\n", "<br/>")
+    """`text` safe in a Mermaid message or note: entity codes for ``#;<>``, no line breaks,
+    no control characters."""
+    text = "".join(_ENTITIES.get(ch, ch) for ch in printable(text, newlines=True))
+    return text.replace("\n", "<br/>")
 
 
 def to_mermaid(

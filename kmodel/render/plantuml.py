@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kmodel.core.trace import Trace
+from kmodel.jobs.text import printable
 from kmodel.render import events as ev
 
 CRASH_COLOUR = "#FFAAAA"
@@ -33,11 +34,12 @@ _DOUBLED = re.compile(r'([*/"\-_~])(?=\1)')
 
 
 def escape(text: str) -> str:
-    """`text` safe inside a PlantUML label: no markup, links, icons or line breaks."""
-    text = text.replace("\\", "\\\\").replace("&#", "&#38;#")
+    """`text` safe inside a PlantUML label: no markup, links, icons, line breaks or
+    control characters."""
+    text = printable(text, newlines=True).replace("\\", "\\\\").replace("&#", "&#38;#")
     text = _DOUBLED.sub(lambda m: f"&#{ord(m.group(1))};", text)
     text = text.replace("~", "&#126;").replace("<", "&#60;").replace("[[", "&#91;[")
-    return text.replace("\r\n", "\n").replace("\n", "\\n")
+    return text.replace("\n", "\\n")
 
 
 def to_plantuml(

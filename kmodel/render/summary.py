@@ -6,8 +6,10 @@ from kmodel.core.result import Status
 from kmodel.core.trace import Trace
 from kmodel.jobs.run import JobResult, Verdict
 from kmodel.jobs.schema import show_value
+from kmodel.jobs.spec import ignored_text
 
 MARKS = {True: "✓", False: "✗"}
+UNJUDGED = {True: "·", False: "?"}  # decided, or not (the search stopped first)
 
 
 def summary(outcome: JobResult, show_traces: bool = True) -> str:
@@ -51,14 +53,22 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
     if hint:
         lines[-1:-1] = [f"  {hint}"]
     if job.ignored:
-        lines[-1:-1] = [f"  ignored (not modelled): {', '.join(job.ignored)}"]
+        lines[-1:-1] = [f"  ignored (not modelled): {ignored_text(job.ignored)}"]
     width = max((len(v.name) for v in outcome.verdicts), default=0)
+    marks = MARKS if job.judged else UNJUDGED
     for verdict in outcome.verdicts:
-        lines.append(f"  {MARKS[verdict.met]} {verdict.name:<{width}}  {_verdict_text(verdict)}")
+        lines.append(f"  {marks[verdict.met]} {verdict.name:<{width}}  {_verdict_text(verdict)}")
         if show_traces and verdict.trace is not None and not verdict.met:
             lines.extend(f"      {line}" for line in trace_lines(verdict.trace))
     met = sum(v.met for v in outcome.verdicts)
-    lines += ["", f"  expectations met: {met} of {len(outcome.verdicts)}"]
+    if job.judged:
+        lines += ["", f"  expectations met: {met} of {len(outcome.verdicts)}"]
+    else:
+        lines += [
+            "",
+            f"  expectations not judged (--no-expect): {met} of {len(outcome.verdicts)} "
+            "verdicts decided",
+        ]
     return "\n".join(lines)
 
 

@@ -32,6 +32,7 @@ from matplotlib.textpath import TextToPath
 
 from kmodel.core.trace import Trace
 from kmodel.render import events as ev
+from kmodel.render.mpl import TEXT_AS_WRITTEN
 
 FONT = 8.5  # labels; nothing is drawn smaller than 8 points
 SMALL = 8
@@ -138,6 +139,7 @@ def _render(
         "svg.fonttype": "none",  # keep labels as <text>, searchable and selectable
         "svg.hashsalt": "kmodel",  # the same trace gives the same file
         "font.family": "DejaVu Sans",
+        **TEXT_AS_WRITTEN,
     }
     with rc_context(style):
         figure = _figure(trace, title, settings, defaults, contract, contract_description)

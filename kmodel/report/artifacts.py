@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from kmodel.core.result import Status
+from kmodel.jobs.files import safe_name
 from kmodel.jobs.run import JobResult, Verdict
 from kmodel.render.formats import FORMATS, render
-from kmodel.report.facts import safe_name
 
 
 def context(outcome: JobResult, verdict: Verdict) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import kmodel
+from kmodel.jobs.files import safe_name
 from kmodel.jobs.schema import SpecError
 
 
@@ -38,12 +39,13 @@ def spec_paths(paths: Sequence[str | Path]) -> list[Path]:
             raise SpecError(f"{given}: no such spec file or directory.")
     names: dict[str, Path] = {}
     for path in found:
-        if path.stem in names and names[path.stem].resolve() != path.resolve():
+        name = safe_name(path.stem)
+        if name in names and names[name].resolve() != path.resolve():
             raise SpecError(
-                f"{path} and {names[path.stem]} have the same name; the report names its "
+                f"{path} and {names[name]} have the same name; the report names its "
                 "pages after spec files, so their names must differ."
             )
-        names[path.stem] = path
+        names[name] = path
     unique = {path.resolve(): path for path in found}
     return list(unique.values())
 

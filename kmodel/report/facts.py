@@ -66,8 +66,3 @@ def explored_text(outcome: JobResult) -> str:
     if not result.complete:
         text += f", {result.coverage}"
     return text
-
-
-def safe_name(contract: str) -> str:
-    """A contract name as a file name (witness names have colons)."""
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in contract)

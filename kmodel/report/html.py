@@ -11,6 +11,7 @@ from urllib.parse import quote
 from kmodel.core.result import Status
 from kmodel.jobs.run import JobResult, Verdict
 from kmodel.jobs.schema import show_value
+from kmodel.jobs.spec import ignored_text
 from kmodel.render.formats import FORMATS
 from kmodel.render.narrate import narrate
 from kmodel.report import seed
@@ -151,8 +152,13 @@ def _cell_html(cell: Cell, link: Link) -> str:
 
 
 def index_html(
-    outcomes: Sequence[JobResult], rows: Sequence[Row], link: Link, plot: str | None
+    outcomes: Sequence[JobResult],
+    rows: Sequence[Row],
+    link: Link,
+    plot: str | None,
+    note: str = "",
 ) -> str:
+    """The report's first page; `note` says how the run stopped early, if it did."""
     met = sum(o.expectations_met for o in outcomes)
     seconds = sum(o.result.stats.seconds for o in outcomes)
     states = sum(o.result.stats.states for o in outcomes)
@@ -160,6 +166,7 @@ def index_html(
         "<h1>kmodel verification report</h1>",
         f'<p class="lead">{len(outcomes)} specs, {states:,} states in {seconds:.1f} s of search; '
         f"expectations met in {met} of {len(outcomes)} specs {_mark(met == len(outcomes))}</p>",
+        *([f'<p class="differs">{escape(note)}</p>'] if note else []),
         "<h2>Delivery semantics</h2>",
         "<p>Each cell is derived from the runs: <b>possible</b> when a spec of the row violates "
         "a loss contract (<code>no-loss</code>, <code>no-acked-loss</code>) or a duplicate "
@@ -208,6 +215,11 @@ def spec_html(outcome: JobResult, files: Files) -> str:
     ]
     if job.bounds_note.strip():
         body += ["<h2>Bounds</h2>", *_paragraphs(job.bounds_note)]
+    if job.ignored:
+        body.append(
+            "<p>Keys of .properties files the model does not use (ignored): "
+            f"{escape(ignored_text(job.ignored, most=1000))}.</p>"
+        )
     body += ["<h2>Configuration</h2>", "<table>", "<tr><th>Setting</th><th>Value</th></tr>"]
     changed = changed_settings(job)
     for section, name, value in changed:

@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kmodel.jobs.run import JobResult
+from kmodel.jobs.text import printable
 from kmodel.report import seed
 from kmodel.report.matrix import Row, to_markdown
 from kmodel.report.summaries import MARKS, verdict_summary
 
 
-def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link) -> str:
-    """`link(outcome, verdict)` gives the URL of a counterexample picture."""
+def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, note: str = "") -> str:
+    """`link(outcome, verdict)` gives the URL of a counterexample picture; `note` says how
+    the run stopped early, if it did."""
     met = sum(o.expectations_met for o in outcomes)
     lines = [
         "# kmodel verification report",
         "",
         f"{len(outcomes)} specs; expectations met in {met} of them.",
         "",
+        *([f"**{note}**", ""] if note else []),
         "## Delivery semantics",
         "",
         "Derived from the runs; under each verdict, the seed's claim "
@@ -32,7 +35,7 @@ def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link) -> 
     ]
     for outcome in outcomes:
         job, stats = outcome.job, outcome.result.stats
-        title = job.title.replace("|", "\\|")
+        title = printable(job.title).replace("|", "\\|")  # one table row, whatever the title
         lines.append(
             f"| [{job.name}]({job.name}.html) | {title} | {stats.states:,} | "
             f"{stats.seconds:.2f} | {verdict_summary(outcome)} | "

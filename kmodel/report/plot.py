@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kmodel.jobs.run import JobResult
+from kmodel.render.mpl import text_as_written
 from kmodel.report.facts import fault_budget
 
 
@@ -14,9 +15,13 @@ def states_plot(outcomes: Sequence[JobResult], path: str | Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
+    with text_as_written():
+        return _plot(outcomes, Path(path))
+
+
+def _plot(outcomes: Sequence[JobResult], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     names = [o.job.name for o in outcomes]
     states = [max(o.result.stats.states, 1) for o in outcomes]
     colours = ["#3a7d44" if o.expectations_met else "#c0392b" for o in outcomes]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from pathlib import Path
 
 from kmodel.jobs.run import JobResult, Verdict
@@ -13,6 +12,7 @@ from kmodel.report.html import anchor, index_html, spec_html
 from kmodel.report.markdown import index_markdown
 from kmodel.report.matrix import derive
 from kmodel.report.plot import states_plot
+from kmodel.report.runner import LibraryRun
 
 TRACE_FORMATS = ("svg", "plantuml", "mermaid", "text", "json")
 
@@ -28,9 +28,11 @@ def write_spec_page(outcome: JobResult, out: Path) -> None:
     page.write_text(spec_html(outcome, files), encoding="utf-8")
 
 
-def write_report(outcomes: Sequence[JobResult], out: str | Path) -> Path:
-    """Write ``index.html``, ``index.md``, ``states.png`` and a page per spec to `out`;
-    returns the path of ``index.html``."""
+def write_report(run: LibraryRun, out: str | Path) -> Path:
+    """Write ``index.html``, ``index.md``, ``states.png`` and a page per spec run to `out`;
+    returns the path of ``index.html``. A run that stopped early says so, naming the
+    specs it did not reach."""
+    outcomes = run.outcomes
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Drawing the traces takes longest: one spec's page per worker.
@@ -46,6 +48,7 @@ def write_report(outcomes: Sequence[JobResult], out: str | Path) -> Path:
         states_plot(outcomes, out / "states.png")
         plot = "states.png"
     index = out / "index.html"
-    index.write_text(index_html(outcomes, rows, link, plot), encoding="utf-8")
-    (out / "index.md").write_text(index_markdown(outcomes, rows, link), encoding="utf-8")
+    note = run.stopped_text()
+    index.write_text(index_html(outcomes, rows, link, plot, note), encoding="utf-8")
+    (out / "index.md").write_text(index_markdown(outcomes, rows, link, note), encoding="utf-8")
     return index
