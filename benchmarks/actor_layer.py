@@ -14,7 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from measure import BASELINE, BenchmarkError, in_turn, median, median_ratio, revision, search
+from measure import (
+    BASELINE,
+    BenchmarkError,
+    exit_code,
+    in_turn,
+    median,
+    median_ratio,
+    revision,
+    search,
+)
 
 SPECS = ["specs/at-least-once.toml", "specs/eos-crashes-during-commit.toml"]
 
@@ -31,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             "spec", "states", "baseline s", "today s", "baseline st/s", "today st/s", "ratio"
         )
     )
-    try:
+
+    def compare() -> None:
         with revision(args.baseline) as old:
             for spec in args.specs:
                 before, now = in_turn(
@@ -56,10 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     flush=True,
                 )
-    except BenchmarkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return exit_code(compare)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import BASELINE, ROOT, BenchmarkError, revision, run
+from measure import BASELINE, ROOT, BenchmarkError, exit_code, revision, run
 
 LIBRARY = """
 import json, sys
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=BASELINE, help=f"git revision (default {BASELINE})")
     parser.add_argument("--repeat", type=int, default=3, help="verify runs of each (default 3)")
     args = parser.parse_args(argv)
-    try:
+
+    def compare() -> None:
         with revision(args.baseline) as old:
             before = library(old, {})
             default = library(ROOT, {"reduce": ["symmetry"], "stop_when_decided": True})
@@ -101,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratios.append(slow / fast)
                 print(f"kmodel verify: baseline {slow:.1f} s, today {fast:.1f} s", flush=True)
             print(f"kmodel verify: {statistics.median(ratios):.2f}x faster (median of pairs)")
-    except BenchmarkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return exit_code(compare)
 
 
 if __name__ == "__main__":

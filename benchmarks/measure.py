@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,16 @@ BASELINE = "c9a680d"
 
 class BenchmarkError(RuntimeError):
     """A run failed, or two runs that must agree did not."""
+
+
+def exit_code(body: Callable[[], None]) -> int:
+    """Run a benchmark's `body`: 0 when it finishes, 1 (with the reason) when a run fails."""
+    try:
+        body()
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 @dataclass(frozen=True)

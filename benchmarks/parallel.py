@@ -15,7 +15,7 @@ import argparse
 import statistics
 import sys
 
-from measure import BenchmarkError, in_turn, median, search
+from measure import BenchmarkError, exit_code, in_turn, median, search
 
 SPECS = [
     "specs/at-least-once.toml",
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             "speed-up",
         )
     )
-    try:
+
+    def compare() -> None:
         for spec in args.specs:
             one, many = in_turn(
                 lambda spec=spec: search(spec, workers=1, max_seconds=args.seconds),
@@ -71,10 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 flush=True,
             )
-    except BenchmarkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return exit_code(compare)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any
 
 from kmodel.core.partition import Partition, Stop
 from kmodel.core.reduction import Reduced, reduced
-from kmodel.core.result import PropertyResult, Result, Stats, Status
+from kmodel.core.result import Result, Stats
 from kmodel.core.search import (
     CLOCK_EVERY,
     NO_LIMITS,
@@ -36,9 +36,9 @@ from kmodel.core.search import (
     collector_paused,
     memory_mb,
     peak_memory_mb,
+    verdicts,
 )
-from kmodel.core.system import Property, PropertyKind, System
-from kmodel.core.trace import build_trace
+from kmodel.core.system import Property, System
 
 FINGERPRINT_AFTER = 8_000_000  # states kept whole before the visited set switches to hashes
 
@@ -365,18 +365,7 @@ class Search:
     def _result(self, stop_reason: str, depth: int) -> Result:
         states, transitions, _, memory = self.cluster.totals()
         complete = stop_reason == "explored"
-        results = []
-        for prop in self.properties:
-            trace = None
-            if prop.name in self.decided:
-                path = self.system.realize(self._path(self.decided[prop.name]))
-                trace = build_trace(self.system.unreduced(), prop.name, prop.kind.value, path)
-                status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
-            elif not complete:
-                status = Status.UNKNOWN
-            else:
-                status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
-            results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
+        results = verdicts(self.properties, self.decided, complete, self._path, self.system)
         self.peak_memory = max(self.peak_memory, memory)
         if self.cluster.count == 1:
             self.peak_memory = max(self.peak_memory, peak_memory_mb())
@@ -398,7 +387,7 @@ class Search:
             "bfs",
             complete,
             stop_reason,
-            tuple(results),
+            results,
             stats,
             self.system.settings(),
             frontier_faults=growth,

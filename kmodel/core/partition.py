@@ -129,15 +129,15 @@ class Partition:
         the others to outboxes. Raises `Stop` when `tick` says a limit is reached."""
         successors = self.system.successors
         tracker = self.tracker
-        checks_states, checks_ends = tracker.checks_states, tracker.checks_ends
-        parents, next_level = self.parents, self.next
+        checks_ends = tracker.checks_ends
+        parents = self.parents
         faults, next_faults = self.faults, self.next_faults
         owner, me, count = self.owner, self.index, self.count
         ranks, next_ranks = self.ranks, self.next_ranks
         fingerprints = self.fingerprints
         is_terminal = self.system.is_terminal
         rank = 0
-        reduce, next_keys = self.reduce, self.next_keys
+        reduce, arrive = self.reduce, self._arrive
         # Next-level states a second path may improve: with one partition only those
         # reached with faults (fewer is better), with several all (a lower rank is too).
         improvable = next_faults if owner is None else next_ranks
@@ -166,24 +166,6 @@ class Partition:
                 ref, rank = (me, key), ranks[key] << RANK_BITS
             if checks_ends and is_terminal(state, normal):
                 tracker.visit_terminal(state, key, base, rank >> RANK_BITS)
-            if owner is None and not fingerprints:
-                # One partition keeping states: the plain loop, most of a search's time.
-                for batch, cost in ((explored[0], base), (explored[1], base + 1)):
-                    for nxt in batch:
-                        if nxt not in parents:
-                            parents[nxt] = key
-                            next_level.append(nxt)
-                            if cost:
-                                next_faults[nxt] = cost
-                            if reduce is not None:
-                                next_keys.add(nxt)
-                            if checks_states:
-                                tracker.visit(nxt, nxt, cost)
-                            if len(parents) >= self.threshold:
-                                self.threshold = self.tick(len(parents))
-                        elif nxt in next_faults:
-                            self._better_path(nxt, key, cost, 0)
-                continue
             number = 0
             for batch, cost in ((explored[0], base), (explored[1], base + 1)):
                 for nxt in batch:
@@ -195,18 +177,7 @@ class Partition:
                             continue
                     nkey = hash(nxt) if fingerprints else nxt
                     if nkey not in parents:
-                        parents[nkey] = ref
-                        next_level.append(nxt)
-                        if cost:
-                            next_faults[nkey] = cost
-                        if owner is not None:
-                            next_ranks[nkey] = rank | number
-                        elif reduce is not None:
-                            next_keys.add(nkey)
-                        if checks_states:
-                            tracker.visit(nxt, nkey, cost)
-                        if len(parents) >= self.threshold:
-                            self.threshold = self.tick(len(parents))
+                        arrive(nxt, nkey, ref, cost, rank | number)
                     elif nkey in improvable:
                         self._better_path(nkey, ref, cost, rank | number)
 
@@ -226,23 +197,28 @@ class Partition:
 
     def absorb(self, arrivals: Sequence[tuple[Hashable, Ref, int, int]]) -> None:
         """Take successors other partitions found for states this partition owns."""
-        tracker = self.tracker
-        checks_states = tracker.checks_states
-        parents, next_level = self.parents, self.next
-        next_faults, next_ranks = self.next_faults, self.next_ranks
-        fingerprints = self.fingerprints
+        parents, fingerprints = self.parents, self.fingerprints
         for nxt, ref, cost, rank in arrivals:
             nkey = hash(nxt) if fingerprints else nxt
             if nkey not in parents:
-                parents[nkey] = ref
-                next_level.append(nxt)
-                if cost:
-                    next_faults[nkey] = cost
-                next_ranks[nkey] = rank
-                if checks_states:
-                    tracker.visit(nxt, nkey, cost)
-            elif nkey in next_ranks:
+                self._arrive(nxt, nkey, ref, cost, rank)
+            elif nkey in self.next_ranks:
                 self._better_path(nkey, ref, cost, rank)
+
+    def _arrive(self, state: Hashable, key: Hashable, ref: Ref, cost: int, rank: int) -> None:
+        """A state met for the first time joins the next level: its parent, its faults,
+        its rank (several partitions), the properties' verdicts on it, the limits."""
+        self.parents[key] = ref
+        self.next.append(state)
+        if cost:
+            self.next_faults[key] = cost
+        if self.owner is not None:
+            self.next_ranks[key] = rank
+        elif self.reduce is not None:
+            self.next_keys.add(key)
+        self.tracker.visit(state, key, cost)
+        if len(self.parents) >= self.threshold:
+            self.threshold = self.tick(len(self.parents))
 
     def _better_path(self, nkey: Hashable, ref: Ref, cost: int, rank: int) -> None:
         """A state of the next level met again: keep the path with fewer faults, then

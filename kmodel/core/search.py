@@ -6,7 +6,7 @@ import gc
 import operator
 import resource
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -142,28 +142,12 @@ class PropertyTracker:
         return not self.pending
 
     def visit(self, state: Hashable, where: Any, faults: int = 0) -> None:
-        for key_of, memo, deciding in self._state_groups:
-            if key_of is None:
-                found = deciding(state)
-            else:
-                key = key_of(state)
-                found = memo.get(key)
-                if found is None:
-                    found = memo[key] = deciding(state)
-            if found:
-                self._decide(found, where, faults)
+        for found in _judged(self._state_groups, state):
+            self._decide(found, where, faults)
 
     def visit_terminal(self, state: Hashable, where: Any, faults: int = 0, rank: Any = 0) -> None:
-        for key_of, memo, deciding in self._end_groups:
-            if key_of is None:
-                found = deciding(state)
-            else:
-                key = key_of(state)
-                found = memo.get(key)
-                if found is None:
-                    found = memo[key] = deciding(state)
-            if found:
-                self._decide(found, where, faults, (rank,))
+        for found in _judged(self._end_groups, state):
+            self._decide(found, where, faults, (rank,))
 
     def _decide(
         self,
@@ -246,19 +230,46 @@ class PropertyTracker:
         self, complete: bool, path_to: Callable[[Any], Sequence[Hashable]], system: System
     ) -> tuple[PropertyResult, ...]:
         """Verdicts for every property, with a trace for each decided one."""
-        results = []
-        for prop in self.properties:
-            trace = None
-            if prop.name in self.decided:
-                path = system.realize(path_to(self.decided[prop.name]))
-                trace = build_trace(system.unreduced(), prop.name, prop.kind.value, path)
-                status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
-            elif not complete:
-                status = Status.UNKNOWN
-            else:
-                status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
-            results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
-        return tuple(results)
+        return verdicts(self.properties, self.decided, complete, path_to, system)
+
+
+def verdicts(
+    properties: Sequence[Property],
+    decided: Mapping[str, Any],
+    complete: bool,
+    path_to: Callable[[Any], Sequence[Hashable]],
+    system: System,
+) -> tuple[PropertyResult, ...]:
+    """Each property's verdict: decided (violated or reached, with its trace along
+    `path_to(decided[name])`), else holds or unreached if the search was `complete`, else
+    unknown."""
+    results = []
+    for prop in properties:
+        trace = None
+        if prop.name in decided:
+            path = system.realize(path_to(decided[prop.name]))
+            trace = build_trace(system.unreduced(), prop.name, prop.kind.value, path)
+            status = Status.REACHED if prop.kind is PropertyKind.SOMETIMES else Status.VIOLATED
+        elif not complete:
+            status = Status.UNKNOWN
+        else:
+            status = Status.UNREACHED if prop.kind is PropertyKind.SOMETIMES else Status.HOLDS
+        results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
+    return tuple(results)
+
+
+def _judged(groups: list[tuple[Any, dict, Callable]], state: Hashable) -> Iterator[tuple]:
+    """For each group of properties, those `state` decides (where any), memo first."""
+    for key_of, memo, deciding in groups:
+        if key_of is None:
+            found = deciding(state)
+        else:
+            key = key_of(state)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = deciding(state)
+        if found:
+            yield found
 
 
 def _groups(properties: list[Property]) -> list[tuple[Any, dict, Callable]]:
