@@ -137,7 +137,7 @@ class Partition:
         fingerprints = self.fingerprints
         is_terminal = self.system.is_terminal
         rank = 0
-        reduce, arrive = self.reduce, self._arrive
+        reduce, arrive = self.reduce, self._arrival()
         # Next-level states a second path may improve: with one partition only those
         # reached with faults (fewer is better), with several all (a lower rank is too).
         improvable = next_faults if owner is None else next_ranks
@@ -197,28 +197,37 @@ class Partition:
 
     def absorb(self, arrivals: Sequence[tuple[Hashable, Ref, int, int]]) -> None:
         """Take successors other partitions found for states this partition owns."""
-        parents, fingerprints = self.parents, self.fingerprints
+        parents, fingerprints, arrive = self.parents, self.fingerprints, self._arrival()
         for nxt, ref, cost, rank in arrivals:
             nkey = hash(nxt) if fingerprints else nxt
             if nkey not in parents:
-                self._arrive(nxt, nkey, ref, cost, rank)
+                arrive(nxt, nkey, ref, cost, rank)
             elif nkey in self.next_ranks:
                 self._better_path(nkey, ref, cost, rank)
 
-    def _arrive(self, state: Hashable, key: Hashable, ref: Ref, cost: int, rank: int) -> None:
-        """A state met for the first time joins the next level: its parent, its faults,
-        its rank (several partitions), the properties' verdicts on it, the limits."""
-        self.parents[key] = ref
-        self.next.append(state)
-        if cost:
-            self.next_faults[key] = cost
-        if self.owner is not None:
-            self.next_ranks[key] = rank
-        elif self.reduce is not None:
-            self.next_keys.add(key)
-        self.tracker.visit(state, key, cost)
-        if len(self.parents) >= self.threshold:
-            self.threshold = self.tick(len(self.parents))
+    def _arrival(self) -> Callable[[Hashable, Hashable, Ref, int, int], None]:
+        """What happens to a state met for the first time, for one level's use: it joins
+        the next level with its parent, its faults and its rank (several partitions), the
+        properties judge it, and the limits are looked at every so often."""
+        parents, next_level, next_faults = self.parents, self.next, self.next_faults
+        next_ranks, next_keys = self.next_ranks, self.next_keys
+        visit = self.tracker.visit
+        ranked, keyed = self.owner is not None, self.reduce is not None
+
+        def arrive(state: Hashable, key: Hashable, ref: Ref, cost: int, rank: int) -> None:
+            parents[key] = ref
+            next_level.append(state)
+            if cost:
+                next_faults[key] = cost
+            if ranked:
+                next_ranks[key] = rank
+            elif keyed:
+                next_keys.add(key)
+            visit(state, key, cost)
+            if len(parents) >= self.threshold:
+                self.threshold = self.tick(len(parents))
+
+        return arrive
 
     def _better_path(self, nkey: Hashable, ref: Ref, cost: int, rank: int) -> None:
         """A state of the next level met again: keep the path with fewer faults, then
