@@ -2,12 +2,12 @@
 earlier revision, with the verdicts compared.
 
 For every shipped spec three searches run, each variant in a fresh process: the
-earlier revision's breadth-first search; today's default (symmetry where a model
-offers it, stopping once every verdict is settled); and today's with every
-reduction (partial-order reduction too). Every verdict must match the earlier
-revision's, or the script fails. Then `kmodel verify` of the whole library runs
-in turn with both revisions (today's with its default worker count), and the
-ratio of the wall times is printed.
+earlier revision's breadth-first search (of its own copy of the spec); today's
+default (symmetry where a model offers it, stopping once every verdict is
+settled); and today's with every reduction (partial-order reduction too).
+Every verdict must match the earlier revision's, or the script fails. Then
+`kmodel verify` of the whole library runs in turn with both revisions (today's
+with its default worker count), and the ratio of the wall times is printed.
 
     python benchmarks/library.py [--baseline REV] [--repeat N]
 """
@@ -48,7 +48,8 @@ main()
 
 
 def library(tree: Path, options: dict) -> dict:
-    return run(LIBRARY, [str(ROOT / "specs"), json.dumps(options)], tree).figures
+    """Each spec of `tree`'s library searched with `tree`'s kmodel: states and verdicts."""
+    return run(LIBRARY, [str(tree / "specs"), json.dumps(options)], tree).figures
 
 
 def verify_seconds(tree: Path) -> float:
@@ -56,7 +57,7 @@ def verify_seconds(tree: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="kmodel-report-") as out:
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", VERIFY, out, str(ROOT / "specs")],
+            [sys.executable, "-c", VERIFY, out, str(tree / "specs")],
             cwd=tree,
             capture_output=True,
             text=True,

@@ -85,12 +85,16 @@ def median(runs: list[Run], key: str) -> float:
 
 @contextmanager
 def revision(name: str) -> Iterator[Path]:
-    """The source tree of kmodel at git revision `name`, in a scratch folder."""
+    """The source tree of kmodel, and its spec library, at git revision `name`, in a
+    scratch folder."""
     with tempfile.TemporaryDirectory(prefix="kmodel-baseline-") as scratch:
         archive = Path(scratch, "tree.tar")
         with archive.open("wb") as out:
             done = subprocess.run(
-                ["git", "archive", name, "kmodel"], cwd=ROOT, stdout=out, stderr=subprocess.PIPE
+                ["git", "archive", name, "kmodel", "specs"],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.PIPE,
             )
         if done.returncode != 0:
             raise BenchmarkError(f"git archive {name} failed: {done.stderr.decode().strip()}")
