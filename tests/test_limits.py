@@ -15,6 +15,9 @@ from click.testing import CliRunner, Result
 import kmodel.__main__ as entry
 import kmodel.report.runner as runner
 from kmodel import cli
+from kmodel.core.bfs import check_bfs
+from kmodel.core.dfs import check_dfs
+from kmodel.core.search import Limits
 from kmodel.jobs.run import build_system
 from kmodel.jobs.spec import load_job
 from kmodel.render.graph import GraphTooLarge, state_graph
@@ -172,3 +175,16 @@ def test_ctrl_c_while_starting(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
         entry.run()
     assert stop.value.code == 1
     assert capsys.readouterr().err == "kmodel: interrupted.\n"
+
+
+@pytest.mark.parametrize("engine", ["bfs", "dfs"])
+def test_a_time_limit_stops_a_search_within_a_second(engine: str) -> None:
+    # The clock is read every 1,024 new states: at tens of thousands of states a second,
+    # a search stops within a small part of a second of its limit.
+    system = build_system(load_job(RF3))
+    run = check_bfs if engine == "bfs" else check_dfs
+    started = time.monotonic()
+    result = run(system, Limits(max_seconds=0.5))
+    elapsed = time.monotonic() - started
+    assert result.stop_reason == "max_seconds"
+    assert 0.5 <= result.stats.seconds < 1.0 and elapsed < 1.5

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from kmodel.core.reduction import reduced
 from kmodel.core.result import Result
 from kmodel.core.search import (
+    CLOCK_EVERY,
     NO_LIMITS,
     PROGRESS_EVERY,
     Clock,
@@ -24,6 +25,7 @@ from kmodel.core.search import (
     PropertyTracker,
     collector_paused,
     make_result,
+    memory_mb,
 )
 from kmodel.core.system import System
 
@@ -56,7 +58,8 @@ def check_dfs(
     stack: list[Iterator[Hashable]] = []
     transitions = 0
     deepest = 0
-    next_check = PROGRESS_EVERY
+    next_check = CLOCK_EVERY
+    next_report = PROGRESS_EVERY
     stop_reason = "explored"
 
     def enter(state: Hashable, key: Hashable) -> None:
@@ -77,18 +80,28 @@ def check_dfs(
 
     def check_after(new: bool) -> str:
         """Why to stop after entering a state (`new`: met for the first time), if at all."""
-        nonlocal next_check
+        nonlocal next_check, next_report
         if new:
             if len(visited) >= next_check:
-                next_check += PROGRESS_EVERY
-                if progress is not None:
-                    depth = len(path) - 1
-                    snapshot = Progress(
-                        len(visited), transitions, depth, len(stack), clock.elapsed()
-                    )
-                    progress(snapshot)
+                next_check += CLOCK_EVERY
                 if clock.expired():
                     return "max_seconds"
+                if len(visited) >= next_report:
+                    next_report += PROGRESS_EVERY
+                    memory = memory_mb()
+                    if limits.max_memory_mb is not None and memory >= limits.max_memory_mb:
+                        return "max_memory"
+                    if progress is not None:
+                        depth = len(path) - 1
+                        snapshot = Progress(
+                            len(visited),
+                            transitions,
+                            depth,
+                            len(stack),
+                            clock.elapsed(),
+                            memory_mb=memory,
+                        )
+                        progress(snapshot)
             if max_states is not None and len(visited) >= max_states:
                 return "max_states"
         if stop_when_decided and tracker.all_decided:
