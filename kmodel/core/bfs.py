@@ -78,16 +78,22 @@ def check_bfs(
     finally:
         cluster.close()
     if "por" in applied:
-        result = _shortest_traces(result, plain, search, workers, reduce)
+        result = _shortest_traces(result, plain, search, workers, reduce, limits)
     return result
 
 
 def _shortest_traces(
-    result: Result, plain: System, search: Search, workers: int, reduce: Sequence[str]
+    result: Result,
+    plain: System,
+    search: Search,
+    workers: int,
+    reduce: Sequence[str],
+    limits: Limits,
 ) -> Result:
     """Partial-order reduction may reach a deciding state by a longer path than the
     shortest. Where it left steps out before the level a property was decided at, look
-    again without it, to that depth, for the shortest trace with the fewest faults."""
+    again without it, to that depth, for the shortest trace with the fewest faults,
+    within what is left of the limits; a trace not made shortest in time is said so."""
     first = search.reduced_at
     unsure = {
         p.name: len(p.trace)
@@ -97,20 +103,31 @@ def _shortest_traces(
     if not unsure:
         return result
     depth = max(unsure.values())
+    left = None
+    if limits.max_seconds is not None:
+        left = max(limits.max_seconds - result.stats.seconds, 1e-3)
     again = check_bfs(
         OnlyProperties(plain, unsure),
-        Limits(max_depth=depth),
+        Limits(limits.max_states, depth, left, limits.max_memory_mb),
         stop_when_decided=True,
         workers=workers,
         reduce=[r for r in reduce if r != "por"],
     )
     shorter = {p.name: p for p in again.properties if p.trace is not None}
     properties = tuple(shorter.get(p.name, p) if p.name in unsure else p for p in result.properties)
-    note = (
-        f"traces of {', '.join(sorted(unsure))} made shortest by a search without "
-        f"partial-order reduction to depth {depth} ({again.stats.states:,} states)"
-    )
-    return replace(result, properties=properties, notes=(*result.notes, note))
+    notes = []
+    if shorter:
+        notes.append(
+            f"traces of {', '.join(sorted(shorter))} made shortest by a search without "
+            f"partial-order reduction to depth {depth} ({again.stats.states:,} states)"
+        )
+    if len(shorter) < len(unsure):
+        late = ", ".join(sorted(set(unsure) - set(shorter)))
+        notes.append(
+            f"traces of {late} may not be the shortest: the search for shorter ones "
+            f"stopped ({again.stop_reason}); --reduce symmetry finds the shortest directly"
+        )
+    return replace(result, properties=properties, notes=(*result.notes, *notes))
 
 
 class OnlyProperties(Reduced):
