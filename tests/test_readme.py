@@ -16,7 +16,7 @@ from kmodel.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-TIMING = re.compile(r"in [\d.]+ s \([\d,]+ states/s, peak [\d.]+ MB\)")
+TIMING = re.compile(r"in [\d.]+ s \([\d,]+ states/s, peak [\d.]+ MB(, [\d,]+ bytes/state)?\)")
 
 
 def examples() -> list[tuple[str, str]]:

@@ -39,7 +39,8 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
         f"  {engine}: {stats.states:,} states, {stats.transitions:,} transitions, "
         f"depth {stats.max_depth} in {stats.seconds:.2f} s "
         f"({stats.states_per_second:,.0f} states/s, "
-        f"peak {stats.peak_memory_mb:.0f} MB) — {coverage}",
+        f"peak {stats.peak_memory_mb:.0f} MB, {stats.bytes_per_state:,.0f} bytes/state) "
+        f"— {coverage}",
         "",
     ]
     if stats.fingerprints:
