@@ -22,10 +22,10 @@ import click
 from kmodel.console import ProgressDisplay, tolerant_streams
 from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
+from kmodel.core.schema import SpecError, show_value
+from kmodel.core.text import printable
 from kmodel.jobs.run import JobResult, run_job
-from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import Job, load_job
-from kmodel.jobs.text import printable
 from kmodel.render.formats import FORMATS, format_for, render
 from kmodel.render.summary import summary
 

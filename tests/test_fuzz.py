@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from kmodel.cli import main
+from kmodel.core.schema import Setting, show_value
 from kmodel.jobs.models import MODELS
-from kmodel.jobs.schema import Setting, show_value
 from kmodel.jobs.spec import SEMANTICS, TOP_LEVEL
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kmodel.jobs.schema import SpecError
+from kmodel.core.schema import SpecError
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.config import idempotence_of, pipeline_config
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kmodel.cli import main
-from kmodel.jobs.text import printable
+from kmodel.core.text import printable
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 SMALL = SPECS / "amo-producer-crash-before-send.toml"

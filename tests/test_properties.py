@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from kmodel.cli import main
+from kmodel.core.schema import SpecError
 from kmodel.jobs.properties import parse_properties, read_properties
-from kmodel.jobs.schema import SpecError
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.config import pipeline_config
 

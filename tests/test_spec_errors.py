@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kmodel.cli import main
-from kmodel.jobs.schema import Model, Setting, SpecError
+from kmodel.core.schema import Model, Setting, SpecError
 from kmodel.jobs.spec import load_job
 
 TWO_PHASE = 'model = "two-phase-commit"\n'

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from kmodel.jobs.schema import SpecError
+from kmodel.core.schema import SpecError
 
 MAX_BYTES = 1 << 20  # a spec or a .properties file is a page or two of text
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kmodel.core.schema import Model, Setting
 from kmodel.core.system import Property
 from kmodel.examples.lossy_link import lossy_link
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
-from kmodel.jobs.schema import Model, Setting
 from kmodel.kafka.pipeline import PIPELINE
 from kmodel.kafka.transactions import TXN_PIPELINE
 

@@ -20,8 +20,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from kmodel.core.schema import SpecError
 from kmodel.jobs.files import read_bytes
-from kmodel.jobs.schema import SpecError
 
 _BLANK = " \t\f"  # Java's white space in a properties file
 _EOL = "\r\n"

@@ -11,10 +11,10 @@ from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Result, Status
+from kmodel.core.schema import SpecError, show_value
 from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
-from kmodel.jobs.schema import SpecError, show_value
 from kmodel.jobs.spec import Expectation, Job
 
 

@@ -28,9 +28,9 @@ from typing import Any
 from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Status
+from kmodel.core.schema import Model, Setting, SpecError, show_value
 from kmodel.jobs.files import read_bytes, safe_name
 from kmodel.jobs.properties import read_properties
-from kmodel.jobs.schema import Model, Setting, SpecError, show_value
 
 TOP_LEVEL = (
     "model",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kmodel.jobs.schema import Setting, Settings
+from kmodel.core.schema import Setting, Settings
 
 # The largest values of Kafka's INT and LONG settings (Java's int and long).
 INT_MAX = 2_147_483_647

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kmodel.core.network import FifoNetwork
+from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
-from kmodel.jobs.schema import Model, Settings
 from kmodel.kafka.broker import Broker, broker_name
 from kmodel.kafka.config import (
     FAULT_BUDGETS,

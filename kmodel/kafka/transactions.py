@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
+from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
-from kmodel.jobs.schema import Model, Settings
 from kmodel.kafka.coordinator import GroupCoordinator
 from kmodel.kafka.processor import INPUT, Processor, ProcessorConfig
 from kmodel.kafka.sink import Sink

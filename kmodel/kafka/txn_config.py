@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kmodel.jobs.schema import Setting, Settings
+from kmodel.core.schema import Setting, Settings
 from kmodel.kafka.config import ACKS, ACKS_FOR_IDEMPOTENCE, INT_MAX, SECTIONS, acks_of
 
 TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {

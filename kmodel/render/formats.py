@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kmodel.core.text import printable
 from kmodel.core.trace import Trace
-from kmodel.jobs.text import printable
 
 Settings = Mapping[str, Mapping[str, Any]]
 

@@ -27,8 +27,8 @@ from typing import Any
 import networkx as nx
 
 from kmodel.core.system import System
+from kmodel.core.text import printable
 from kmodel.core.trace import Trace
-from kmodel.jobs.text import printable
 from kmodel.render.mpl import text_as_written
 
 LIMIT = 2000

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kmodel.core.text import printable
 from kmodel.core.trace import Trace
-from kmodel.jobs.text import printable
 from kmodel.render import events as ev
 
 CRASH_BAND = "rgb(255, 200, 200)"

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kmodel.core.text import printable
 from kmodel.core.trace import Trace
-from kmodel.jobs.text import printable
 from kmodel.render import events as ev
 
 CRASH_COLOUR = "#FFAAAA"

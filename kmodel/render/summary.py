@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kmodel.core.result import Status
+from kmodel.core.schema import show_value
 from kmodel.core.trace import Trace
 from kmodel.jobs.run import JobResult, Verdict
-from kmodel.jobs.schema import show_value
 from kmodel.jobs.spec import ignored_text
 
 MARKS = {True: "✓", False: "✗"}

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import kmodel
+from kmodel.core.schema import SpecError
 from kmodel.jobs.files import safe_name
-from kmodel.jobs.schema import SpecError
 
 
 def library() -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from kmodel.core.result import Status
+from kmodel.core.schema import show_value
 from kmodel.jobs.run import JobResult, Verdict
-from kmodel.jobs.schema import show_value
 from kmodel.jobs.spec import ignored_text
 from kmodel.render.formats import FORMATS
 from kmodel.render.narrate import narrate

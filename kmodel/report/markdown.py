@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kmodel.core.text import printable
 from kmodel.jobs.run import JobResult
-from kmodel.jobs.text import printable
 from kmodel.report import seed
 from kmodel.report.matrix import Row, to_markdown
 from kmodel.report.summaries import MARKS, verdict_summary

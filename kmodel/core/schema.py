@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kmodel.core.system import System
-from kmodel.jobs.text import CONTROL_ESCAPES
+from kmodel.core.text import CONTROL_ESCAPES
 
 
 class SpecError(Exception):
