@@ -101,8 +101,9 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("acks1-leader-failover", 6_910),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
-        ("eos-read-process-write", 6_275),
-        ("eos-hung-producer-timeout", 14_807),
+        ("eos-read-process-write", 6_229),
+        ("eos-hung-producer-timeout", 15_226),
+        ("eos-crashes-during-commit", 1_105_725),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -3,11 +3,22 @@ the coordinator, and a counterexample drawn as a sequence diagram."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from kmodel.core.actors import Out
 from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
+from kmodel.kafka.broker import TXN_COORDINATOR, Broker
+from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.messages import (
+    Entry,
+    MetadataRequest,
+    ProduceRequest,
+    ProduceResponse,
+    UpdateMetadata,
+)
+from kmodel.kafka.topic import Topic
 from kmodel.kafka.txn_coordinator import TransactionCoordinator
 from kmodel.kafka.txn_log import read_log, visible
 from kmodel.kafka.txn_messages import (
@@ -15,28 +26,26 @@ from kmodel.kafka.txn_messages import (
     EndTxn,
     InitProducerId,
     InitProducerIdResponse,
-    TxnEntry,
-    TxnProduce,
-    TxnProduceResponse,
     TxnResponse,
     VerifyTxn,
     VerifyTxnResponse,
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
-from kmodel.kafka.txn_partition import TXN_COORDINATOR, TxnPartition
 from kmodel.render.mermaid import to_mermaid
 from kmodel.render.plantuml import to_plantuml
 
 SPECS = Path(__file__).parent.parent / "specs"
+OUTPUT = Topic("output", partitions=1, replication_factor=1)
+BROKER = BrokerConfig(1, 1, False, False, False, True)
 
 
-def data(record: int, pid: int, attempt: int = 1) -> TxnEntry:
-    return TxnEntry(record, pid, 0, record - 1, attempt)
+def data(record: int, pid: int, attempt: int = 1) -> Entry:
+    return Entry(record, pid, record - 1, 0, 0, True, transaction=attempt)
 
 
-def marker(pid: int, commit: bool, attempt: int = 1) -> TxnEntry:
-    return TxnEntry(0, pid, 0, -1, attempt, "COMMIT" if commit else "ABORT")
+def marker(pid: int, commit: bool, attempt: int = 1) -> Entry:
+    return Entry(0, pid, -1, 0, 0, True, "COMMIT" if commit else "ABORT", attempt)
 
 
 # -- the log as a reader sees it -----------------------------------------------------
@@ -53,15 +62,15 @@ def test_last_stable_offset_stops_at_the_first_open_transaction() -> None:
 def test_aborted_records_are_dropped_for_read_committed_only() -> None:
     view = read_log((data(1, 1), marker(1, False), data(1, 1, 2), marker(1, True, 2)))
     assert [(r.status, r.decided_by) for r in view.records] == [("aborted", 1), ("committed", 2)]
-    assert [r.entry.attempt for r in visible(view, "read_committed")] == [2]
+    assert [r.entry.transaction for r in visible(view, "read_committed")] == [2]
     assert len(visible(view, "read_uncommitted")) == 2
 
 
-# -- the partition ------------------------------------------------------------------------
+# -- a partition leader -----------------------------------------------------------------
 
 
-def produce(epoch: int, sequence: int, record: int = 1) -> TxnProduce:
-    return TxnProduce("app", record, 1, epoch, sequence, attempt=1, session=0)
+def produce(epoch: int, sequence: int, record: int = 1) -> ProduceRequest:
+    return ProduceRequest(record, 1, sequence, 0, "all", 0, epoch, "app", transaction=1)
 
 
 def deliver(actor, state, message, sender="app-1"):
@@ -69,63 +78,106 @@ def deliver(actor, state, message, sender="app-1"):
     return actor.on_message(state, sender, message, out), out.sends
 
 
-def test_partition_rejects_a_stale_epoch_and_drops_a_retry() -> None:
-    partition = TxnPartition(0, verify=False)
-    state, sent = deliver(partition, partition.initial_state(), produce(1, 0))
-    assert sent == [("app-1", TxnProduceResponse(1, 1, 0, 0, "NONE"))]
-    state, sent = deliver(partition, state, produce(1, 0))  # the same batch again
+def leader(verify: bool) -> Broker:
+    return Broker(0, BROKER, OUTPUT, verify=verify)
+
+
+def test_a_leader_rejects_a_stale_epoch_and_drops_a_retry() -> None:
+    broker = leader(verify=False)
+    state, sent = deliver(broker, broker.initial_state(), produce(1, 0))
+    assert sent == [("app-1", ProduceResponse(1, 0, 0, "NONE", 0, 1, 0))]
+    state, sent = deliver(broker, state, produce(1, 0))  # the same batch again
     assert len(state.log) == 1 and sent[0][1].error == "NONE"
-    _, sent = deliver(partition, state, produce(0, 1))
+    _, sent = deliver(broker, state, produce(0, 1))
     assert sent[0][1].error == "INVALID_PRODUCER_EPOCH"
 
 
-def test_a_marker_closes_the_open_transaction_once() -> None:
-    partition = TxnPartition(0, verify=False)
-    state, _ = deliver(partition, partition.initial_state(), produce(0, 0))
-    commit = WriteTxnMarkers(1, 0, True, 1)
-    state, sent = deliver(partition, state, commit, TXN_COORDINATOR)
-    again, sent_again = deliver(partition, state, commit, TXN_COORDINATOR)
+def test_a_marker_closes_the_open_transaction_and_a_repeated_one_changes_nothing() -> None:
+    broker = leader(verify=False)
+    state, _ = deliver(broker, broker.initial_state(), produce(0, 0))
+    commit = WriteTxnMarkers("output-0", 1, 0, True, 1)
+    state, sent = deliver(broker, state, commit, TXN_COORDINATOR)
+    again, sent_again = deliver(broker, state, commit, TXN_COORDINATOR)
     assert [e.control for e in state.log] == ["", "COMMIT"]
-    assert again == state  # a marker sent again (after a coordinator restart) changes nothing
-    assert sent == sent_again == [(TXN_COORDINATOR, WriteTxnMarkersResponse(1))]
+    # Kafka appends a marker sent again (after a coordinator restart) as it appends any:
+    # it closes no transaction, so what a reader sees does not change.
+    assert read_log(again.log).records == read_log(state.log).records
+    assert sent == sent_again == [(TXN_COORDINATOR, WriteTxnMarkersResponse("output-0", 1))]
+
+
+def test_a_marker_alone_fences_an_older_epoch() -> None:
+    broker = leader(verify=False)
+    abort = WriteTxnMarkers("output-0", 1, 1, False, 1)
+    state, _ = deliver(broker, broker.initial_state(), abort, TXN_COORDINATOR)
+    _, sent = deliver(broker, state, produce(0, 0))  # a late write of the fenced epoch
+    assert sent[0][1].error == "INVALID_PRODUCER_EPOCH"
+
+
+def test_a_follower_refuses_writes_and_markers() -> None:
+    config = dataclasses.replace(BROKER, replicas=2)
+    follower = Broker(1, config, Topic("output", 1, 2), verify=False)
+    state = follower.initial_state()
+    _, sent = deliver(follower, state, produce(0, 0))
+    assert sent[0][1].error == "NOT_LEADER_OR_FOLLOWER"
+    _, sent = deliver(follower, state, WriteTxnMarkers("output-0", 1, 0, True, 1), TXN_COORDINATOR)
+    assert sent[0][1].error == "NOT_LEADER_OR_FOLLOWER"
 
 
 def test_verification_holds_the_first_write_until_the_coordinator_answers() -> None:
-    partition = TxnPartition(0, verify=True)
-    state, sent = deliver(partition, partition.initial_state(), produce(0, 0))
-    assert sent == [(TXN_COORDINATOR, VerifyTxn("app", 1, 0))] and not state.log
-    refused, sent = deliver(partition, state, VerifyTxnResponse(1, 0, False), TXN_COORDINATOR)
+    broker = leader(verify=True)
+    state, sent = deliver(broker, broker.initial_state(), produce(0, 0))
+    assert sent == [(TXN_COORDINATOR, VerifyTxn("app", 1, 0, "output-0"))] and not state.log
+    refused, sent = deliver(broker, state, VerifyTxnResponse(1, 0, False), TXN_COORDINATOR)
     assert not refused.log and sent[0][1].error == "INVALID_TXN_STATE"
-    written, _ = deliver(partition, state, VerifyTxnResponse(1, 0, True), TXN_COORDINATOR)
+    written, _ = deliver(broker, state, VerifyTxnResponse(1, 0, True), TXN_COORDINATOR)
     assert [e.record for e in written.log] == [1]
 
 
 # -- the coordinator ---------------------------------------------------------------------
 
 
+def coordinator_of(bump_on_end: bool) -> TransactionCoordinator:
+    return TransactionCoordinator(("app",), bump_on_end=bump_on_end, output=OUTPUT)
+
+
 def test_a_new_instance_aborts_the_open_transaction_before_it_gets_its_epoch() -> None:
-    coordinator = TransactionCoordinator(("app",), bump_on_end=False)
+    coordinator = coordinator_of(bump_on_end=False)
     state, sent = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
     assert sent == [("app-1", InitProducerIdResponse(1, 0))]
     state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 7))
     state, sent = deliver(coordinator, state, InitProducerId("app"), "app-2")
-    assert sent == [("output-0", WriteTxnMarkers(1, 1, False, 7))]  # abort under a new epoch
+    # abort under a new epoch, at the partition's leader
+    assert sent == [("broker0", WriteTxnMarkers("output-0", 1, 1, False, 7))]
     assert state.outcomes == ((7, False),)
-    state, sent = deliver(coordinator, state, WriteTxnMarkersResponse(1), "output-0")
+    done = WriteTxnMarkersResponse("output-0", 1)
+    state, sent = deliver(coordinator, state, done, "broker0")
     assert sent == [("app-2", InitProducerIdResponse(1, 2))]  # answered once complete
     _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 7))
     assert sent == [("app-1", TxnResponse("end", "PRODUCER_FENCED"))]
 
 
 def test_kip_890_bumps_the_epoch_at_every_end_and_accepts_a_resent_end() -> None:
-    coordinator = TransactionCoordinator(("app",), bump_on_end=True)
+    coordinator = coordinator_of(bump_on_end=True)
     state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
     state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
     state, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
     assert sent[0] == ("app-1", TxnResponse("end", epoch=1))
-    assert sent[1] == ("output-0", WriteTxnMarkers(1, 1, True, 1))
+    assert sent[1] == ("broker0", WriteTxnMarkers("output-0", 1, 1, True, 1))
     _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))  # its answer was lost
     assert sent == [("app-1", TxnResponse("end", epoch=1))]
+
+
+def test_a_marker_refused_by_a_former_leader_goes_to_the_leader_the_metadata_names() -> None:
+    coordinator = coordinator_of(bump_on_end=True)
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+    state, _ = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+    refused = WriteTxnMarkersResponse("output-0", 1, "NOT_LEADER_OR_FOLLOWER")
+    state, sent = deliver(coordinator, state, refused, "broker0")
+    assert sent == [("controller", MetadataRequest())]
+    moved = UpdateMetadata(3, 1, "output-0")
+    state, sent = deliver(coordinator, state, moved, "controller")
+    assert sent == [("broker3", WriteTxnMarkers("output-0", 1, 1, True, 1))]
 
 
 # -- a counterexample as a diagram ---------------------------------------------------------
@@ -143,7 +195,7 @@ def test_the_late_write_counterexample_reads_as_a_sequence_diagram() -> None:
     plantuml = to_plantuml(trace, title=outcome.job.title)
     mermaid = to_mermaid(trace, title=outcome.job.title)
     for diagram in (plantuml, mermaid):
-        for participant in ("App-1", "Txn-coordinator", "Output-0", "Output-1"):
+        for participant in ("App-1", "Txn-coordinator", "Broker 0", "Broker 1"):
             assert f'"{participant}"' in diagram or f" as {participant}\n" in diagram
         assert "WriteTxnMarkers(ABORT, pid 1, epoch 0)" in diagram
         assert "no-aborted-read" in diagram

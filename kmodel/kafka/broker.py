@@ -1,4 +1,4 @@
-"""A broker holding one replica of the partition: leader or follower.
+"""A broker holding one replica of a partition: leader or follower.
 
 The leader appends ProduceRequests to its log, answers fetches, keeps the
 in-sync replica set (ISR) and the high watermark (HW: the offset below which
@@ -8,6 +8,16 @@ after the leader advanced it, as in Kafka. On becoming a follower a replica
 truncates its log, by leader epoch (OffsetsForLeaderEpoch, today's Kafka) or
 to its own HW (the protocol before KIP-101).
 
+The leader also checks idempotent and transactional writes against the
+producer's state (`producer_state`), appends the transaction coordinator's
+COMMIT and ABORT markers (WriteTxnMarkers), and, with partition verification
+(KIP-890 part 1, `transaction.partition.verification.enable`), asks the
+coordinator whether a transaction is ongoing before its first write; without
+verification any write opens a transaction, the coordinator knowing or not,
+which is how a late write hangs a partition. Markers and transactional batches
+are replicated like any batch, so the last stable offset and the aborted
+transactions, read from the log, survive a failover as far as the log does.
+
 Durable: the log (all of it, or only its flushed part when a crash is a
 machine crash), the HW checkpoint and the leader epoch. Everything else
 (role, ISR view, parked requests) is rebuilt from the controller on restart.
@@ -15,6 +25,7 @@ machine crash), the HW checkpoint and the leader epoch. Everything else
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable
 from typing import NamedTuple
 
@@ -34,10 +45,18 @@ from kmodel.kafka.messages import (
     ProduceRequest,
     ProduceResponse,
 )
+from kmodel.kafka.producer_state import check_write, producer_entry
+from kmodel.kafka.topic import Topic
+from kmodel.kafka.txn_messages import (
+    VerifyTxn,
+    VerifyTxnResponse,
+    WriteTxnMarkers,
+    WriteTxnMarkersResponse,
+)
 
 CONTROLLER = "controller"
-PRODUCER = "producer"
-DUPLICATE_WINDOW = 5  # batches per producer id the broker remembers to drop retries
+TXN_COORDINATOR = "txn-coordinator"
+VERIFY_RETRY = "retry.backoff.ms"
 
 
 def broker_name(broker: int) -> str:
@@ -55,12 +74,11 @@ class Parked(NamedTuple):
 
 
 class PendingAck(NamedTuple):
-    """An acks=all ProduceRequest appended and waiting for the HW to pass it."""
+    """An acks=all ProduceRequest or a marker, appended and waiting for the HW to pass it."""
 
-    record: int
-    attempt: int
     offset: int
-    session: int
+    requester: str
+    response: ProduceResponse | WriteTxnMarkersResponse
 
 
 class ReplicaState(NamedTuple):
@@ -81,30 +99,34 @@ class ReplicaState(NamedTuple):
     requested_isr: tuple[int, ...] = ()
     epoch_queries: tuple[tuple[str, OffsetsForLeaderEpoch], ...] = ()  # asked before it led
     fetching: bool = False  # a follower's Fetch is outstanding
+    verifying: tuple[tuple[str, ProduceRequest], ...] = ()  # first writes being verified
 
 
 class Broker(Actor[ReplicaState]):
-    """Replica `broker` of the partition; broker 0 leads at the start."""
+    """Broker `broker`, holding a replica of the topic's partition `topic.partition_of`."""
 
     durable = ("log", "flushed", "high_watermark", "leader_epoch")
 
-    def __init__(self, broker: int, config: BrokerConfig) -> None:
+    def __init__(self, broker: int, config: BrokerConfig, topic: Topic, verify: bool) -> None:
         super().__init__(broker_name(broker), kind="broker")
         self.broker = broker
         self.config = config
-        self.replicas = tuple(range(config.replicas))
+        self.partition = topic.partition_name(topic.partition_of(broker))
+        self.replicas = topic.replicas(topic.partition_of(broker))
+        self.cluster = tuple(range(topic.brokers))  # what follower_end and told_hw index
+        self.verify = verify
 
     # -- life cycle -------------------------------------------------------------
 
     def initial_state(self) -> ReplicaState:
         # The partition was created with broker 0 leading and every replica in sync.
-        role = "leader" if self.broker == 0 else "follower"
+        leader = self.replicas[0]
         return ReplicaState(
-            role=role,
-            leader=0,
-            isr=self.replicas if self.broker == 0 else (),
-            follower_end=(0,) * len(self.replicas),
-            told_hw=(-1,) * len(self.replicas),
+            role="leader" if self.broker == leader else "follower",
+            leader=leader,
+            isr=self.replicas if self.broker == leader else (),
+            follower_end=(0,) * len(self.cluster),
+            told_hw=(-1,) * len(self.cluster),
         )
 
     def on_start(self, state: ReplicaState, out: Out) -> ReplicaState:
@@ -165,7 +187,11 @@ class Broker(Actor[ReplicaState]):
 
     def on_message(self, state: ReplicaState, sender: str, message: Hashable, out: Out):
         if isinstance(message, ProduceRequest):
-            return self._produce(state, message, out)
+            return self._produce(state, sender, message, out)
+        if isinstance(message, WriteTxnMarkers):
+            return self._write_marker(state, sender, message, out)
+        if isinstance(message, VerifyTxnResponse):
+            return self._verified(state, message, out)
         if isinstance(message, Fetch):
             return self._serve_fetch(state, sender, message, out)
         if isinstance(message, FetchResponse):
@@ -193,13 +219,17 @@ class Broker(Actor[ReplicaState]):
             return state
         return state
 
-    def _produce(self, state: ReplicaState, request: ProduceRequest, out: Out) -> ReplicaState:
+    def _produce(
+        self,
+        state: ReplicaState,
+        sender: str,
+        request: ProduceRequest,
+        out: Out,
+        verified: bool = False,
+    ) -> ReplicaState:
         def answer(error: str, offset: int = -1) -> None:
             if request.acks != "0":
-                response = ProduceResponse(
-                    request.record, request.attempt, request.session, error, offset
-                )
-                out.send(PRODUCER, response)
+                out.send(sender, _produce_response(request, error, offset))
 
         if state.role != "leader":
             answer("NOT_LEADER_OR_FOLLOWER")
@@ -209,29 +239,106 @@ class Broker(Actor[ReplicaState]):
             return state
         offset = len(state.log)
         if request.producer_id:
-            known = [
-                (o, e) for o, e in enumerate(state.log) if e.producer_id == request.producer_id
-            ][-DUPLICATE_WINDOW:]
-            duplicate = next((o for o, e in known if e.sequence == request.sequence), None)
-            last = known[-1][1].sequence if known else -1
-            if duplicate is not None:
-                offset = duplicate
-            elif request.sequence != last + 1:
-                answer("OUT_OF_ORDER_SEQUENCE_NUMBER")
+            known = producer_entry(state.log, request.producer_id)
+            error, repeated = check_write(known, request.producer_epoch, request.sequence)
+            if error:
+                answer(error)
                 return state
+            opens = request.transactional_id and not (known and known.open)
+            if repeated < 0 and opens and self.verify and not verified:
+                verify = VerifyTxn(
+                    request.transactional_id,
+                    request.producer_id,
+                    request.producer_epoch,
+                    self.partition,
+                )
+                out.send(TXN_COORDINATOR, verify)
+                return state._replace(verifying=state.verifying + ((sender, request),))
+            offset = offset if repeated < 0 else repeated
         if offset == len(state.log):
-            entry = Entry(request.record, request.producer_id, request.sequence, state.leader_epoch)
-            log = state.log + (entry,)
-            flushed = len(log) if self.config.flush_every_write else state.flushed
-            state = state._replace(log=log, flushed=flushed)
-        if request.acks == "all":
-            state = state._replace(
-                pending=state.pending
-                + (PendingAck(request.record, request.attempt, offset, request.session),),
+            entry = Entry(
+                request.record,
+                request.producer_id,
+                request.sequence,
+                state.leader_epoch,
+                request.producer_epoch,
+                bool(request.transactional_id),
+                transaction=request.transaction,
             )
+            state = self._append(state, entry)
+        if request.acks == "all":
+            pending = PendingAck(offset, sender, _produce_response(request, "NONE", offset))
+            state = state._replace(pending=state.pending + (pending,))
         else:
             answer("NONE", offset)
         return self._advance(state, out)
+
+    def _append(self, state: ReplicaState, entry: Entry) -> ReplicaState:
+        log = state.log + (entry,)
+        flushed = len(log) if self.config.flush_every_write else state.flushed
+        return state._replace(log=log, flushed=flushed)
+
+    def _verified(self, state: ReplicaState, answer: VerifyTxnResponse, out: Out) -> ReplicaState:
+        """The coordinator's answer: the waiting first writes go in, or are refused."""
+        key = (answer.producer_id, answer.epoch)
+        waiting = [
+            (sender, request)
+            for sender, request in state.verifying
+            if (request.producer_id, request.producer_epoch) == key
+        ]
+        state = state._replace(verifying=tuple(w for w in state.verifying if w not in waiting))
+        for sender, request in waiting:
+            if answer.ongoing:
+                state = self._produce(state, sender, request, out, verified=True)
+            else:
+                out.send(sender, _produce_response(request, "INVALID_TXN_STATE", -1))
+        return state
+
+    def on_connection_lost(self, state: ReplicaState, peer: str, out: Out) -> ReplicaState:
+        if peer == TXN_COORDINATOR and state.verifying:
+            out.set_timer(VERIFY_RETRY)  # ask again once the coordinator is back
+        return state._replace(verifying=tuple(v for v in state.verifying if v[0] != peer))
+
+    def on_timer(self, state: ReplicaState, timer: Hashable, out: Out) -> ReplicaState:
+        for _, request in state.verifying:
+            verify = VerifyTxn(
+                request.transactional_id,
+                request.producer_id,
+                request.producer_epoch,
+                self.partition,
+            )
+            out.send(TXN_COORDINATOR, verify)
+        return state
+
+    def describe_timer(self, state: ReplicaState, timer: Hashable) -> str:
+        return "asks the transaction coordinator again (verification)"
+
+    def _write_marker(
+        self, state: ReplicaState, sender: str, marker: WriteTxnMarkers, out: Out
+    ) -> ReplicaState:
+        """Append a COMMIT or ABORT marker, answered once replicated as acks=all writes are;
+        a marker of a fenced epoch is not written."""
+        done = WriteTxnMarkersResponse(marker.partition, marker.producer_id)
+        if state.role != "leader":
+            out.send(sender, dataclasses.replace(done, error="NOT_LEADER_OR_FOLLOWER"))
+            return state
+        known = producer_entry(state.log, marker.producer_id)
+        if known is not None and marker.epoch < known.epoch:
+            out.send(sender, done)
+            return state
+        entry = Entry(
+            0,
+            marker.producer_id,
+            -1,
+            state.leader_epoch,
+            marker.epoch,
+            True,
+            "COMMIT" if marker.commit else "ABORT",
+            marker.attempt,
+        )
+        state = self._append(state, entry)
+        pending = PendingAck(len(state.log) - 1, sender, done)
+        return self._advance(state._replace(pending=state.pending + (pending,)), out)
 
     def _serve_fetch(self, state: ReplicaState, sender: str, fetch: Fetch, out: Out):
         if fetch.replica and fetch.leader_epoch > state.leader_epoch:
@@ -304,12 +411,8 @@ class Broker(Actor[ReplicaState]):
         ):
             return state
         for pending in state.pending:
-            out.send(
-                PRODUCER,
-                ProduceResponse(
-                    pending.record, pending.attempt, pending.session, "NOT_LEADER_OR_FOLLOWER"
-                ),
-            )
+            response = dataclasses.replace(pending.response, error="NOT_LEADER_OR_FOLLOWER")
+            out.send(pending.requester, response)
         waiting = [p for p in state.parked if p.leader_epoch == update.leader_epoch and p.replica]
         queries = [q for q in state.epoch_queries if q[1].current_epoch == update.leader_epoch]
         for parked in state.parked:
@@ -323,13 +426,14 @@ class Broker(Actor[ReplicaState]):
             leader=update.leader,
             pending=(),
             parked=(),
+            verifying=(),
             epoch_queries=(),
             requested_isr=(),
             fetching=False,
         )
         if update.leader == self.broker:
-            ends = tuple(len(state.log) if b == self.broker else 0 for b in self.replicas)
-            told = (-1,) * len(self.replicas)
+            ends = tuple(len(state.log) if b == self.broker else 0 for b in self.cluster)
+            told = (-1,) * len(self.cluster)
             state = base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
             for parked in waiting:
                 fetch = Fetch(parked.offset, parked.leader_epoch, True, parked.session)
@@ -393,12 +497,10 @@ class Broker(Actor[ReplicaState]):
         error = "NONE" if enough else "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
         for pending in state.pending:
             if pending.offset < high_watermark:
-                out.send(
-                    PRODUCER,
-                    ProduceResponse(
-                        pending.record, pending.attempt, pending.session, error, pending.offset
-                    ),
-                )
+                response = pending.response
+                if isinstance(response, ProduceResponse):
+                    response = dataclasses.replace(response, error=error)
+                out.send(pending.requester, response)
             else:
                 still_pending.append(pending)
         parked, state = state.parked, state._replace(pending=tuple(still_pending), parked=())
@@ -412,3 +514,15 @@ class Broker(Actor[ReplicaState]):
 
 def _broker_number(name: str) -> int:
     return int(name.removeprefix("broker"))
+
+
+def _produce_response(request: ProduceRequest, error: str, offset: int) -> ProduceResponse:
+    return ProduceResponse(
+        request.record,
+        request.attempt,
+        request.session,
+        error,
+        offset if error == "NONE" else -1,
+        request.producer_epoch,
+        request.sequence,
+    )

@@ -1,11 +1,12 @@
-"""The controller: the partition's leader, leader epoch and ISR, and elections.
+"""The controller: each partition's leader, leader epoch and ISR, and elections.
 
 It hears a broker's crash when the broker's session expires, and its return
-when the broker registers again. When the leader is gone it elects a new one
-from the live members of the ISR, or, with
+when the broker registers again. When a partition's leader is gone it elects
+a new one from the live members of the ISR, or, with
 `unclean.leader.election.enable=true`, from any live replica; each election
-bumps the leader epoch. Its state is the replicated metadata log of KRaft,
-so it is durable and the controller itself does not crash in these models.
+bumps the partition's leader epoch. Its state is the replicated metadata log
+of KRaft, so it is durable and the controller itself does not crash in these
+models.
 """
 
 from __future__ import annotations
@@ -26,88 +27,117 @@ from kmodel.kafka.messages import (
     SessionExpired,
     UpdateMetadata,
 )
+from kmodel.kafka.topic import Topic
 
 
-class ControllerState(NamedTuple):
+class PartitionLeadership(NamedTuple):
     leader: int = 0  # -1: offline, no replica can lead
     leader_epoch: int = 0
     isr: tuple[int, ...] = ()
-    alive: tuple[bool, ...] = ()
+
+
+class ControllerState(NamedTuple):
+    partitions: tuple[PartitionLeadership, ...] = ()
+    alive: tuple[bool, ...] = ()  # per broker
     elections: int = 0
     unclean_elections: int = 0
 
 
 class Controller(Actor[ControllerState]):
-    durable = ("leader", "leader_epoch", "isr", "alive", "elections", "unclean_elections")
+    durable = ("partitions", "alive", "elections", "unclean_elections")
 
-    def __init__(self, config: BrokerConfig, clients: tuple[str, ...]) -> None:
+    def __init__(self, config: BrokerConfig, topic: Topic, clients: tuple[str, ...]) -> None:
         super().__init__(CONTROLLER)
         self.config = config
+        self.topic = topic
         self.clients = clients  # who hears of every new leader (UpdateMetadata)
-        self.replicas = tuple(range(config.replicas))
 
     def initial_state(self) -> ControllerState:
-        return ControllerState(isr=self.replicas, alive=(True,) * len(self.replicas))
+        partitions = tuple(
+            PartitionLeadership(leader=replicas[0], isr=replicas)
+            for replicas in map(self.topic.replicas, range(self.topic.partitions))
+        )
+        return ControllerState(partitions, alive=(True,) * self.topic.brokers)
 
     def on_message(self, state: ControllerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, SessionExpired):
             broker = int(message.name.removeprefix("broker"))
-            alive = replace_at(state.alive, broker, False)
+            partition = self.topic.partition_of(broker)
+            leadership = state.partitions[partition]
             # A fenced broker leaves the ISR, unless it is the last member (Kafka keeps it).
-            isr = tuple(b for b in state.isr if b != broker) or state.isr
-            state = state._replace(alive=alive, isr=isr)
-            if state.leader == broker:
-                state = self._elect(state, out)
+            isr = tuple(b for b in leadership.isr if b != broker) or leadership.isr
+            state = _put(state, partition, leadership._replace(isr=isr))
+            state = state._replace(alive=replace_at(state.alive, broker, False))
+            if leadership.leader == broker:
+                state = self._elect(state, partition, out)
             return state
         if isinstance(message, BrokerRegistration):
             broker = message.broker
+            partition = self.topic.partition_of(broker)
             state = state._replace(alive=replace_at(state.alive, broker, True))
-            if state.leader < 0:
-                before = state.leader_epoch
-                state = self._elect(state, out)
-                if state.leader_epoch != before:
+            if state.partitions[partition].leader < 0:
+                before = state.partitions[partition].leader_epoch
+                state = self._elect(state, partition, out)
+                if state.partitions[partition].leader_epoch != before:
                     return state
-            out.send(broker_name(broker), self._leader_and_isr(state))
+            out.send(broker_name(broker), _leader_and_isr(state.partitions[partition]))
             return state
         if isinstance(message, AlterPartition):
-            if message.leader_epoch != state.leader_epoch or sender != broker_name(state.leader):
+            partition = self.topic.partition_of(int(sender.removeprefix("broker")))
+            leadership = state.partitions[partition]
+            if message.leader_epoch != leadership.leader_epoch or sender != broker_name(
+                leadership.leader
+            ):
                 out.send(sender, AlterPartitionResponse((), "FENCED_LEADER_EPOCH"))
                 return state
             out.send(sender, AlterPartitionResponse(message.isr))
-            return state._replace(isr=message.isr)
+            return _put(state, partition, leadership._replace(isr=message.isr))
         if isinstance(message, MetadataRequest):
-            out.send(sender, UpdateMetadata(state.leader, state.leader_epoch))
+            for partition, leadership in enumerate(state.partitions):
+                out.send(sender, self._metadata(partition, leadership))
         return state
 
-    def _elect(self, state: ControllerState, out: Out) -> ControllerState:
-        """Choose a leader and tell every live replica and the clients."""
-        in_sync = [b for b in state.isr if state.alive[b] and b != state.leader]
-        if state.leader >= 0 and state.alive[state.leader]:
-            in_sync.insert(0, state.leader)
+    def _elect(self, state: ControllerState, partition: int, out: Out) -> ControllerState:
+        """Choose the partition's leader and tell its live replicas and the clients."""
+        leadership = state.partitions[partition]
+        replicas = self.topic.replicas(partition)
+        in_sync = [b for b in leadership.isr if state.alive[b] and b != leadership.leader]
+        if leadership.leader >= 0 and state.alive[leadership.leader]:
+            in_sync.insert(0, leadership.leader)
+        live = [b for b in replicas if state.alive[b]]
         unclean = False
         if in_sync:
             leader = in_sync[0]
-        elif self.config.unclean_election and any(state.alive):
-            leader, unclean = state.alive.index(True), True
+        elif self.config.unclean_election and live:
+            leader, unclean = live[0], True
         else:
             leader = -1
-        if leader == state.leader:
+        if leader == leadership.leader:
             return state  # still offline: nothing changes, no new epoch
-        isr = (leader,) if unclean else state.isr
-        state = state._replace(
-            leader=leader,
-            leader_epoch=state.leader_epoch + 1,
-            isr=isr,
+        leadership = PartitionLeadership(
+            leader, leadership.leader_epoch + 1, (leader,) if unclean else leadership.isr
+        )
+        state = _put(state, partition, leadership)._replace(
             elections=state.elections + (leader >= 0),
             unclean_elections=state.unclean_elections + unclean,
         )
-        update = self._leader_and_isr(state)
-        for broker in self.replicas:
-            if state.alive[broker]:
-                out.send(broker_name(broker), update)
+        for broker in live:
+            out.send(broker_name(broker), _leader_and_isr(leadership))
         for client in self.clients:
-            out.send(client, UpdateMetadata(state.leader, state.leader_epoch))
+            out.send(client, self._metadata(partition, leadership))
         return state
 
-    def _leader_and_isr(self, state: ControllerState) -> LeaderAndIsr:
-        return LeaderAndIsr(state.leader, state.leader_epoch, state.isr)
+    def _metadata(self, partition: int, leadership: PartitionLeadership) -> UpdateMetadata:
+        return UpdateMetadata(
+            leadership.leader, leadership.leader_epoch, self.topic.partition_name(partition)
+        )
+
+
+def _leader_and_isr(leadership: PartitionLeadership) -> LeaderAndIsr:
+    return LeaderAndIsr(leadership.leader, leadership.leader_epoch, leadership.isr)
+
+
+def _put(
+    state: ControllerState, partition: int, leadership: PartitionLeadership
+) -> ControllerState:
+    return state._replace(partitions=replace_at(state.partitions, partition, leadership))

@@ -11,14 +11,21 @@ from typing import NamedTuple
 
 
 class Entry(NamedTuple):
-    """One record batch in a partition log (batches hold one record here)."""
+    """One record batch in a partition log (batches hold one record here), or a
+    transaction's control marker (COMMIT or ABORT)."""
 
-    record: int
+    record: int  # 0 for a control marker
     producer_id: int  # 0: no producer id (idempotence off)
-    sequence: int  # -1 without idempotence
+    sequence: int  # -1 without idempotence, and for a marker
     leader_epoch: int  # the epoch of the leader that appended it
+    producer_epoch: int = 0
+    transactional: bool = False  # the batch's isTransactional attribute
+    control: str = ""  # "" for data, "COMMIT" or "ABORT" for a marker
+    transaction: int = 0  # ghost: the application's transaction attempt (0: none)
 
     def __str__(self) -> str:
+        if self.control:
+            return f"{self.control}(pid {self.producer_id}, epoch {self.producer_epoch})"
         return f"r{self.record}"
 
 
@@ -66,11 +73,19 @@ class ProduceRequest:
     record: int
     producer_id: int
     sequence: int
-    attempt: int
+    attempt: int  # the client's retry of this batch (0: the first send)
     acks: str  # "0", "1" or "all"
     session: int  # the client incarnation whose connection carries it
+    producer_epoch: int = 0
+    transactional_id: str = ""  # "": not a transactional write
+    transaction: int = 0  # ghost: the application's transaction attempt
 
     def __str__(self) -> str:
+        if self.transactional_id:
+            return (
+                f"ProduceRequest(r{self.record}, pid {self.producer_id}, "
+                f"epoch {self.producer_epoch}, seq {self.sequence})"
+            )
         idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
         retry = f", retry {self.attempt}" if self.attempt else ""
         return f"ProduceRequest(r{self.record}{idem}, acks={self.acks}{retry})"
@@ -78,11 +93,16 @@ class ProduceRequest:
 
 @dataclass(frozen=True, slots=True)
 class ProduceResponse:
+    """Matched to its request by record and attempt, or by producer epoch and sequence
+    (Kafka matches by the connection's correlation id)."""
+
     record: int
     attempt: int
     session: int
     error: str = "NONE"
     offset: int = -1
+    producer_epoch: int = 0
+    sequence: int = -1
 
     def __str__(self) -> str:
         if self.error == "NONE":
@@ -196,10 +216,11 @@ class LeaderAndIsr:
 class UpdateMetadata:
     leader: int
     leader_epoch: int
+    partition: str
 
     def __str__(self) -> str:
         leader = "none" if self.leader < 0 else f"broker {self.leader}"
-        return f"UpdateMetadata(leader {leader}, epoch {self.leader_epoch})"
+        return f"UpdateMetadata({self.partition}: leader {leader}, epoch {self.leader_epoch})"
 
 
 # -- consumer group -------------------------------------------------------------

@@ -21,6 +21,7 @@ from kmodel.kafka.messages import SessionExpired
 from kmodel.kafka.producer import Producer
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
+from kmodel.kafka.topic import Topic
 
 CLIENT_LINKS = ("producer", "consumer")
 
@@ -31,7 +32,8 @@ class Pipeline(ActorSystem):
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        brokers = [Broker(b, config.broker) for b in range(config.broker.replicas)]
+        topic = Topic("topic", 1, config.broker.replicas)
+        brokers = [Broker(b, config.broker, topic, verify=False) for b in range(topic.brokers)]
         actors = [
             Source(config.records),
             Producer(
@@ -41,7 +43,7 @@ class Pipeline(ActorSystem):
                 max_resends=1,
             ),
             *brokers,
-            Controller(config.broker, clients=CLIENT_LINKS[: 1 + config.consumers]),
+            Controller(config.broker, topic, clients=CLIENT_LINKS[: 1 + config.consumers]),
         ]
         if config.consumers:
             actors += [

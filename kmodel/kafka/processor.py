@@ -39,20 +39,27 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
+from kmodel.core.tuples import replace_at
+from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
 from kmodel.kafka.messages import (
     JoinGroup,
     JoinGroupResponse,
+    MetadataRequest,
     OffsetCommit,
     OffsetCommitResponse,
     OffsetFetch,
     OffsetFetchResponse,
+    ProduceRequest,
+    ProduceResponse,
     SessionExpired,
     SinkAck,
     SinkWrite,
     SourceRead,
     SourceRecord,
+    UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
+from kmodel.kafka.topic import Topic
 from kmodel.kafka.txn_messages import (
     GROUP,
     AddPartitionsToTxn,
@@ -63,24 +70,27 @@ from kmodel.kafka.txn_messages import (
     SinkOffsetFetchResponse,
     TxnOffsetCommit,
     TxnOffsetCommitResponse,
-    TxnProduce,
-    TxnProduceResponse,
     TxnResponse,
 )
-from kmodel.kafka.txn_partition import TXN_COORDINATOR
 
 INPUT = "input"
 REQUEST_TIMEOUT = "request.timeout.ms"
 RETRY = "retry.backoff.ms"
+# Errors after which a write goes again, unchanged, to the partition's leader.
+RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
 
 
 @dataclass(frozen=True, slots=True)
 class ProcessorConfig:
-    outputs: tuple[str, ...]  # the output partitions; () when the output is the sink
+    output: Topic | None  # the output topic; None when the output is the sink
     offsets: str  # transaction | after-commit | sink
     group_metadata: bool  # sendOffsetsToTransaction with the consumer's group metadata
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.output.partition_names() if self.output else ()
 
 
 class ProcessorState(NamedTuple):
@@ -100,6 +110,8 @@ class ProcessorState(NamedTuple):
     incarnation: int = 1  # durable
     fenced: bool = False  # told PRODUCER_FENCED or ILLEGAL_GENERATION (ghost, durable)
     restarts: int = 0  # (ghost, durable)
+    # The output partitions' leaders and leader epochs the client knows (its metadata).
+    leaders: tuple[tuple[int, int], ...] = ()
 
 
 class Processor(Actor[ProcessorState]):
@@ -117,13 +129,17 @@ class Processor(Actor[ProcessorState]):
     # -- life cycle ---------------------------------------------------------------
 
     def initial_state(self) -> ProcessorState:
-        return ProcessorState()
+        return ProcessorState(leaders=self._first_leaders())
 
     def first_state(self) -> ProcessorState:
         """The first instance starts in the group (generation 1); a second one stands by."""
         if self.standby:
-            return ProcessorState(phase="standby")
-        return ProcessorState(generation=1)
+            return ProcessorState(phase="standby", leaders=self._first_leaders())
+        return ProcessorState(generation=1, leaders=self._first_leaders())
+
+    def _first_leaders(self) -> tuple[tuple[int, int], ...]:
+        output = self.config.output
+        return tuple((output.replicas(p)[0], 0) for p in range(output.partitions if output else 0))
 
     def on_start(self, state: ProcessorState, out: Out) -> ProcessorState:
         if state.phase == "init":
@@ -198,9 +214,12 @@ class Processor(Actor[ProcessorState]):
     def on_message(self, state: ProcessorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse) and state.phase != "hung":
             return self._assigned(state, message.generation, out)
+        if isinstance(message, UpdateMetadata):
+            return self._learned_leader(state, message, out)
+        sender = self._partition_led_by(sender)
         if not any(destination == sender for destination, _ in state.requests):
             return state  # not an answer to anything this instance is waiting for
-        if isinstance(message, TxnProduceResponse):
+        if isinstance(message, ProduceResponse):
             return self._produced(state, sender, message, out)
         phase = state.phase
         if isinstance(message, InitProducerIdResponse) and phase == "init":
@@ -300,36 +319,79 @@ class Processor(Actor[ProcessorState]):
 
     # -- writes -----------------------------------------------------------------------
 
+    def _partition_led_by(self, sender: str) -> str:
+        """The output partition an answer from broker `sender` is about (or `sender`)."""
+        output = self.config.output
+        if output is None or not sender.startswith("broker"):
+            return sender
+        return output.partition_name(output.partition_of(int(sender.removeprefix("broker"))))
+
+    def _send(self, state: ProcessorState, destination: str, request: Hashable, out: Out) -> bool:
+        """Send `request` to `destination`, an output partition's leader as the client
+        knows it; False when no leader is known (it goes once one is)."""
+        if destination in self.config.outputs:
+            leader = state.leaders[self.config.outputs.index(destination)][0]
+            if leader < 0:
+                return False
+            destination = broker_name(leader)
+        out.send(destination, request)
+        return True
+
+    def _learned_leader(self, state: ProcessorState, update: UpdateMetadata, out: Out):
+        """Metadata, asked for or pushed: writes waiting for this partition's leader go to
+        it now."""
+        index = self.config.outputs.index(update.partition)
+        if update.leader_epoch < state.leaders[index][1]:
+            return state
+        leaders = replace_at(state.leaders, index, (update.leader, update.leader_epoch))
+        state = state._replace(leaders=leaders)
+        if update.partition not in state.lost:
+            return state
+        if update.leader < 0:
+            out.set_timer(RETRY)  # no leader yet: ask again after a backoff
+            return state
+        for destination, request in state.requests:
+            if destination == update.partition:
+                self._send(state, destination, request, out)
+        return state._replace(lost=tuple(p for p in state.lost if p != update.partition))
+
     def _produce(self, state: ProcessorState, out: Out) -> ProcessorState:
         requests = tuple(
             (
                 partition,
-                TxnProduce(
-                    self.transactional_id,
+                ProduceRequest(
                     state.record,
                     state.producer_id,
-                    state.epoch,
                     state.sequences[i],
-                    state.attempt,
-                    _session(state),
+                    attempt=0,
+                    acks="all",
+                    session=_session(state),
+                    producer_epoch=state.epoch,
+                    transactional_id=self.transactional_id,
+                    transaction=state.attempt,
                 ),
             )
             for i, partition in enumerate(self.config.outputs)
         )
-        for partition, request in requests:
-            out.send(partition, request)
+        unsent = tuple(p for p, request in requests if not self._send(state, p, request, out))
         out.set_timer(REQUEST_TIMEOUT)
         sequences = tuple(s + 1 for s in state.sequences)
-        return state._replace(phase="producing", requests=requests, sequences=sequences, lost=())
+        state = state._replace(phase="producing", requests=requests, sequences=sequences)
+        return state._replace(lost=unsent)
 
-    def _produced(self, state: ProcessorState, sender: str, answer: TxnProduceResponse, out):
+    def _produced(self, state: ProcessorState, sender: str, answer: ProduceResponse, out):
         if state.phase != "producing" or not any(
             destination == sender
-            and (request.epoch, request.sequence, request.session)
-            == (answer.epoch, answer.sequence, answer.session)
+            and (request.producer_epoch, request.sequence, request.session)
+            == (answer.producer_epoch, answer.sequence, answer.session)
             for destination, request in state.requests
         ):
             return state  # a late answer to a request the client gave up on
+        if answer.error in RETRIABLE:
+            # The partition's leader moved: ask where it is now, and send the write again
+            # when the answer comes.
+            out.send(CONTROLLER, MetadataRequest())
+            return state._replace(lost=tuple(sorted(set(state.lost) | {sender})))
         if answer.error != "NONE":
             return self._failed(state, answer.error, out)
         state = state._replace(requests=tuple(r for r in state.requests if r[0] != sender))
@@ -358,19 +420,28 @@ class Processor(Actor[ProcessorState]):
             # The client drops the connection: late answers are ignored; abort.
             state = state._replace(session=state.session + 1, requests=())
             return self._end(state, commit=False, out=out)
-        for destination, request in state.requests:
-            if destination in state.lost:
-                out.send(destination, request)
-        return state._replace(lost=())
+        unsent = tuple(
+            destination
+            for destination, request in state.requests
+            if destination in state.lost and not self._send(state, destination, request, out)
+        )
+        if unsent:
+            out.send(CONTROLLER, MetadataRequest())
+        return state._replace(lost=unsent)
 
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
         if timer == REQUEST_TIMEOUT:
             return "request.timeout.ms expires: drops the connection and aborts"
-        return f"sends again to {', '.join(state.lost)}"
+        return f"sends again to {', '.join(state.lost)}, or asks where their leaders are"
 
     def on_connection_lost(self, state: ProcessorState, peer: str, out: Out) -> ProcessorState:
+        peer = self._partition_led_by(peer)
         if peer in state.lost or not any(d == peer for d, _ in state.requests):
             return state
+        if peer in self.config.outputs:
+            # Find the partition's leader again, and send the write once it is known.
+            out.send(CONTROLLER, MetadataRequest())
+            return state._replace(lost=tuple(sorted(state.lost + (peer,))))
         out.set_timer(RETRY)
         if state.phase == "writing" and self.config.offsets == "sink":
             # Whether the write (and the position with it) happened is unknown: read the

@@ -1,7 +1,8 @@
 """Assemble the transactional pipeline: input → read-process-write application → output.
 
-The output is a topic of one or two partitions read with the spec's
-`isolation.level`, or an external sink. Next to the application run the
+The output is a topic of one or two partitions, each with its replicas on
+brokers and a controller electing their leaders, read with the spec's
+`isolation.level`; or an external sink. Next to the application run the
 transaction coordinator and the group coordinator that holds the input
 position; a second application instance may stand by to take over.
 """
@@ -12,7 +13,10 @@ from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
 from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
+from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, Broker
+from kmodel.kafka.controller import Controller
 from kmodel.kafka.coordinator import GroupCoordinator
+from kmodel.kafka.messages import SessionExpired
 from kmodel.kafka.processor import INPUT, Processor, ProcessorConfig
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
@@ -26,7 +30,6 @@ from kmodel.kafka.txn_config import (
 from kmodel.kafka.txn_contracts import txn_contracts
 from kmodel.kafka.txn_coordinator import TIMEOUT_FIRES, TransactionCoordinator
 from kmodel.kafka.txn_messages import GROUP
-from kmodel.kafka.txn_partition import TXN_COORDINATOR, TxnPartition, partition_name
 
 
 class TxnPipeline(ActorSystem):
@@ -36,30 +39,40 @@ class TxnPipeline(ActorSystem):
         self.config = config
         instances = 2 if config.takeover or config.budget["hang"] else 1
         ids = _transactional_ids(config, instances)
+        output = config.output
         processor = ProcessorConfig(
-            outputs=tuple(partition_name(p) for p in range(config.outputs)),
+            output=output,
             offsets=config.offsets,
             group_metadata=config.group_metadata,
             bump_on_end=config.bump_on_end,
             records=config.records,
         )
+        apps = tuple(f"app-{i}" for i in range(1, instances + 1))
         actors: list[Actor] = [Source(config.records, name=INPUT)]
         actors += [
             Processor(i, processor, ids[min(i - 1, len(ids) - 1)], standby=i > 1)
             for i in range(1, instances + 1)
         ]
         actors += [
-            TransactionCoordinator(ids, bump_on_end=config.bump_on_end),
-            GroupCoordinator(GROUP, members=tuple(f"app-{i}" for i in range(1, instances + 1))),
+            TransactionCoordinator(ids, bump_on_end=config.bump_on_end, output=output),
+            GroupCoordinator(GROUP, members=apps),
         ]
-        actors += [TxnPartition(p, verify=config.verify) for p in range(config.outputs)]
-        if not config.outputs:
+        brokers = []
+        if output:
+            brokers = [
+                Broker(b, config.broker, output, verify=config.verify)
+                for b in range(output.brokers)
+            ]
+            # Clients learn leaders by asking (a MetadataRequest), as Kafka's clients do.
+            actors += [*brokers, Controller(config.broker, output, clients=())]
+        else:
             actors.append(Sink(config.sink_upsert, config.sink_dedup))
         super().__init__(
             actors,
             network=FifoNetwork(),
             budget=config.budget,
             eventual=(TIMEOUT_FIRES,),
+            crash_notices={b.name: [(CONTROLLER, SessionExpired(b.name))] for b in brokers},
             properties=lambda system: txn_contracts(system, config),
             topology=_topology([actor.name for actor in actors]),
         )
@@ -69,19 +82,24 @@ class TxnPipeline(ActorSystem):
 
 
 def _topology(names: list[str]) -> dict[str, list[str]]:
-    """Who sends to whom: each instance to the input, the coordinators, the outputs and
-    the sink; the coordinators to the instances, each other and the outputs; the input,
-    the outputs and the sink back to the instances (the outputs to the coordinator too)."""
+    """Who sends to whom: each instance to the input, the coordinators, the brokers, the
+    controller and the sink; the coordinators to the instances, each other and the
+    brokers; the controller to the brokers and its clients; the brokers to each other,
+    the instances, the coordinator and the controller; the input and the sink back to
+    the instances."""
     apps = [name for name in names if name.startswith("app-")]
-    outputs = [name for name in names if name.startswith("output-")]
+    brokers = [name for name in names if name.startswith("broker")]
     talks = {
         INPUT: apps,
         GROUP: [*apps, TXN_COORDINATOR],
-        TXN_COORDINATOR: [*apps, GROUP, *outputs],
+        TXN_COORDINATOR: [*apps, GROUP, *brokers, CONTROLLER],
+        CONTROLLER: [*brokers, *apps, TXN_COORDINATOR],
         "sink": apps,
     }
-    talks.update({app: [INPUT, GROUP, TXN_COORDINATOR, *outputs, "sink"] for app in apps})
-    talks.update({output: [*apps, TXN_COORDINATOR] for output in outputs})
+    talks.update(
+        {app: [INPUT, GROUP, TXN_COORDINATOR, CONTROLLER, *brokers, "sink"] for app in apps}
+    )
+    talks.update({b: [*brokers, *apps, TXN_COORDINATOR, CONTROLLER] for b in brokers})
     return {name: [to for to in talks[name] if to in names] for name in names}
 
 

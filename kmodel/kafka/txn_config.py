@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kmodel.core.schema import Setting, Settings
-from kmodel.kafka.config import ACKS, ACKS_FOR_IDEMPOTENCE, INT_MAX, SECTIONS, acks_of
+from kmodel.kafka.config import (
+    ACKS,
+    ACKS_FOR_IDEMPOTENCE,
+    INT_MAX,
+    SECTIONS,
+    BrokerConfig,
+    acks_of,
+)
+from kmodel.kafka.topic import Topic
 
 TXN_SECTIONS: dict[str, tuple[Setting, ...]] = {
     "producer": (
@@ -157,7 +165,8 @@ FAULT_BUDGETS = {
 @dataclass(frozen=True, slots=True)
 class TxnPipelineConfig:
     records: int
-    outputs: int  # output partitions; 0 when the output is the external sink
+    output: Topic | None  # the output topic; None when the output is the external sink
+    broker: BrokerConfig
     isolation: str
     shared_transactional_id: bool
     transactional_id: str
@@ -223,7 +232,15 @@ def txn_pipeline_config(settings: Settings) -> TxnPipelineConfig:
     to_kafka = app["output"] == "kafka"
     return TxnPipelineConfig(
         records=bounds["records"],
-        outputs=bounds["output_partitions"] if to_kafka else 0,
+        output=Topic("output", bounds["output_partitions"], 1) if to_kafka else None,
+        broker=BrokerConfig(
+            replicas=1,
+            min_insync=1,
+            unclean_election=False,
+            flush_every_write=False,
+            crash_loses_page_cache=False,
+            truncate_by_epoch=True,
+        ),
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",
         transactional_id=producer["transactional.id"],

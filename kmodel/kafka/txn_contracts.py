@@ -16,39 +16,47 @@ from typing import Any
 
 from kmodel.core.system import Property, Read
 from kmodel.core.world import ActorSystem, World
+from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
 from kmodel.kafka.contracts import witnesses_of_faults
+from kmodel.kafka.topic import Topic
 from kmodel.kafka.txn_config import TxnPipelineConfig
 from kmodel.kafka.txn_coordinator import PREPARED
 from kmodel.kafka.txn_log import DataRecord, LogView, read_log, visible
 from kmodel.kafka.txn_messages import GROUP
-from kmodel.kafka.txn_partition import TXN_COORDINATOR, partition_name
 
 
 def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Property[World]]:
     """All contracts and witnesses of a transactional pipeline."""
-    records, outputs, isolation = config.records, config.outputs, config.isolation
+    records, output, isolation = config.records, config.output, config.isolation
 
     def of(name: str) -> Callable[[World], Any]:
         index = system.part(name)
         return lambda world: system.local_state(world, index)
 
     coordinator, group = of(TXN_COORDINATOR), of(GROUP)
-    partition_names = [partition_name(p) for p in range(outputs)]
-    partitions = [of(name) for name in partition_names]
+    partitions = output.partitions if output else 0
     processor_names = [name for name in system.index if name.startswith("app-")]
     processors = [of(name) for name in processor_names]
     # What each kind of contract reads: the output (partition logs or the sink's effects),
     # the input position stored with them, the coordinators' ghosts.
-    on_output = system.reads(*([f"{name}.log" for name in partition_names] or ["sink.effects"]))
+    if output:
+        read_partition = readable_log(system, output)
+        brokers = [broker_name(b) for b in range(output.brokers)]
+        on_output = system.reads(
+            "controller.partitions",
+            *(f"{name}.{field}" for name in brokers for field in ("log", "high_watermark")),
+        )
+    else:
+        on_output = system.reads("sink.effects")
     on_position = system.reads(
-        "sink.position" if config.offsets == "sink" and not outputs else f"{GROUP}.committed"
+        "sink.position" if config.offsets == "sink" and not output else f"{GROUP}.committed"
     )
     on_outcomes = system.reads(f"{TXN_COORDINATOR}.outcomes")
     on_transactions = system.reads(f"{TXN_COORDINATOR}.transactions")
     everything = set(range(1, records + 1))
 
     def views(world: World) -> list[LogView]:
-        return [read_log(p(world).log) for p in partitions]
+        return [read_log(read_partition(world, p)) for p in range(partitions)]
 
     def seen(world: World) -> list[tuple[DataRecord, ...]]:
         return [visible(view, isolation) for view in views(world)]
@@ -60,7 +68,7 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
         """No transaction is half-way through its markers."""
         return all(meta.status not in PREPARED for meta in coordinator(world).transactions)
 
-    if outputs:
+    if output:
 
         def delivered(world: World) -> list[list[int]]:
             return [[r.entry.record for r in records_] for records_ in seen(world)]
@@ -128,8 +136,8 @@ def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Proper
                 and all(m.status != "Ongoing" for m in coordinator(w).transactions)
                 and not group(w).pending
                 and all(
-                    view.last_stable_offset == len(p(w).log)
-                    for view, p in zip(views(w), partitions, strict=True)
+                    view.last_stable_offset == len(read_partition(w, p))
+                    for p, view in enumerate(views(w))
                 )
             ),
             "once the pipeline is quiet, no transaction is open and the LSO is the log end",
@@ -172,15 +180,15 @@ def _kafka_output_contracts(
     def no_aborted_read(world: World) -> bool:
         aborted = aborted_attempts(world)
         return not any(
-            r.status == "aborted" or r.entry.attempt in aborted
+            r.status == "aborted" or r.entry.transaction in aborted
             for records in seen(world)
             for r in records
         )
 
     def atomic(world: World) -> bool:
-        shown = {r.entry.attempt for records in seen(world) for r in records}
+        shown = {r.entry.transaction for records in seen(world) for r in records}
         dropped = {
-            r.entry.attempt for v in views(world) for r in v.records if r.status == "aborted"
+            r.entry.transaction for v in views(world) for r in v.records if r.status == "aborted"
         }
         return not shown & dropped
 
@@ -190,7 +198,7 @@ def _kafka_output_contracts(
         stale = set() if shared_id else set(group(world).stale_commits)
         return not any(
             r.status == "committed"
-            and (r.decided_by != r.entry.attempt or r.entry.attempt in stale)
+            and (r.decided_by != r.entry.transaction or r.entry.transaction in stale)
             for records in seen(world)
             for r in records
         )
@@ -215,3 +223,19 @@ def _kafka_output_contracts(
             reads=reads,
         ),
     ]
+
+
+def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tuple]:
+    """A partition's log as its readers find it: the current leader's log up to its high
+    watermark. While the partition is offline, the log its next clean leader (the first
+    member of the ISR the controller keeps) will serve: offline is unavailable, not lost."""
+    controller = system.part("controller")
+    brokers = [system.part(broker_name(b)) for b in range(topic.brokers)]
+
+    def log(world: World, partition: int) -> tuple:
+        leadership = system.local_state(world, controller).partitions[partition]
+        leader = leadership.leader if leadership.leader >= 0 else leadership.isr[0]
+        replica = system.local_state(world, brokers[leader])
+        return replica.log[: replica.high_watermark]
+
+    return log

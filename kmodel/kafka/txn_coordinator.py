@@ -21,6 +21,10 @@ CompleteCommit, CompleteAbort) and the partitions in the transaction.
   then hears INVALID_PRODUCER_EPOCH and may start over (KIP-588), while an
   instance fenced by a newer one hears PRODUCER_FENCED.
 - It answers the partitions' verification (KIP-890 part 1).
+- Markers go to each partition's leader as its metadata cache knows it (the
+  controller's UpdateMetadata). A marker that meets a broker no longer leading
+  or a broken connection goes again once fresh metadata names the leader; one
+  to the group's offsets goes again after `retry.backoff.ms`.
 
 A crash loses only the requests parked until a transaction completes; on
 restart it reloads the log and sends the markers of prepared transactions
@@ -34,6 +38,9 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
+from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
+from kmodel.kafka.messages import MetadataRequest, UpdateMetadata
+from kmodel.kafka.topic import Topic
 from kmodel.kafka.txn_messages import (
     AddPartitionsToTxn,
     EndTxn,
@@ -45,7 +52,6 @@ from kmodel.kafka.txn_messages import (
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
-from kmodel.kafka.txn_partition import TXN_COORDINATOR
 
 MARKER_RETRY = "retry.backoff.ms"
 TIMEOUT_FIRES = "transaction.timeout.ms"  # the eventual timeout of a stuck transaction
@@ -66,37 +72,51 @@ class TxnCoordinatorState(NamedTuple):
     transactions: tuple[TxnMetadata, ...]  # durable: the __transaction_state log
     outcomes: tuple[tuple[int, bool], ...] = ()  # (attempt, committed), decided (ghost)
     parked: tuple[tuple[str, Hashable], ...] = ()  # requests waiting for a completion
-    unreachable: tuple[str, ...] = ()  # partitions whose connection broke with markers due
+    unreachable: tuple[str, ...] = ()  # partitions whose markers wait to go again
+    # The output partitions' leaders and leader epochs, as the metadata cache has them.
+    leaders: tuple[tuple[int, int], ...] = ()
 
 
 class TransactionCoordinator(Actor[TxnCoordinatorState]):
-    durable = ("transactions", "outcomes")
+    # The metadata cache is rebuilt from the controller at once after a restart.
+    durable = ("transactions", "outcomes", "leaders")
 
-    def __init__(self, transactional_ids: tuple[str, ...], bump_on_end: bool) -> None:
+    def __init__(
+        self, transactional_ids: tuple[str, ...], bump_on_end: bool, output: Topic | None
+    ) -> None:
         super().__init__(TXN_COORDINATOR, kind="txn-coordinator")
         self.transactional_ids = transactional_ids
         self.bump_on_end = bump_on_end
+        self.output = output
 
     def initial_state(self) -> TxnCoordinatorState:
+        output = self.output
+        leaders = tuple(
+            (output.replicas(p)[0], 0) for p in range(output.partitions if output else 0)
+        )
         return TxnCoordinatorState(
-            tuple(TxnMetadata(producer_id=i + 1) for i in range(len(self.transactional_ids)))
+            tuple(TxnMetadata(producer_id=i + 1) for i in range(len(self.transactional_ids))),
+            leaders=leaders,
         )
 
     def on_start(self, state: TxnCoordinatorState, out: Out) -> TxnCoordinatorState:
-        self._send_markers(state, out)
-        return state
+        return self._send_markers(state, out)
 
     # -- requests ------------------------------------------------------------------
 
     def on_message(self, state: TxnCoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, WriteTxnMarkersResponse):
-            return self._marker_written(state, sender, message.producer_id, out)
+            if message.error != "NONE":
+                return self._retry_markers(state, (message.partition,), out)
+            return self._marker_written(state, message.partition, message.producer_id, out)
+        if isinstance(message, UpdateMetadata):
+            return self._learned_leader(state, message, out)
         if isinstance(message, VerifyTxn):
             meta = self._meta(state, message.transactional_id)
             ongoing = (
                 meta.epoch == message.epoch
                 and meta.status == "Ongoing"
-                and sender in meta.partitions
+                and message.partition in meta.partitions
             )
             out.send(sender, VerifyTxnResponse(message.producer_id, message.epoch, ongoing))
             return state
@@ -126,8 +146,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             return state
         state = self._end(state, index, message.commit, bump=self.bump_on_end)
         out.send(sender, TxnResponse("end", epoch=state.transactions[index].epoch))
-        self._send_markers(state, out, only=index)
-        return state
+        return self._send_markers(state, out, only=index)
 
     def _is_retry(self, meta: TxnMetadata, request: EndTxn) -> bool:
         """An EndTxn sent again after its epoch bump (the answer was lost): it succeeded."""
@@ -148,7 +167,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         if meta.status == "Ongoing":
             # The previous instance left a transaction open: abort it under a new epoch.
             state = self._end(state, index, commit=False, bump=True)
-            self._send_markers(state, out, only=index)
+            state = self._send_markers(state, out, only=index)
         if state.transactions[index].status in PREPARED:
             return state._replace(parked=state.parked + ((sender, request),))
         meta = state.transactions[index]
@@ -178,17 +197,73 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         out: Out,
         only: int | None = None,
         to: tuple[str, ...] | None = None,
-    ) -> None:
-        """Send the due markers: of one transaction (`only`), or to some partitions (`to`)."""
+    ) -> TxnCoordinatorState:
+        """Send the due markers: of one transaction (`only`), or to some partitions (`to`);
+        those of a partition with no leader known go again after a backoff."""
+        waiting = set()
         for index, meta in enumerate(state.transactions):
             if only is not None and index != only:
                 continue
-            marker = WriteTxnMarkers(
-                meta.producer_id, meta.epoch, meta.status == "PrepareCommit", meta.attempt
-            )
             for partition in meta.pending:
-                if to is None or partition in to:
-                    out.send(partition, marker)
+                if to is not None and partition not in to:
+                    continue
+                marker = WriteTxnMarkers(
+                    partition,
+                    meta.producer_id,
+                    meta.epoch,
+                    meta.status == "PrepareCommit",
+                    meta.attempt,
+                )
+                destination = self._leader_of(state, partition)
+                if destination:
+                    out.send(destination, marker)
+                else:
+                    waiting.add(partition)
+        return self._retry_markers(state, tuple(sorted(waiting)), out)
+
+    def _leader_of(self, state: TxnCoordinatorState, partition: str) -> str:
+        """Where `partition`'s marker goes: the group's offsets to the group coordinator,
+        an output partition to its leader ("" while it has none)."""
+        if not self._is_output(partition):
+            return partition
+        leader = state.leaders[self.output.partition_names().index(partition)][0]
+        return broker_name(leader) if leader >= 0 else ""
+
+    def _retry_markers(
+        self, state: TxnCoordinatorState, partitions: tuple[str, ...], out: Out
+    ) -> TxnCoordinatorState:
+        """Send the markers due to `partitions` again: to an output partition once fresh
+        metadata names its leader, to the group's offsets after `retry.backoff.ms`."""
+        due = [
+            p
+            for p in partitions
+            if p not in state.unreachable and any(p in m.pending for m in state.transactions)
+        ]
+        if any(self._is_output(p) for p in due):
+            out.send(CONTROLLER, MetadataRequest())
+        if any(not self._is_output(p) for p in due):
+            out.set_timer(MARKER_RETRY)
+        return state._replace(unreachable=tuple(sorted({*state.unreachable, *due})))
+
+    def _is_output(self, partition: str) -> bool:
+        return self.output is not None and partition in self.output.partition_names()
+
+    def _learned_leader(
+        self, state: TxnCoordinatorState, update: UpdateMetadata, out: Out
+    ) -> TxnCoordinatorState:
+        """Metadata, asked for or pushed: markers waiting for this partition go now."""
+        index = self.output.partition_names().index(update.partition)
+        if update.leader_epoch < state.leaders[index][1]:
+            return state
+        leader = (update.leader, update.leader_epoch)
+        state = state._replace(leaders=replace_at(state.leaders, index, leader))
+        if update.partition not in state.unreachable:
+            return state
+        if update.leader < 0:
+            out.set_timer(MARKER_RETRY)  # no leader yet: ask again after a backoff
+            return state
+        waiting = tuple(p for p in state.unreachable if p != update.partition)
+        return self._send_markers(state._replace(unreachable=waiting), out, to=(update.partition,))
 
     def _marker_written(
         self, state: TxnCoordinatorState, partition: str, producer_id: int, out: Out
@@ -216,14 +291,13 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
     def on_connection_lost(self, state: TxnCoordinatorState, peer: str, out: Out):
         """Requests parked for `peer` die with its connection; markers to it go again later."""
         state = state._replace(parked=tuple(p for p in state.parked if p[0] != peer))
-        if peer in state.unreachable or not any(peer in m.pending for m in state.transactions):
-            return state
-        out.set_timer(MARKER_RETRY)
-        return state._replace(unreachable=tuple(sorted(state.unreachable + (peer,))))
+        partitions = {p for m in state.transactions for p in m.pending}
+        return self._retry_markers(
+            state, tuple(p for p in sorted(partitions) if self._leader_of(state, p) == peer), out
+        )
 
     def on_timer(self, state: TxnCoordinatorState, timer: Hashable, out: Out):
-        self._send_markers(state, out, to=state.unreachable)
-        return state._replace(unreachable=())
+        return self._send_markers(state._replace(unreachable=()), out, to=state.unreachable)
 
     def describe_timer(self, state: TxnCoordinatorState, timer: Hashable) -> str:
         return f"sends the markers for {', '.join(state.unreachable)} again"
@@ -246,8 +320,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
     def on_step(self, state: TxnCoordinatorState, step: Hashable, out: Out):
         state = self._end(state, step[1], commit=False, bump=True, timed_out=True)
-        self._send_markers(state, out, only=step[1])
-        return state
+        return self._send_markers(state, out, only=step[1])
 
     def _meta(self, state: TxnCoordinatorState, transactional_id: str) -> TxnMetadata:
         return state.transactions[self.transactional_ids.index(transactional_id)]

@@ -13,12 +13,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from kmodel.kafka.txn_messages import TxnEntry
+from kmodel.kafka.messages import Entry
 
 
 class DataRecord(NamedTuple):
     offset: int
-    entry: TxnEntry
+    entry: Entry
     status: str  # committed | aborted | open
     decided_by: int  # the attempt of the marker that decided it (0 while open)
 
@@ -29,7 +29,7 @@ class LogView(NamedTuple):
 
 
 @lru_cache(maxsize=4096)
-def read_log(log: tuple[TxnEntry, ...]) -> LogView:
+def read_log(log: tuple[Entry, ...]) -> LogView:
     """Every data record with its transaction's outcome so far, and the LSO. Cached: every
     contract reads the same logs of a state, and most states share their logs."""
     decided: dict[int, tuple[str, int]] = {}
@@ -40,7 +40,7 @@ def read_log(log: tuple[TxnEntry, ...]) -> LogView:
             continue
         status = "committed" if entry.control == "COMMIT" else "aborted"
         for member in open_by_producer.pop(entry.producer_id, []):
-            decided[member] = (status, entry.attempt)
+            decided[member] = (status, entry.transaction)
     firsts = [offsets[0] for offsets in open_by_producer.values()]
     records = tuple(
         DataRecord(offset, entry, *decided.get(offset, ("open", 0)))

@@ -1,33 +1,16 @@
 """The messages of Kafka transactions (KIP-98, KIP-447, KIP-890), named as Kafka names them.
 
-Every transactional write and every transaction request carries `attempt`, a
-ghost: the number the application gave this transaction attempt. Kafka does
-not send it; the contracts use it to tell which transaction a record, a
-marker or an offset commit belongs to.
+Every transactional write and every transaction request carries `attempt` (in a
+ProduceRequest, `transaction`), a ghost: the number the application gave this
+transaction attempt. Kafka does not send it; the contracts use it to tell which
+transaction a record, a marker or an offset commit belongs to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 GROUP = "group-coordinator"  # holds the group's offsets: a member of transactions
-
-
-class TxnEntry(NamedTuple):
-    """One batch of a transactional partition log: a record or a control marker."""
-
-    record: int  # 0 for a control marker
-    producer_id: int
-    epoch: int
-    sequence: int
-    attempt: int  # ghost: the application's transaction attempt (see the module doc)
-    control: str = ""  # "" for data, "COMMIT" or "ABORT" for a marker
-
-    def __str__(self) -> str:
-        if self.control:
-            return f"{self.control}(pid {self.producer_id}, epoch {self.epoch})"
-        return f"r{self.record}"
 
 
 # -- producer <-> transaction coordinator -------------------------------------
@@ -107,6 +90,7 @@ class TxnResponse:
 
 @dataclass(frozen=True, slots=True)
 class WriteTxnMarkers:
+    partition: str
     producer_id: int
     epoch: int
     commit: bool
@@ -119,9 +103,13 @@ class WriteTxnMarkers:
 
 @dataclass(frozen=True, slots=True)
 class WriteTxnMarkersResponse:
+    partition: str
     producer_id: int
+    error: str = "NONE"
 
     def __str__(self) -> str:
+        if self.error != "NONE":
+            return f"WriteTxnMarkersResponse({self.error})"
         return "WriteTxnMarkersResponse"
 
 
@@ -134,6 +122,7 @@ class VerifyTxn:
     transactional_id: str
     producer_id: int
     epoch: int
+    partition: str
 
     def __str__(self) -> str:
         return f"AddPartitionsToTxn(verify only, pid {self.producer_id}, epoch {self.epoch})"
@@ -147,40 +136,6 @@ class VerifyTxnResponse:
 
     def __str__(self) -> str:
         return f"AddPartitionsToTxnResponse({'ongoing' if self.ongoing else 'INVALID_TXN_STATE'})"
-
-
-# -- producer <-> partitions ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TxnProduce:
-    transactional_id: str
-    record: int
-    producer_id: int
-    epoch: int
-    sequence: int
-    attempt: int
-    session: int  # the client incarnation whose connection carries it
-
-    def __str__(self) -> str:
-        return (
-            f"ProduceRequest(r{self.record}, pid {self.producer_id}, epoch {self.epoch}, "
-            f"seq {self.sequence})"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TxnProduceResponse:
-    """Matched to its request by epoch and sequence (Kafka: the correlation id)."""
-
-    record: int
-    epoch: int
-    sequence: int
-    session: int
-    error: str = "NONE"
-
-    def __str__(self) -> str:
-        return f"ProduceResponse(r{self.record}: {self.error})"
 
 
 # -- processor <-> group coordinator -------------------------------------------

@@ -21,9 +21,21 @@ from typing import Any
 from kmodel.core.trace import Step, Trace
 
 # The order of a Kafka pipeline's actors from left to right: data flows from the
-# source through the brokers to the sink; the controller and the group
-# coordinator stand between the brokers and the consumer they serve.
-KNOWN_ORDER = ("source", "producer", "broker", "controller", "coordinator", "consumer", "sink")
+# source (or input) through the producing application and the brokers to the sink;
+# the controller and the coordinators stand between the brokers and their clients.
+KNOWN_ORDER = (
+    "source",
+    "input",
+    "producer",
+    "app-",
+    "broker",
+    "controller",
+    "txn-coordinator",
+    "coordinator",
+    "group-coordinator",
+    "consumer",
+    "sink",
+)
 DISPLAY = {"coordinator": "Coordinator"}
 
 SYSTEM = "system"  # the lifeline of steps that name no actor at all
@@ -144,6 +156,8 @@ def participants(trace: Trace) -> list[str]:
 
     def key(name: str) -> tuple[int, int, int, str]:
         family, number = _family(name)
+        if family.startswith("app-"):  # the instances of an application: app-1, app-2
+            family = "app-"
         if family in KNOWN_ORDER:
             return (0, KNOWN_ORDER.index(family), number, name)
         return (1, families.index(family), number, name)

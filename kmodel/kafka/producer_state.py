@@ -1,0 +1,61 @@
+"""What a partition knows of each producer id, rebuilt from its log as Kafka rebuilds it.
+
+A partition leader checks every idempotent or transactional write against the
+producer's state: the latest producer epoch (writes of an older epoch are
+fenced), the sequence numbers of its last batches (a retry of one of them is a
+duplicate, anything but the next number is out of order) and whether a
+transaction of it is open. Kafka keeps this state beside the log and rebuilds it
+from the log after a restart or on a new leader; here it is read from the log
+every time, so every replica that holds the log holds the state, and it survives
+every failover exactly as far as the log does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from kmodel.kafka.messages import Entry
+
+DUPLICATE_WINDOW = 5  # batches per producer id the broker remembers to drop retries
+
+
+class ProducerEntry(NamedTuple):
+    epoch: int
+    last_sequence: int  # of the current epoch; -1: no batch in it yet
+    open: bool  # a transaction of this producer is open in the log
+    recent: tuple[tuple[int, int, int], ...]  # (offset, epoch, sequence) of the last batches
+
+
+def producer_entry(log: Sequence[Entry], producer_id: int) -> ProducerEntry | None:
+    """The state of `producer_id` after `log`, or None if the log has no batch of it."""
+    entry = None
+    for offset, batch in enumerate(log):
+        if batch.producer_id != producer_id:
+            continue
+        if entry is None:
+            entry = ProducerEntry(batch.producer_epoch, -1, False, ())
+        if batch.producer_epoch > entry.epoch:
+            entry = ProducerEntry(batch.producer_epoch, -1, False, entry.recent)
+        if batch.control:
+            entry = entry._replace(open=False)
+            continue
+        recent = (entry.recent + ((offset, batch.producer_epoch, batch.sequence),))[
+            -DUPLICATE_WINDOW:
+        ]
+        entry = ProducerEntry(entry.epoch, batch.sequence, bool(batch.transaction), recent)
+    return entry
+
+
+def check_write(known: ProducerEntry | None, epoch: int, sequence: int) -> tuple[str, int]:
+    """Kafka's checks of an idempotent write: ("", offset of the batch it repeats),
+    ("", -1) for a new batch, or the error that refuses it."""
+    if known is None:
+        return ("", -1) if sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+    if epoch < known.epoch:
+        return "INVALID_PRODUCER_EPOCH", -1
+    repeated = next((offset for offset, e, s in known.recent if (e, s) == (epoch, sequence)), None)
+    if repeated is not None:
+        return "", repeated
+    expected = known.last_sequence + 1 if epoch == known.epoch else 0
+    return ("", -1) if sequence == expected else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
