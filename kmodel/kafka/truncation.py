@@ -48,6 +48,8 @@ def epoch_end_offset(log: Log, requested: int, current_epoch: int) -> tuple[int,
     it ends (LeaderEpochFileCache.endOffsetFor); `current_epoch` is the cache's latest."""
     if requested == UNDEFINED or requested > current_epoch:
         return UNDEFINED, UNDEFINED
+    if requested == current_epoch:
+        return requested, len(log)
     end = next((o for o, e in enumerate(log) if e.leader_epoch > requested), len(log))
     # Epochs never decrease along a log: the entry before `end` holds the floor epoch.
     return (log[end - 1].leader_epoch if end else requested), end
