@@ -9,7 +9,8 @@ truncates its log as the configured generation of Kafka's protocol does (see
 `truncation`): to its own HW, or by leader epoch with OffsetsForLeaderEpoch.
 
 Durable: the log (all of it, or only its flushed part when a crash is a
-machine crash), the HW checkpoint and the leader epoch. Everything else
+machine crash), the HW checkpoint, the leader epoch, and the ghost list of
+records it committed as leader, which contracts read. Everything else
 (role, ISR view, parked requests) is rebuilt from the controller on restart.
 """
 
