@@ -44,7 +44,28 @@ CONTRACTS = [
     ("no-duplicate-effect", "alo-duplicate-consumer-redelivery", 19, "alo-dedup-table-durable"),
     ("no-duplicate-effect", "alo-dedup-table-memory", 12, "alo-upsert-sink"),
     ("producer-order", "max-in-flight-reordering", 21, "max-in-flight-idempotent"),
-    ("replicas-agree", "min-isr-1-unclean-election", 11, "min-isr-1-clean-election"),
+    ("no-committed-loss", "min-isr-1-unclean-election", 23, "min-isr-1-clean-election"),
+    # follower truncation: each generation breaks a contract the next one keeps
+    (
+        "committed-on-isr",
+        "truncation-high-watermark-loses-committed",
+        21,
+        "truncation-kip-101-keeps-committed",
+    ),
+    (
+        "no-committed-loss",
+        "truncation-high-watermark-loses-committed",
+        36,
+        "truncation-kip-101-keeps-committed",
+    ),
+    ("isr-logs-match", "truncation-kip-101-diverges", 21, "truncation-kip-279-matches"),
+    ("committed-on-isr", "truncation-kip-101-diverges", 22, "truncation-kip-279-matches"),
+    (
+        "isr-logs-match",
+        "truncation-kip-279-same-leader-diverges",
+        17,
+        "truncation-kip-320-same-leader-matches",
+    ),
     ("no-skip", "amo-consumer-crash-after-commit", 13, "alo-duplicate-consumer-redelivery"),
     ("no-skip", "auto-offset-reset-latest", 6, "auto-commit"),
     ("hw-monotonic", "hw-goes-back-after-failover", 23, "hw-single-replica-restart"),
@@ -86,7 +107,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
     assert labels[2] == "ProduceRequest(r1, acks=1)"
     assert labels[3] == "ProduceResponse(r1 at offset 0)"
     assert [s.kind for s in trace.steps].count("crash") == 1
-    assert labels[-1] == "OffsetsForLeaderEpochResponse(end offset 0)"
+    assert labels[-2] == "OffsetsForLeaderEpoch(epoch 0, current epoch 1)"
+    assert labels[-1] == "OffsetsForLeaderEpochResponse(epoch 0, end offset 0)"
 
 
 @pytest.mark.parametrize(
@@ -97,8 +119,14 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("amo-consumer-crash-after-commit", 218),
         ("alo-duplicate-producer-retry", 336),
         ("alo-duplicate-consumer-redelivery", 531),
-        ("page-cache-loss", 548),
-        ("acks1-leader-failover", 6_910),
+        ("page-cache-loss", 718),
+        ("acks1-leader-failover", 8_860),
+        ("truncation-high-watermark-loses-committed", 167_560),
+        ("truncation-kip-101-keeps-committed", 184_525),
+        ("truncation-kip-101-diverges", 116_617),
+        ("truncation-kip-279-matches", 116_595),
+        ("truncation-kip-279-same-leader-diverges", 37_355),
+        ("truncation-kip-320-same-leader-matches", 37_425),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
         ("eos-read-process-write", 6_229),

@@ -39,6 +39,8 @@ QUICK = {
     "external-source-position-in-transaction",
     "max-in-flight-idempotent",
     "min-isr-1-unclean-election",
+    "truncation-kip-279-same-leader-diverges",
+    "truncation-kip-320-same-leader-matches",
     "two-phase-commit",
 }
 PARAMS = [

@@ -37,7 +37,7 @@ from kmodel.render.plantuml import to_plantuml
 
 SPECS = Path(__file__).parent.parent / "specs"
 OUTPUT = Topic("output", partitions=1, replication_factor=1)
-BROKER = BrokerConfig(1, 1, False, False, False, True)
+BROKER = BrokerConfig(1, 1, False, False, False, "kip-320")
 
 
 def data(record: int, pid: int, attempt: int = 1) -> Entry:

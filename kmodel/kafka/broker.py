@@ -5,8 +5,8 @@ in-sync replica set (ISR) and the high watermark (HW: the offset below which
 every ISR member has the record). `acks=all` is answered once the HW passes
 the record. Followers fetch from the leader; they learn the HW one fetch
 after the leader advanced it, as in Kafka. On becoming a follower a replica
-truncates its log, by leader epoch (OffsetsForLeaderEpoch, today's Kafka) or
-to its own HW (the protocol before KIP-101).
+truncates its log as the configured generation of Kafka's protocol does (see
+`truncation`): to its own HW, or by leader epoch with OffsetsForLeaderEpoch.
 
 The leader also checks idempotent and transactional writes against the
 producer's state (`producer_state`), appends the transaction coordinator's
@@ -19,7 +19,8 @@ are replicated like any batch, so the last stable offset and the aborted
 transactions, read from the log, survive a failover as far as the log does.
 
 Durable: the log (all of it, or only its flushed part when a crash is a
-machine crash), the HW checkpoint and the leader epoch. Everything else
+machine crash), the HW checkpoint, the leader epoch, and the ghost list of
+records it committed as leader, which contracts read. Everything else
 (role, ISR view, parked requests) is rebuilt from the controller on restart.
 """
 
@@ -47,6 +48,15 @@ from kmodel.kafka.messages import (
 )
 from kmodel.kafka.producer_state import check_write, producer_entry
 from kmodel.kafka.topic import Topic
+from kmodel.kafka.truncation import (
+    HIGH_WATERMARK,
+    UNDEFINED,
+    asks_again,
+    epoch_end_offset,
+    fences_by_epoch,
+    latest_epoch,
+    truncation_point,
+)
 from kmodel.kafka.txn_messages import (
     VerifyTxn,
     VerifyTxnResponse,
@@ -57,6 +67,7 @@ from kmodel.kafka.txn_messages import (
 CONTROLLER = "controller"
 TXN_COORDINATOR = "txn-coordinator"
 VERIFY_RETRY = "retry.backoff.ms"
+FOLLOWING = ("follower", "truncating")
 
 
 def broker_name(broker: int) -> str:
@@ -69,7 +80,6 @@ class Parked(NamedTuple):
     requester: str
     offset: int
     replica: bool
-    leader_epoch: int
     session: int
 
 
@@ -97,15 +107,15 @@ class ReplicaState(NamedTuple):
     # the HW counts the union of both ("maximal ISR", KIP-497), so a follower the
     # controller may already count as in sync is never left behind the HW.
     requested_isr: tuple[int, ...] = ()
-    epoch_queries: tuple[tuple[str, OffsetsForLeaderEpoch], ...] = ()  # asked before it led
-    fetching: bool = False  # a follower's Fetch is outstanding
+    fetching: bool = False  # a follower's Fetch or OffsetsForLeaderEpoch is outstanding
     verifying: tuple[tuple[str, ProduceRequest], ...] = ()  # first writes being verified
+    committed: tuple[int, ...] = ()  # records it saw below its HW while leading (ghost, durable)
 
 
 class Broker(Actor[ReplicaState]):
     """Broker `broker`, holding a replica of the topic's partition `topic.partition_of`."""
 
-    durable = ("log", "flushed", "high_watermark", "leader_epoch")
+    durable = ("log", "flushed", "high_watermark", "leader_epoch", "committed")
 
     def __init__(self, broker: int, config: BrokerConfig, topic: Topic, verify: bool) -> None:
         super().__init__(broker_name(broker), kind="broker")
@@ -145,6 +155,7 @@ class Broker(Actor[ReplicaState]):
             flushed=min(flushed, len(log)),
             high_watermark=min(state.high_watermark, len(log)),
             leader_epoch=state.leader_epoch,
+            committed=state.committed,
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
@@ -195,28 +206,22 @@ class Broker(Actor[ReplicaState]):
         if isinstance(message, Fetch):
             return self._serve_fetch(state, sender, message, out)
         if isinstance(message, FetchResponse):
-            return self._fetched(state, message, out)
+            return self._fetched(state, sender, message, out)
         if isinstance(message, LeaderAndIsr):
             return self._leader_and_isr(state, message, out)
         if isinstance(message, OffsetsForLeaderEpoch):
-            if state.role == "leader" and state.leader_epoch == message.current_epoch:
-                out.send(sender, OffsetsForLeaderEpochResponse(self._end_offset(state, message)))
-            elif state.leader_epoch < message.current_epoch:
-                # Not told yet that it leads this epoch: answer once it is.
-                return state._replace(epoch_queries=state.epoch_queries + ((sender, message),))
-            return state
+            return self._answer_epoch_query(state, sender, message, out)
         if isinstance(message, OffsetsForLeaderEpochResponse):
-            if state.role != "truncating":
-                return state
-            return self._fetch(self._truncate(state, message.end_offset), out)
+            return self._epoch_answered(state, sender, message, out)
         if isinstance(message, AlterPartitionResponse):
             if state.role != "leader" or not state.requested_isr:
                 return state
-            state = state._replace(requested_isr=())
-            if message.error == "NONE":
-                state = state._replace(isr=message.isr)
-                state = self._advance(state, out)
-            return state
+            if message.error != "NONE":
+                # Fenced, perhaps for a request of an earlier term as leader: as Kafka, keep
+                # the change pending (the HW counts it) until the controller's LeaderAndIsr.
+                return state
+            state = state._replace(requested_isr=(), isr=message.isr)
+            return self._advance(state, out)
         return state
 
     def _produce(
@@ -294,11 +299,6 @@ class Broker(Actor[ReplicaState]):
                 out.send(sender, _produce_response(request, "INVALID_TXN_STATE", -1))
         return state
 
-    def on_connection_lost(self, state: ReplicaState, peer: str, out: Out) -> ReplicaState:
-        if peer == TXN_COORDINATOR and state.verifying:
-            out.set_timer(VERIFY_RETRY)  # ask again once the coordinator is back
-        return state._replace(verifying=tuple(v for v in state.verifying if v[0] != peer))
-
     def on_timer(self, state: ReplicaState, timer: Hashable, out: Out) -> ReplicaState:
         for _, request in state.verifying:
             verify = VerifyTxn(
@@ -341,19 +341,12 @@ class Broker(Actor[ReplicaState]):
         return self._advance(state._replace(pending=state.pending + (pending,)), out)
 
     def _serve_fetch(self, state: ReplicaState, sender: str, fetch: Fetch, out: Out):
-        if fetch.replica and fetch.leader_epoch > state.leader_epoch:
-            # The follower heard of the new epoch first; answer once we hear of it too.
-            parked = Parked(sender, fetch.offset, True, fetch.leader_epoch, fetch.session)
-            return state._replace(parked=state.parked + (parked,))
-        if state.role != "leader":
-            out.send(
-                sender, FetchResponse(fetch.offset, (), 0, "NOT_LEADER_OR_FOLLOWER", fetch.session)
-            )
-            return state
-        if fetch.replica and fetch.leader_epoch < state.leader_epoch:
-            out.send(
-                sender, FetchResponse(fetch.offset, (), 0, "FENCED_LEADER_EPOCH", fetch.session)
-            )
+        if fetch.replica:
+            error = self._replica_request_error(state, fetch.leader_epoch)
+        else:
+            error = "NONE" if state.role == "leader" else "NOT_LEADER_OR_FOLLOWER"
+        if error != "NONE":
+            out.send(sender, FetchResponse(fetch.offset, (), 0, error, fetch.session))
             return state
         offset = state.high_watermark if fetch.offset < 0 else fetch.offset
         if offset > len(state.log):
@@ -369,7 +362,7 @@ class Broker(Actor[ReplicaState]):
             state = state._replace(follower_end=replace_at(state.follower_end, follower, offset))
             state = self._maybe_expand(state, follower, out)
             state = self._advance(state, out)
-        parked = Parked(sender, offset, fetch.replica, state.leader_epoch, fetch.session)
+        parked = Parked(sender, offset, fetch.replica, fetch.session)
         return self._answer_or_park(state, parked, out, latest=fetch.offset < 0)
 
     def _answer_or_park(
@@ -389,14 +382,18 @@ class Broker(Actor[ReplicaState]):
             return state
         return state._replace(parked=state.parked + (parked,))
 
-    def _fetched(self, state: ReplicaState, response: FetchResponse, out: Out) -> ReplicaState:
-        if state.role != "follower":
-            return state
+    def _fetched(
+        self, state: ReplicaState, sender: str, response: FetchResponse, out: Out
+    ) -> ReplicaState:
+        if state.role != "follower" or sender != broker_name(state.leader):
+            return state  # an answer to a fetch from another leader's time
         state = state._replace(fetching=False)
         if response.error == "OFFSET_OUT_OF_RANGE":
             return self._fetch(self._truncate(state, response.offset), out)
-        if response.error != "NONE":
+        if response.error == "FENCED_LEADER_EPOCH":
             return state  # wait for the controller's LeaderAndIsr
+        if response.error != "NONE":
+            return self._fetch(state, out)  # not (yet) the leader of our epoch: retry
         if response.offset != len(state.log):
             return self._fetch(state, out)  # an answer to a fetch from before a truncation
         log = state.log + response.entries
@@ -410,11 +407,17 @@ class Broker(Actor[ReplicaState]):
             update.leader_epoch == state.leader_epoch and state.role != "none"
         ):
             return state
+        if not fences_by_epoch(self.config.truncation) and state.role in FOLLOWING:
+            # Before KIP-320 a follower kept its fetcher through a LeaderAndIsr that named
+            # no live leader (ignored) or the leader it follows (the epoch changes, the log
+            # is not truncated).
+            if update.leader < 0:
+                return state
+            if update.leader == state.leader:
+                return self._resume(state._replace(leader_epoch=update.leader_epoch), out)
         for pending in state.pending:
             response = dataclasses.replace(pending.response, error="NOT_LEADER_OR_FOLLOWER")
             out.send(pending.requester, response)
-        waiting = [p for p in state.parked if p.leader_epoch == update.leader_epoch and p.replica]
-        queries = [q for q in state.epoch_queries if q[1].current_epoch == update.leader_epoch]
         for parked in state.parked:
             if not parked.replica:
                 out.send(
@@ -427,36 +430,94 @@ class Broker(Actor[ReplicaState]):
             pending=(),
             parked=(),
             verifying=(),
-            epoch_queries=(),
             requested_isr=(),
             fetching=False,
         )
         if update.leader == self.broker:
             ends = tuple(len(state.log) if b == self.broker else 0 for b in self.cluster)
             told = (-1,) * len(self.cluster)
-            state = base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
-            for parked in waiting:
-                fetch = Fetch(parked.offset, parked.leader_epoch, True, parked.session)
-                state = self._serve_fetch(state, parked.requester, fetch, out)
-            for requester, query in queries:
-                out.send(requester, OffsetsForLeaderEpochResponse(self._end_offset(state, query)))
-            return state
+            return base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
         if update.leader < 0:
             return base._replace(role="none", isr=())
-        if self.config.truncate_by_epoch:
-            last_epoch = state.log[-1].leader_epoch if state.log else -1
-            query = OffsetsForLeaderEpoch(last_epoch, update.leader_epoch)
-            out.send(broker_name(update.leader), query)
-            return base._replace(role="truncating", isr=())
-        follower = base._replace(role="follower", isr=())
-        return self._fetch(self._truncate(follower, state.high_watermark), out)
+        follower = base._replace(role="truncating", isr=())
+        if self.config.truncation == HIGH_WATERMARK or not state.log:
+            # Before KIP-101, or with no epoch to ask about: truncate to the HW.
+            return self._fetch(self._truncate(follower, state.high_watermark), out)
+        return self._ask_epoch_end(follower, out)
+
+    def on_connection_lost(self, state: ReplicaState, peer: str, out: Out) -> ReplicaState:
+        if peer == TXN_COORDINATOR and state.verifying:
+            out.set_timer(VERIFY_RETRY)  # ask again once the coordinator is back
+        state = state._replace(verifying=tuple(v for v in state.verifying if v[0] != peer))
+        if state.role in FOLLOWING and peer == broker_name(state.leader):
+            return state._replace(fetching=False)  # the leader's crash took the request
+        return state
+
+    # -- truncation --------------------------------------------------------------
+
+    def _replica_request_error(self, state: ReplicaState, current_epoch: int) -> str:
+        """Why a leader refuses a follower's Fetch or OffsetsForLeaderEpoch: it does not
+        lead, or (KIP-320) the follower knows an older or a newer epoch than it does."""
+        if state.role == "none":
+            return "NOT_LEADER_OR_FOLLOWER"
+        if fences_by_epoch(self.config.truncation):
+            if current_epoch < state.leader_epoch:
+                return "FENCED_LEADER_EPOCH"
+            if current_epoch > state.leader_epoch:
+                return "UNKNOWN_LEADER_EPOCH"
+        return "NONE" if state.role == "leader" else "NOT_LEADER_OR_FOLLOWER"
+
+    def _answer_epoch_query(
+        self, state: ReplicaState, sender: str, query: OffsetsForLeaderEpoch, out: Out
+    ) -> ReplicaState:
+        error = self._replica_request_error(state, query.current_epoch)
+        if error != "NONE":
+            out.send(sender, OffsetsForLeaderEpochResponse(UNDEFINED, UNDEFINED, error))
+            return state
+        epoch, end = epoch_end_offset(state.log, query.leader_epoch, state.leader_epoch)
+        if not asks_again(self.config.truncation):
+            epoch = UNDEFINED  # KIP-101's answer is the offset alone
+        out.send(sender, OffsetsForLeaderEpochResponse(end, epoch))
+        return state
+
+    def _ask_epoch_end(self, state: ReplicaState, out: Out) -> ReplicaState:
+        """Ask the leader where the epoch of our last entry ends (OffsetsForLeaderEpoch)."""
+        current = state.leader_epoch if fences_by_epoch(self.config.truncation) else UNDEFINED
+        query = OffsetsForLeaderEpoch(latest_epoch(state.log), current)
+        out.send(broker_name(state.leader), query)
+        return state._replace(role="truncating", fetching=True)
+
+    def _epoch_answered(
+        self, state: ReplicaState, sender: str, answer: OffsetsForLeaderEpochResponse, out: Out
+    ) -> ReplicaState:
+        if state.role != "truncating" or sender != broker_name(state.leader):
+            return state  # an answer from another leader's time
+        state = state._replace(fetching=False)
+        if answer.error == "FENCED_LEADER_EPOCH":
+            return state  # wait for the controller's LeaderAndIsr
+        if answer.error != "NONE":
+            return self._ask_epoch_end(state, out)  # not (yet) the leader of our epoch: retry
+        end, done = truncation_point(
+            state.log, (answer.leader_epoch, answer.end_offset), state.high_watermark
+        )
+        state = self._truncate(state, end)
+        if done or not state.log:
+            return self._fetch(state, out)
+        return self._ask_epoch_end(state, out)
+
+    def _resume(self, state: ReplicaState, out: Out) -> ReplicaState:
+        """Send again the request a follower lost with its leader's connection."""
+        if state.role == "truncating" and not state.fetching:
+            return self._ask_epoch_end(state, out)
+        return self._fetch(state, out)
 
     # -- helpers -----------------------------------------------------------------
 
     def _fetch(self, state: ReplicaState, out: Out) -> ReplicaState:
         if state.fetching:
             return state
-        out.send(broker_name(state.leader), Fetch(len(state.log), state.leader_epoch, True))
+        epoch = state.leader_epoch if fences_by_epoch(self.config.truncation) else UNDEFINED
+        out.send(broker_name(state.leader), Fetch(len(state.log), epoch, True))
         return state._replace(role="follower", fetching=True)
 
     def _truncate(self, state: ReplicaState, end: int) -> ReplicaState:
@@ -467,13 +528,6 @@ class Broker(Actor[ReplicaState]):
             flushed=min(state.flushed, end),
             high_watermark=min(state.high_watermark, end),
         )
-
-    def _end_offset(self, state: ReplicaState, request: OffsetsForLeaderEpoch) -> int:
-        """The first offset of a later epoch than the one asked about (KIP-101/279)."""
-        for offset, entry in enumerate(state.log):
-            if entry.leader_epoch > request.leader_epoch:
-                return offset
-        return len(state.log)
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
         caught_up = state.follower_end[follower] >= len(state.log)
@@ -490,7 +544,10 @@ class Broker(Actor[ReplicaState]):
         members = sorted(set(state.isr) | set(state.requested_isr))
         ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
         high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
-        state = state._replace(high_watermark=high_watermark)
+        if high_watermark > state.high_watermark:
+            records = {e.record for e in state.log[:high_watermark]}
+            committed = tuple(sorted(records.union(state.committed)))
+            state = state._replace(high_watermark=high_watermark, committed=committed)
         still_pending = []
         # As Kafka's DelayedProduce: written, but the ISR shrank below min.insync.replicas.
         enough = len(state.isr) >= self.config.min_insync
@@ -505,10 +562,7 @@ class Broker(Actor[ReplicaState]):
                 still_pending.append(pending)
         parked, state = state.parked, state._replace(pending=tuple(still_pending), parked=())
         for waiting in parked:
-            if waiting.leader_epoch != state.leader_epoch:
-                state = state._replace(parked=state.parked + (waiting,))
-            else:
-                state = self._answer_or_park(state, waiting, out)
+            state = self._answer_or_park(state, waiting, out)
         return state
 
 

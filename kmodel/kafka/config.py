@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kmodel.core.schema import Setting, Settings
+from kmodel.kafka.truncation import GENERATIONS, KIP_320
 
 # The largest values of Kafka's INT and LONG settings (Java's int and long).
 INT_MAX = 2_147_483_647
@@ -99,9 +100,12 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         Setting(
             "truncation",
             str,
-            "leader-epoch",
-            "how a new follower truncates its log",
-            choices=("leader-epoch", "high-watermark"),
+            KIP_320,
+            "how a new follower truncates its log: high-watermark (Kafka before 0.11), "
+            "kip-101 (0.11 to 1.1: one OffsetsForLeaderEpoch round), kip-279 (2.0: rounds "
+            "until the epochs match), kip-320 (2.1 and later: also the current leader epoch "
+            "in requests, truncation on every epoch change)",
+            choices=GENERATIONS,
         ),
     ),
     "application": (
@@ -233,7 +237,7 @@ class BrokerConfig:
     unclean_election: bool
     flush_every_write: bool
     crash_loses_page_cache: bool
-    truncate_by_epoch: bool
+    truncation: str  # one of truncation.GENERATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +364,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             unclean_election=broker["unclean.leader.election.enable"],
             flush_every_write=broker["log.flush.interval.messages"] == 1,
             crash_loses_page_cache=broker["crash.loses.page.cache"],
-            truncate_by_epoch=broker["truncation"] == "leader-epoch",
+            truncation=broker["truncation"],
         ),
         source_commit_before_send=app["source.commit"] == "before-send",
         resend_on_failure=app["on.send.failure"] == "resend",

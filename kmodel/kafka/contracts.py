@@ -32,7 +32,6 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
     brokers = [of(broker_name(b)) for b in range(replicas)]
     names = [broker_name(b) for b in range(replicas)]
     broker_logs = system.reads(*(f"{name}.log" for name in names))
-    broker_hws = system.reads(*(f"{name}.high_watermark" for name in names))
     everything = set(range(1, records + 1))
 
     def logs(world: World) -> list[tuple]:
@@ -47,15 +46,6 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
 
     def in_order(world: World) -> bool:
         return all(_first_occurrences_increase([e.record for e in log]) for log in logs(world))
-
-    def replicas_agree(world: World) -> bool:
-        states = [b(world) for b in brokers]
-        for i, a in enumerate(states):
-            for b in states[i + 1 :]:
-                below = min(a.high_watermark, b.high_watermark, len(a.log), len(b.log))
-                if a.log[:below] != b.log[:below]:
-                    return False
-        return True
 
     properties: list[Property[World]] = [
         Property.always(
@@ -76,12 +66,7 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
             "the producer's records appear in the log in the order it sent them",
             reads=broker_logs,
         ),
-        Property.always(
-            "replicas-agree",
-            replicas_agree,
-            "replicas hold the same record at every offset below both their HWs",
-            reads=[*broker_logs, *broker_hws],
-        ),
+        *replication_contracts(system, controller, brokers),
         Property.sometimes(
             "failover",
             lambda w: controller(w).elections > 0,
@@ -136,6 +121,123 @@ def _consumer_contracts(
             lambda w: len(set(sink(w).writes)) < len(sink(w).writes),
             "witness: a record reaches the sink a second time",
             reads=system.reads("sink.writes"),
+        ),
+    ]
+
+
+def replication_contracts(
+    system: ActorSystem,
+    controller: Callable[[World], Any],
+    brokers: Sequence[Callable[[World], Any]],
+) -> list[Property[World]]:
+    """Kafka's replication invariants, read against the leader the controller names and
+    its HW (the committed offset): ISR members hold what is committed, and the replicas
+    that follow the current epoch agree with the leader below it."""
+    names = [broker_name(b) for b in range(len(brokers))]
+    replica_fields = ("log", "high_watermark", "role", "leader_epoch")
+    replica_reads = [
+        r for name in names for r in system.reads(*(f"{name}.{f}" for f in replica_fields))
+    ]
+    metadata = system.reads("controller.partitions")
+
+    def leadership(world: World) -> Any:
+        """The controller's record of the partition (the pipeline's topic has one)."""
+        return controller(world).partitions[0]
+
+    def compared(world: World) -> tuple[Any, Any, list[tuple[bool, Any]]]:
+        """The controller's view, the leader's state, and each other replica as
+        (in the ISR, state), for the replicas in the ISR or following the current epoch."""
+        view = leadership(world)
+        leader = brokers[view.leader](world) if view.leader >= 0 else None
+        others = []
+        for b, state_of in enumerate(brokers):
+            if b == view.leader:
+                continue
+            state = state_of(world)
+            following = state.role == "follower" and state.leader_epoch == view.leader_epoch
+            if b in view.isr or following:
+                others.append((b in view.isr, state))
+        return view, leader, others
+
+    def logs_match(world: World) -> bool:
+        _, leader, others = compared(world)
+        if leader is None:
+            return True
+        hw = leader.high_watermark
+        return all(
+            s.log[: min(hw, len(s.log))] == leader.log[: min(hw, len(s.log))] for _, s in others
+        )
+
+    def committed_on_isr(world: World) -> bool:
+        _, leader, others = compared(world)
+        if leader is None:
+            return True
+        hw = leader.high_watermark
+        return all(s.log[:hw] == leader.log[:hw] for in_isr, s in others if in_isr)
+
+    def follower_after_failover(world: World) -> bool:
+        view, leader, others = compared(world)
+        if leader is None or view.leader_epoch == 0:
+            return False
+        return any(min(leader.high_watermark, len(s.log)) > 0 for _, s in others)
+
+    def isr_after_failover(world: World) -> bool:
+        view, leader, others = compared(world)
+        if leader is None or view.leader_epoch == 0:
+            return False
+        return leader.high_watermark > 0 and any(in_isr for in_isr, _ in others)
+
+    def committed_records(world: World) -> set[int]:
+        return {record for b in brokers for record in b(world).committed}
+
+    def no_committed_loss(world: World) -> bool:
+        view = leadership(world)
+        if view.leader < 0:
+            return not committed_records(world)
+        held = {e.record for e in brokers[view.leader](world).log}
+        return committed_records(world) <= held
+
+    def committed_then_failover(world: World) -> bool:
+        leader = leadership(world).leader
+        return leader >= 0 and any(b(world).committed for i, b in enumerate(brokers) if i != leader)
+
+    committed_reads = system.reads(*(f"{name}.committed" for name in names))
+    return [
+        Property.always(
+            "isr-logs-match",
+            logs_match,
+            "the ISR and the followers of the current epoch hold the leader's records below its HW",
+            reads=[*metadata, *replica_reads],
+        ),
+        Property.always(
+            "committed-on-isr",
+            committed_on_isr,
+            "every ISR member holds every record below the leader's HW",
+            reads=[*metadata, *replica_reads],
+        ),
+        Property.at_end(
+            "no-committed-loss",
+            no_committed_loss,
+            "once the pipeline is quiet, the leader holds every record ever committed",
+            reads=[*metadata, *system.reads(*(f"{name}.log" for name in names)), *committed_reads],
+        ),
+        Property.sometimes(
+            "follower-after-failover",
+            follower_after_failover,
+            "witness: after a failover, another replica holds records below the leader's HW",
+            reads=[*metadata, *replica_reads],
+        ),
+        Property.sometimes(
+            "isr-after-failover",
+            isr_after_failover,
+            "witness: after a failover, the leader's HW is above 0 with another ISR member",
+            reads=[*metadata, *replica_reads],
+        ),
+        Property.sometimes(
+            "committed-then-failover",
+            committed_then_failover,
+            "witness: a record is committed under one leader, and another leads",
+            reads=[*metadata, *committed_reads],
         ),
     ]
 

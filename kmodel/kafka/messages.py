@@ -118,14 +118,15 @@ class Fetch:
     """A fetch from the partition leader, by a follower replica or by the consumer."""
 
     offset: int  # -1: the consumer asks for the latest offset (auto.offset.reset=latest)
-    leader_epoch: int
+    leader_epoch: int  # a replica's current leader epoch (KIP-320); -1: not sent (before it)
     replica: bool
     session: int = 0  # the consumer incarnation whose connection carries it
 
     def __str__(self) -> str:
         who = "replica " if self.replica else ""
         where = "latest" if self.offset < 0 else f"offset {self.offset}"
-        return f"Fetch({who}{where})"
+        epoch = f", epoch {self.leader_epoch}" if self.replica and self.leader_epoch >= 0 else ""
+        return f"Fetch({who}{where}{epoch})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +147,24 @@ class FetchResponse:
 @dataclass(frozen=True, slots=True)
 class OffsetsForLeaderEpoch:
     leader_epoch: int  # the epoch of the follower's last entry
-    current_epoch: int  # the epoch the follower knows the leader by (fences stale answers)
+    current_epoch: int  # the epoch the follower knows the leader by (KIP-320); -1: not sent
 
     def __str__(self) -> str:
-        return f"OffsetsForLeaderEpoch(epoch {self.leader_epoch})"
+        current = f", current epoch {self.current_epoch}" if self.current_epoch >= 0 else ""
+        return f"OffsetsForLeaderEpoch(epoch {self.leader_epoch}{current})"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetsForLeaderEpochResponse:
-    end_offset: int
+    end_offset: int  # -1: the leader does not know the epoch
+    leader_epoch: int = -1  # the epoch whose end it is (KIP-279); -1: not sent (KIP-101)
+    error: str = "NONE"
 
     def __str__(self) -> str:
-        return f"OffsetsForLeaderEpochResponse(end offset {self.end_offset})"
+        if self.error != "NONE":
+            return f"OffsetsForLeaderEpochResponse({self.error})"
+        epoch = f"epoch {self.leader_epoch}, " if self.leader_epoch >= 0 else ""
+        return f"OffsetsForLeaderEpochResponse({epoch}end offset {self.end_offset})"
 
 
 @dataclass(frozen=True, slots=True)

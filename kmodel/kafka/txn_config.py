@@ -239,7 +239,7 @@ def txn_pipeline_config(settings: Settings) -> TxnPipelineConfig:
             unclean_election=False,
             flush_every_write=False,
             crash_loses_page_cache=False,
-            truncate_by_epoch=True,
+            truncation="kip-320",
         ),
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",
