@@ -9,8 +9,10 @@ truncates its log, by leader epoch (OffsetsForLeaderEpoch, today's Kafka) or
 to its own HW (the protocol before KIP-101).
 
 Durable: the log (all of it, or only its flushed part when a crash is a
-machine crash), the HW checkpoint and the leader epoch. Everything else
-(role, ISR view, parked requests) is rebuilt from the controller on restart.
+machine crash or a power cut), the HW checkpoint and the leader epoch.
+Everything else (role, ISR view, parked requests, the broker epoch) is rebuilt
+from the controller on restart. When a follower may join the ISR and which
+replicas the HW waits for are the rules of `kmodel.kafka.isr`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import NamedTuple
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.isr import follower_in_sync, high_watermark_may_advance, high_watermark_waits_for
 from kmodel.kafka.messages import (
     AlterPartition,
     AlterPartitionResponse,
     BrokerRegistration,
+    BrokerRegistrationResponse,
     Entry,
     Fetch,
     FetchResponse,
@@ -52,6 +56,7 @@ class Parked(NamedTuple):
     replica: bool
     leader_epoch: int
     session: int
+    broker_epoch: int = -1  # a follower's, as its fetch said
 
 
 class PendingAck(NamedTuple):
@@ -76,11 +81,14 @@ class ReplicaState(NamedTuple):
     parked: tuple[Parked, ...] = ()
     pending: tuple[PendingAck, ...] = ()
     # The ISR an AlterPartition asked the controller for, until it answers. Meanwhile
-    # the HW counts the union of both ("maximal ISR", KIP-497), so a follower the
+    # the HW may count the union of both ("maximal ISR", KIP-497), so a follower the
     # controller may already count as in sync is never left behind the HW.
     requested_isr: tuple[int, ...] = ()
     epoch_queries: tuple[tuple[str, OffsetsForLeaderEpoch], ...] = ()  # asked before it led
     fetching: bool = False  # a follower's Fetch is outstanding
+    broker_epoch: int = 0  # given by the controller at registration
+    epoch_start: int = 0  # a leader's log end when its leader epoch began
+    replica_epochs: tuple[int, ...] = ()  # the leader's view: each follower's broker epoch
 
 
 class Broker(Actor[ReplicaState]):
@@ -105,6 +113,7 @@ class Broker(Actor[ReplicaState]):
             isr=self.replicas if self.broker == 0 else (),
             follower_end=(0,) * len(self.replicas),
             told_hw=(-1,) * len(self.replicas),
+            replica_epochs=(0,) * len(self.replicas),
         )
 
     def on_start(self, state: ReplicaState, out: Out) -> ReplicaState:
@@ -115,8 +124,15 @@ class Broker(Actor[ReplicaState]):
         return state
 
     def after_crash(self, state: ReplicaState) -> ReplicaState:
+        return self._restarted(state, self.config.crash_loses_page_cache)
+
+    def after_power_loss(self, state: ReplicaState) -> ReplicaState:
+        return self._restarted(state, True)
+
+    def _restarted(self, state: ReplicaState, page_cache_lost: bool) -> ReplicaState:
+        """What a restart finds on disk: the unflushed tail goes with the page cache."""
         log, flushed = state.log, state.flushed
-        if self.config.crash_loses_page_cache and not self.config.flush_every_write:
+        if page_cache_lost and not self.config.flush_every_write:
             log = log[:flushed]
         return ReplicaState(
             log=log,
@@ -130,7 +146,7 @@ class Broker(Actor[ReplicaState]):
             for follower in state.isr:
                 if follower != self.broker and state.follower_end[follower] < len(state.log):
                     yield ("shrink", follower)
-        if self.config.crash_loses_page_cache and state.flushed < len(state.log):
+        if self.config.page_cache_matters and state.flushed < len(state.log):
             yield ("flush",)
         if state.role == "leader":
             for index, parked in enumerate(state.parked):
@@ -157,9 +173,7 @@ class Broker(Actor[ReplicaState]):
             empty = FetchResponse(parked.offset, (), state.high_watermark, "NONE", parked.session)
             out.send(parked.requester, empty)
             return state._replace(parked=state.parked[: step[1]] + state.parked[step[1] + 1 :])
-        isr = tuple(b for b in state.isr if b != step[1])
-        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return state._replace(requested_isr=isr)
+        return self._alter_partition(state, tuple(b for b in state.isr if b != step[1]), out)
 
     # -- messages ---------------------------------------------------------------
 
@@ -172,6 +186,9 @@ class Broker(Actor[ReplicaState]):
             return self._fetched(state, message, out)
         if isinstance(message, LeaderAndIsr):
             return self._leader_and_isr(state, message, out)
+        if isinstance(message, BrokerRegistrationResponse):
+            state = state._replace(broker_epoch=message.broker_epoch)
+            return self._leader_and_isr(state, message.partition, out)
         if isinstance(message, OffsetsForLeaderEpoch):
             if state.role == "leader" and state.leader_epoch == message.current_epoch:
                 out.send(sender, OffsetsForLeaderEpochResponse(self._end_offset(state, message)))
@@ -236,7 +253,9 @@ class Broker(Actor[ReplicaState]):
     def _serve_fetch(self, state: ReplicaState, sender: str, fetch: Fetch, out: Out):
         if fetch.replica and fetch.leader_epoch > state.leader_epoch:
             # The follower heard of the new epoch first; answer once we hear of it too.
-            parked = Parked(sender, fetch.offset, True, fetch.leader_epoch, fetch.session)
+            parked = Parked(
+                sender, fetch.offset, True, fetch.leader_epoch, fetch.session, fetch.broker_epoch
+            )
             return state._replace(parked=state.parked + (parked,))
         if state.role != "leader":
             out.send(
@@ -259,7 +278,10 @@ class Broker(Actor[ReplicaState]):
             return state
         if fetch.replica:
             follower = _broker_number(sender)
-            state = state._replace(follower_end=replace_at(state.follower_end, follower, offset))
+            state = state._replace(
+                follower_end=replace_at(state.follower_end, follower, offset),
+                replica_epochs=replace_at(state.replica_epochs, follower, fetch.broker_epoch),
+            )
             state = self._maybe_expand(state, follower, out)
             state = self._advance(state, out)
         parked = Parked(sender, offset, fetch.replica, state.leader_epoch, fetch.session)
@@ -331,8 +353,12 @@ class Broker(Actor[ReplicaState]):
             ends = tuple(len(state.log) if b == self.broker else 0 for b in self.replicas)
             told = (-1,) * len(self.replicas)
             state = base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
+            unknown = (-1,) * len(self.replicas)  # until each follower fetches again
+            state = state._replace(epoch_start=len(state.log), replica_epochs=unknown)
             for parked in waiting:
-                fetch = Fetch(parked.offset, parked.leader_epoch, True, parked.session)
+                fetch = Fetch(
+                    parked.offset, parked.leader_epoch, True, parked.session, parked.broker_epoch
+                )
                 state = self._serve_fetch(state, parked.requester, fetch, out)
             for requester, query in queries:
                 out.send(requester, OffsetsForLeaderEpochResponse(self._end_offset(state, query)))
@@ -352,7 +378,8 @@ class Broker(Actor[ReplicaState]):
     def _fetch(self, state: ReplicaState, out: Out) -> ReplicaState:
         if state.fetching:
             return state
-        out.send(broker_name(state.leader), Fetch(len(state.log), state.leader_epoch, True))
+        fetch = Fetch(len(state.log), state.leader_epoch, True, broker_epoch=state.broker_epoch)
+        out.send(broker_name(state.leader), fetch)
         return state._replace(role="follower", fetching=True)
 
     def _truncate(self, state: ReplicaState, end: int) -> ReplicaState:
@@ -372,20 +399,30 @@ class Broker(Actor[ReplicaState]):
         return len(state.log)
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
-        caught_up = state.follower_end[follower] >= len(state.log)
-        if follower in state.isr or not caught_up or state.requested_isr:
+        if follower in state.isr or state.requested_isr:
             return state
-        isr = tuple(sorted(state.isr + (follower,)))
-        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
+        end = state.follower_end[follower]
+        if not follower_in_sync(self.config, end, state.high_watermark, state.epoch_start):
+            return state
+        return self._alter_partition(state, tuple(sorted(state.isr + (follower,))), out)
+
+    def _alter_partition(self, state: ReplicaState, isr: tuple[int, ...], out: Out) -> ReplicaState:
+        """Ask the controller for a new ISR, with each member's broker epoch (KIP-903)."""
+        epochs = tuple(
+            state.broker_epoch if b == self.broker else state.replica_epochs[b] for b in isr
+        )
+        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch, epochs))
         return state._replace(requested_isr=isr)
 
     def _advance(self, state: ReplicaState, out: Out) -> ReplicaState:
-        """Move the HW to what every ISR member has; answer whatever that unblocks."""
+        """Move the HW to what every replica it waits for has; answer whatever that unblocks."""
         if state.role != "leader":
             return state
-        members = sorted(set(state.isr) | set(state.requested_isr))
-        ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
-        high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
+        high_watermark = state.high_watermark
+        if high_watermark_may_advance(self.config, state.isr):
+            members = high_watermark_waits_for(self.config, state.isr, state.requested_isr)
+            ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
+            high_watermark = max(high_watermark, min(ends, default=len(state.log)))
         state = state._replace(high_watermark=high_watermark)
         still_pending = []
         # As Kafka's DelayedProduce: written, but the ISR shrank below min.insync.replicas.
