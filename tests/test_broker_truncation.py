@@ -1,11 +1,13 @@
 """A follower replica under each truncation generation: when it truncates, what it
 asks, and how a leader answers a follower of another epoch (KIP-320)."""
 
+import dataclasses
+
 import pytest
 
 from kmodel.core.actors import Out
 from kmodel.kafka.broker import Broker, ReplicaState
-from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.config import DEFAULT_BROKER
 from kmodel.kafka.messages import (
     Entry,
     Fetch,
@@ -18,14 +20,7 @@ from kmodel.kafka.topic import Topic
 
 
 def broker(number: int, truncation: str) -> Broker:
-    config = BrokerConfig(
-        replicas=2,
-        min_insync=1,
-        unclean_election=False,
-        flush_every_write=False,
-        crash_loses_page_cache=False,
-        truncation=truncation,
-    )
+    config = dataclasses.replace(DEFAULT_BROKER, replicas=2, truncation=truncation)
     return Broker(number, config, Topic("topic", 1, config.replicas), verify=False)
 
 

@@ -47,6 +47,11 @@ def _load(tmp_path: Path, text: str):
             "larger than replication.factor",
         ),
         ("[producer]\nacks = 2\n", "producer.acks", 'one of 0, 1, "all", -1'),
+        (
+            '[broker]\n"strict.min.isr" = false\n',
+            "broker.strict.min.isr",
+            "eligible.leader.replicas.version=1",
+        ),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

@@ -33,6 +33,7 @@ QUICK = {
     "amo-consumer-crash-after-commit",
     "at-most-once",
     "commit-async",
+    "elr-last-replica-standing",
     "eos-hanging-transaction",
     "eos-original-protocol-late-write",
     "eos-zombie-without-group-fencing",

@@ -10,7 +10,7 @@ from kmodel.core.actors import Out
 from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.broker import TXN_COORDINATOR, Broker
-from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.config import DEFAULT_BROKER
 from kmodel.kafka.messages import (
     Entry,
     MetadataRequest,
@@ -37,7 +37,7 @@ from kmodel.render.plantuml import to_plantuml
 
 SPECS = Path(__file__).parent.parent / "specs"
 OUTPUT = Topic("output", partitions=1, replication_factor=1)
-BROKER = BrokerConfig(1, 1, False, False, False, "kip-320")
+BROKER = dataclasses.replace(DEFAULT_BROKER, replicas=1, min_insync=1)
 
 
 def data(record: int, pid: int, attempt: int = 1) -> Entry:

@@ -104,6 +104,11 @@ class Actor(Generic[S]):
             return fresh._replace(**kept)
         return dataclasses.replace(fresh, **kept)
 
+    def after_power_loss(self, state: S) -> S:
+        """What is left when the actor's machine loses power (a crash group): what a crash
+        leaves, unless the actor keeps state a process crash spares but a machine loses."""
+        return self.after_crash(state)
+
     def describe_step(self, state: S, step: Hashable) -> str:
         return str(step)
 

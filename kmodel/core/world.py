@@ -12,6 +12,11 @@ Every fault is an action the layer generates, counted against its own budget
 - ``duplicate`` — a message in flight arrives twice (unordered networks only).
 - any key an actor names for one of its own steps (`Actor.step_fault`), such as
   a group coordinator evicting a member: such steps are faults with a budget.
+- a *crash group* the system declares under a key of its own (a power cut of a
+  rack): every actor of the group goes down in one step and is told it lost
+  power (`Actor.after_power_loss`), so state a process crash keeps but a
+  machine loses (a page cache) goes too. Each member restarts on its own, in
+  any order.
 
 A crash can be noticed: `crash_notices` names, per actor, the messages the
 world delivers on its behalf once it is down (a session expiring at a
@@ -54,7 +59,7 @@ from kmodel.core.network import FifoNetwork, Network
 from kmodel.core.system import Property, Read, StepInfo, System
 from kmodel.core.world_exchange import WorldExchange
 
-FAULT_KINDS = ("crash", "lose", "break", "duplicate")
+FAULT_KINDS = ("crash", "crash-group", "lose", "break", "duplicate")
 
 World = tuple[int, ...]  # (slot of each actor ..., network id, fault counts id)
 Sends = tuple[tuple[int, int], ...]  # (receiver index, message id), in the order sent
@@ -63,6 +68,7 @@ Effect = tuple[int, Sends]  # what a handler did: the actor's new slot, what it 
 Move = tuple["Action", str | None, int, Effect, int, int | None]
 Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
 #               | ("timer", actor, timer, key) | ("restart", actor) | ("crash", actor, key)
+#               | ("crash-group", actors, key)
 #               | ("lose", position, key, envelope) | ("break", (sender, receiver), key)
 #               | ("duplicate", position, key, envelope)
 
@@ -112,6 +118,7 @@ class ActorSystem(System[World, Action]):
         crash_notices: Mapping[str, Sequence[tuple[str, Hashable]]] | None = None,
         eventual: Sequence[str] = (),
         topology: Mapping[str, Iterable[str]] | None = None,
+        crash_groups: Mapping[str, Iterable[Iterable[str]]] | None = None,
     ) -> None:
         names = [actor.name for actor in actors]
         if len(set(names)) != len(names):
@@ -127,7 +134,17 @@ class ActorSystem(System[World, Action]):
         self.network_part = count  # where a world keeps its network id
         self.faults_part = count + 1  # and its fault counts id
         self._crash_keys = tuple(f"crash:{actor.kind}" for actor in self.actors)
-        self._network_faults = any(not key.startswith("crash:") for key in self.budget)
+        # (budget key, members) of each group of actors that may crash in one step.
+        self._crash_groups = tuple(
+            (key, tuple(self.index[name] for name in group))
+            for key, groups in (crash_groups or {}).items()
+            if key in self.budget
+            for group in groups
+        )
+        group_keys = {key for key, _ in self._crash_groups}
+        self._network_faults = any(
+            not key.startswith("crash:") and key not in group_keys for key in self.budget
+        )
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
         self.crash_notices = {
             self.index[name]: tuple((self.index[to], message) for to, message in notices)
@@ -159,7 +176,8 @@ class ActorSystem(System[World, Action]):
         self._lost: dict[tuple[int, int], Effect] = {}
         self._sent: dict[tuple[int, int, Sends], int] = {}
         self._spent: dict[tuple[int, str], int] = {}
-        self._crashed: dict[tuple[int, int], tuple[int, int]] = {}  # (slot, net) -> both after
+        # (slot, net, power lost?) -> the slot and network after the crash
+        self._crashed: dict[tuple[int, int, bool], tuple[int, int]] = {}
         self._net_faults: dict[int, list[tuple[Action, str, int]]] = {}
         self._initial: list[World] | None = None
         # Content hashes of slots and fault counts, kept once a search is partitioned.
@@ -308,6 +326,10 @@ class ActorSystem(System[World, Action]):
         for i, key in enumerate(self._crash_keys):
             if key in allowed and up[world[i]]:
                 found.append((("crash", i, key), key, self._crash(world, i, key)))
+        for key, members in self._crash_groups:
+            if key in allowed and any(up[world[i]] for i in members):
+                action = ("crash-group", members, key)
+                found.append((action, key, self._crash_group(world, members, key)))
         if self._network_faults and allowed:
             found += self._network_transitions(world, allowed)
         return found
@@ -374,6 +396,9 @@ class ActorSystem(System[World, Action]):
         if kind in ("restart", "crash"):
             i = action[1]
             return StepInfo(kind, names[i], fault=self.fault_of(action), kind=kind)
+        if kind == "crash-group":
+            members = " and ".join(names[i] for i in action[1])
+            return StepInfo(f"power fails at {members}", fault=action[2], kind=kind)
         src, dst = action[1]
         return StepInfo("connection breaks", None, names[src], names[dst], action[2], kind)
 
@@ -664,22 +689,44 @@ class ActorSystem(System[World, Action]):
         return world
 
     def _crash(self, world: World, i: int, key: str) -> World:
-        crashed = self._crashed.get((world[i], world[-2]))
-        if crashed is None:
-            crashed = self._crashed[world[i], world[-2]] = self._crash_of(world[i], world[-2])
         after = list(world)
-        after[i], after[-2] = crashed
+        after[i], after[-2] = self._crashed_slot(world[i], world[-2], False)
         after[-1] = self._spend(world[-1], key)
-        world = tuple(after)
+        return self._hear_crashes(tuple(after), (i,))
+
+    def _crash_group(self, world: World, members: tuple[int, ...], key: str) -> World:
+        """Every member loses power at once: those up crash, those already down lose
+        what their machine still held for them."""
+        after = list(world)
+        crashed = []
+        for i in members:
+            _, up, state, _ = self._slots.values[after[i]]
+            if up:
+                after[i], after[-2] = self._crashed_slot(after[i], after[-2], True)
+                crashed.append(i)
+            else:
+                after[i] = self._slot(i, False, self.actors[i].after_power_loss(state), ())
+        after[-1] = self._spend(world[-1], key)
+        return self._hear_crashes(tuple(after), tuple(crashed))
+
+    def _hear_crashes(self, world: World, crashed: tuple[int, ...]) -> World:
+        """Every actor still up hears its connections to the crashed ones reset."""
         up = self._up
-        for peer in range(len(self.actors)):
-            if peer != i and up[world[peer]]:
-                effect = self._connection_lost(world[peer], i)
-                if effect[1] or effect[0] != world[peer]:  # most peers never knew it
-                    world = self._install(world, peer, effect, world[-2])
+        for i in crashed:
+            for peer in range(len(self.actors)):
+                if peer != i and up[world[peer]]:
+                    effect = self._connection_lost(world[peer], i)
+                    if effect[1] or effect[0] != world[peer]:  # most peers never knew it
+                        world = self._install(world, peer, effect, world[-2])
         return world
 
-    def _crash_of(self, slot: int, net: int) -> tuple[int, int]:
+    def _crashed_slot(self, slot: int, net: int, power_lost: bool) -> tuple[int, int]:
+        crashed = self._crashed.get((slot, net, power_lost))
+        if crashed is None:
+            crashed = self._crashed[slot, net, power_lost] = self._crash_of(slot, net, power_lost)
+        return crashed
+
+    def _crash_of(self, slot: int, net: int, power_lost: bool) -> tuple[int, int]:
         """The slot a crash leaves and the network after it: the crashed actor's
         connections reset, its crash notices on their way to the watchers."""
         i, _, state, _ = self._slots.values[slot]
@@ -688,7 +735,9 @@ class ActorSystem(System[World, Action]):
         value = self._nets.values[net]
         kept = network.drop(value, lambda s, d: d != i and (keeps_outgoing or s != i))
         notices = [(i, to, self._message(m)) for to, m in self.crash_notices.get(i, ())]
-        crashed = self._slot(i, False, self.actors[i].after_crash(state), ())
+        actor = self.actors[i]
+        left = actor.after_power_loss(state) if power_lost else actor.after_crash(state)
+        crashed = self._slot(i, False, left, ())
         return crashed, self._net(network.send(kept, notices))
 
     def _hear_break(self, world: World, connection: tuple[int, int]) -> World:

@@ -19,9 +19,11 @@ are replicated like any batch, so the last stable offset and the aborted
 transactions, read from the log, survive a failover as far as the log does.
 
 Durable: the log (all of it, or only its flushed part when a crash is a
-machine crash), the HW checkpoint, the leader epoch, and the ghost list of
-records it committed as leader, which contracts read. Everything else
-(role, ISR view, parked requests) is rebuilt from the controller on restart.
+machine crash or a power cut), the HW checkpoint, the leader epoch, and the
+ghost list of records it committed as leader, which contracts read. Everything
+else (role, ISR view, parked requests, the broker epoch) is rebuilt from the
+controller on restart. When a follower may join the ISR and which replicas the
+HW waits for are the rules of `kmodel.kafka.isr`.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from typing import NamedTuple
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.isr import follower_in_sync, high_watermark_may_advance, high_watermark_waits_for
 from kmodel.kafka.messages import (
     AlterPartition,
     AlterPartitionResponse,
     BrokerRegistration,
+    BrokerRegistrationResponse,
     Entry,
     Fetch,
     FetchResponse,
@@ -104,12 +108,15 @@ class ReplicaState(NamedTuple):
     parked: tuple[Parked, ...] = ()
     pending: tuple[PendingAck, ...] = ()
     # The ISR an AlterPartition asked the controller for, until it answers. Meanwhile
-    # the HW counts the union of both ("maximal ISR", KIP-497), so a follower the
+    # the HW may count the union of both ("maximal ISR", KIP-497), so a follower the
     # controller may already count as in sync is never left behind the HW.
     requested_isr: tuple[int, ...] = ()
     fetching: bool = False  # a follower's Fetch or OffsetsForLeaderEpoch is outstanding
     verifying: tuple[tuple[str, ProduceRequest], ...] = ()  # first writes being verified
     committed: tuple[int, ...] = ()  # records it saw below its HW while leading (ghost, durable)
+    broker_epoch: int = 0  # given by the controller at registration
+    epoch_start: int = 0  # a leader's log end when its leader epoch began
+    replica_epochs: tuple[int, ...] = ()  # the leader's view: each follower's broker epoch
 
 
 class Broker(Actor[ReplicaState]):
@@ -137,6 +144,7 @@ class Broker(Actor[ReplicaState]):
             isr=self.replicas if self.broker == leader else (),
             follower_end=(0,) * len(self.cluster),
             told_hw=(-1,) * len(self.cluster),
+            replica_epochs=(0,) * len(self.cluster),
         )
 
     def on_start(self, state: ReplicaState, out: Out) -> ReplicaState:
@@ -147,8 +155,15 @@ class Broker(Actor[ReplicaState]):
         return state
 
     def after_crash(self, state: ReplicaState) -> ReplicaState:
+        return self._restarted(state, self.config.crash_loses_page_cache)
+
+    def after_power_loss(self, state: ReplicaState) -> ReplicaState:
+        return self._restarted(state, True)
+
+    def _restarted(self, state: ReplicaState, page_cache_lost: bool) -> ReplicaState:
+        """What a restart finds on disk: the unflushed tail goes with the page cache."""
         log, flushed = state.log, state.flushed
-        if self.config.crash_loses_page_cache and not self.config.flush_every_write:
+        if page_cache_lost and not self.config.flush_every_write:
             log = log[:flushed]
         return ReplicaState(
             log=log,
@@ -163,7 +178,7 @@ class Broker(Actor[ReplicaState]):
             for follower in state.isr:
                 if follower != self.broker and state.follower_end[follower] < len(state.log):
                     yield ("shrink", follower)
-        if self.config.crash_loses_page_cache and state.flushed < len(state.log):
+        if self.config.page_cache_matters and state.flushed < len(state.log):
             yield ("flush",)
         if state.role == "leader":
             for index, parked in enumerate(state.parked):
@@ -190,9 +205,7 @@ class Broker(Actor[ReplicaState]):
             empty = FetchResponse(parked.offset, (), state.high_watermark, "NONE", parked.session)
             out.send(parked.requester, empty)
             return state._replace(parked=state.parked[: step[1]] + state.parked[step[1] + 1 :])
-        isr = tuple(b for b in state.isr if b != step[1])
-        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
-        return state._replace(requested_isr=isr)
+        return self._alter_partition(state, tuple(b for b in state.isr if b != step[1]), out)
 
     # -- messages ---------------------------------------------------------------
 
@@ -209,6 +222,9 @@ class Broker(Actor[ReplicaState]):
             return self._fetched(state, sender, message, out)
         if isinstance(message, LeaderAndIsr):
             return self._leader_and_isr(state, message, out)
+        if isinstance(message, BrokerRegistrationResponse):
+            state = state._replace(broker_epoch=message.broker_epoch)
+            return self._leader_and_isr(state, message.partition, out)
         if isinstance(message, OffsetsForLeaderEpoch):
             return self._answer_epoch_query(state, sender, message, out)
         if isinstance(message, OffsetsForLeaderEpochResponse):
@@ -359,7 +375,10 @@ class Broker(Actor[ReplicaState]):
             return state
         if fetch.replica:
             follower = _broker_number(sender)
-            state = state._replace(follower_end=replace_at(state.follower_end, follower, offset))
+            state = state._replace(
+                follower_end=replace_at(state.follower_end, follower, offset),
+                replica_epochs=replace_at(state.replica_epochs, follower, fetch.broker_epoch),
+            )
             state = self._maybe_expand(state, follower, out)
             state = self._advance(state, out)
         parked = Parked(sender, offset, fetch.replica, fetch.session)
@@ -436,7 +455,9 @@ class Broker(Actor[ReplicaState]):
         if update.leader == self.broker:
             ends = tuple(len(state.log) if b == self.broker else 0 for b in self.cluster)
             told = (-1,) * len(self.cluster)
-            return base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
+            state = base._replace(role="leader", isr=update.isr, follower_end=ends, told_hw=told)
+            unknown = (-1,) * len(self.cluster)  # until each follower fetches again
+            return state._replace(epoch_start=len(state.log), replica_epochs=unknown)
         if update.leader < 0:
             return base._replace(role="none", isr=())
         follower = base._replace(role="truncating", isr=())
@@ -517,7 +538,8 @@ class Broker(Actor[ReplicaState]):
         if state.fetching:
             return state
         epoch = state.leader_epoch if fences_by_epoch(self.config.truncation) else UNDEFINED
-        out.send(broker_name(state.leader), Fetch(len(state.log), epoch, True))
+        fetch = Fetch(len(state.log), epoch, True, broker_epoch=state.broker_epoch)
+        out.send(broker_name(state.leader), fetch)
         return state._replace(role="follower", fetching=True)
 
     def _truncate(self, state: ReplicaState, end: int) -> ReplicaState:
@@ -530,20 +552,30 @@ class Broker(Actor[ReplicaState]):
         )
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
-        caught_up = state.follower_end[follower] >= len(state.log)
-        if follower in state.isr or not caught_up or state.requested_isr:
+        if follower in state.isr or state.requested_isr:
             return state
-        isr = tuple(sorted(state.isr + (follower,)))
-        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch))
+        end = state.follower_end[follower]
+        if not follower_in_sync(self.config, end, state.high_watermark, state.epoch_start):
+            return state
+        return self._alter_partition(state, tuple(sorted(state.isr + (follower,))), out)
+
+    def _alter_partition(self, state: ReplicaState, isr: tuple[int, ...], out: Out) -> ReplicaState:
+        """Ask the controller for a new ISR, with each member's broker epoch (KIP-903)."""
+        epochs = tuple(
+            state.broker_epoch if b == self.broker else state.replica_epochs[b] for b in isr
+        )
+        out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch, epochs))
         return state._replace(requested_isr=isr)
 
     def _advance(self, state: ReplicaState, out: Out) -> ReplicaState:
-        """Move the HW to what every ISR member has; answer whatever that unblocks."""
+        """Move the HW to what every replica it waits for has; answer whatever that unblocks."""
         if state.role != "leader":
             return state
-        members = sorted(set(state.isr) | set(state.requested_isr))
-        ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
-        high_watermark = max(state.high_watermark, min(ends, default=len(state.log)))
+        high_watermark = state.high_watermark
+        if high_watermark_may_advance(self.config, state.isr):
+            members = high_watermark_waits_for(self.config, state.isr, state.requested_isr)
+            ends = [len(state.log) if b == self.broker else state.follower_end[b] for b in members]
+            high_watermark = max(high_watermark, min(ends, default=len(state.log)))
         if high_watermark > state.high_watermark:
             records = {e.record for e in state.log[:high_watermark]}
             committed = tuple(sorted(records.union(state.committed)))

@@ -6,7 +6,9 @@ rejects the combinations Kafka itself rejects, with Kafka's reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kmodel.core.schema import Setting, Settings
 from kmodel.kafka.truncation import GENERATIONS, KIP_320
@@ -106,6 +108,55 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "until the epochs match), kip-320 (2.1 and later: also the current leader epoch "
             "in requests, truncation on every epoch change)",
             choices=GENERATIONS,
+        ),
+        Setting(
+            "high.watermark.isr",
+            str,
+            "maximal",
+            "the replicas the HW waits for while an AlterPartition is pending: the maximal "
+            "ISR, old and asked-for members (KIP-497, Kafka 2.7+), or the committed ISR only "
+            "(before 2.7)",
+            choices=("maximal", "committed"),
+        ),
+        Setting(
+            "isr.expansion",
+            str,
+            "epoch-start-offset",
+            "when a follower rejoins the ISR: its log end reached the HW and the leader's "
+            "epoch start offset (KAFKA-7128, Kafka 2.1+), or the HW only (before 2.1)",
+            choices=("epoch-start-offset", "high-watermark"),
+        ),
+        Setting(
+            "fenced.replicas.join.isr",
+            bool,
+            False,
+            "the controller lets a fenced broker join the ISR (true: KRaft before 3.3; "
+            "false: INELIGIBLE_REPLICA, KIP-841, Kafka 3.3+)",
+        ),
+        Setting(
+            "stale.broker.epoch.join.isr",
+            bool,
+            False,
+            "the controller lets a replica join the ISR on a fetch from an earlier broker "
+            "epoch (true: before 3.5; false: AlterPartition carries broker epochs, KIP-903, "
+            "Kafka 3.5+)",
+        ),
+        Setting(
+            "strict.min.isr",
+            bool,
+            True,
+            "the HW advances only while the ISR has min.insync.replicas members (KIP-966, "
+            "Kafka 3.7+; false: before 3.7)",
+        ),
+        Setting(
+            "eligible.leader.replicas.version",
+            int,
+            1,
+            "1: the controller keeps Eligible Leader Replicas, lets the ISR become empty, "
+            "drops a replica with an unclean shutdown from ISR and ELR when it registers, and "
+            "elects from the ELR, then the last known leader (KIP-966; Kafka 4.1+ new "
+            "clusters, 4.0 opt-in); 0: the last ISR member stays in the ISR (before 4.1)",
+            choices=(0, 1),
         ),
     ),
     "application": (
@@ -210,6 +261,23 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             minimum=0,
             maximum=2,
         ),
+        Setting(
+            "power_failures",
+            int,
+            0,
+            "power cuts of a rack or data centre: every broker in the cut stops and loses "
+            "what it had not flushed to disk",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "power_cut",
+            str,
+            "any",
+            "which brokers one power cut takes down: any set of them (which share a rack is "
+            "left open), any one, or all of them (a data centre)",
+            choices=("any", "one", "all"),
+        ),
     ),
 }
 
@@ -238,6 +306,18 @@ class BrokerConfig:
     flush_every_write: bool
     crash_loses_page_cache: bool
     truncation: str  # one of truncation.GENERATIONS
+    power_failures: bool  # a power cut may take brokers down with their page cache
+    hw_over_maximal_isr: bool
+    isr_join_at_epoch_start: bool
+    fenced_replicas_join_isr: bool
+    stale_broker_epoch_joins_isr: bool
+    strict_min_isr: bool
+    eligible_leader_replicas: bool
+
+    @property
+    def page_cache_matters(self) -> bool:
+        """Whether some fault can lose what a broker has not flushed to disk."""
+        return (self.crash_loses_page_cache or self.power_failures) and not self.flush_every_write
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +331,7 @@ class PipelineConfig:
     sink_dedup: str
     records: int
     consumers: int
+    power_cut: str  # any | one | all: the sets of brokers one power cut may take down
     budget: dict[str, int]
 
 
@@ -312,6 +393,15 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
                 "never succeed",
             )
         )
+    if broker["eligible.leader.replicas.version"] == 1 and not broker["strict.min.isr"]:
+        problems.append(
+            (
+                "broker.strict.min.isr",
+                "eligible.leader.replicas.version=1 (Kafka 4.0+) needs the HW to advance only "
+                "while the ISR has min.insync.replicas members, as every Kafka since 3.7 does; "
+                "set strict.min.isr = true, or eligible.leader.replicas.version = 0",
+            )
+        )
     if settings["consumer"]["auto.offset.reset"] == "none":
         problems.append(
             (
@@ -334,6 +424,7 @@ FAULT_BUDGETS = {
     "fetch_waits": "fetch-wait",
     "rebalances": "rebalance",
     "isr_shrinks": "isr-shrink",
+    "power_failures": "power-loss",
 }
 
 
@@ -358,19 +449,36 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             commit=app["consumer.commit"],
             commit_async=app["commit.mode"] == "async",
         ),
-        broker=BrokerConfig(
-            replicas=broker["replication.factor"],
-            min_insync=broker["min.insync.replicas"],
-            unclean_election=broker["unclean.leader.election.enable"],
-            flush_every_write=broker["log.flush.interval.messages"] == 1,
-            crash_loses_page_cache=broker["crash.loses.page.cache"],
-            truncation=broker["truncation"],
-        ),
+        broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
         source_commit_before_send=app["source.commit"] == "before-send",
         resend_on_failure=app["on.send.failure"] == "resend",
         sink_upsert=sink["write"] == "upsert",
         sink_dedup=sink["dedup"],
         records=bounds["records"],
         consumers=bounds["consumers"],
+        power_cut=bounds["power_cut"],
         budget=budget,
     )
+
+
+def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> BrokerConfig:
+    """The `[broker]` settings of a spec (Kafka's names) as the replicas read them."""
+    return BrokerConfig(
+        replicas=broker["replication.factor"],
+        min_insync=broker["min.insync.replicas"],
+        unclean_election=broker["unclean.leader.election.enable"],
+        flush_every_write=broker["log.flush.interval.messages"] == 1,
+        crash_loses_page_cache=broker["crash.loses.page.cache"],
+        truncation=broker["truncation"],
+        power_failures=power_failures,
+        hw_over_maximal_isr=broker["high.watermark.isr"] == "maximal",
+        isr_join_at_epoch_start=broker["isr.expansion"] == "epoch-start-offset",
+        fenced_replicas_join_isr=broker["fenced.replicas.join.isr"],
+        stale_broker_epoch_joins_isr=broker["stale.broker.epoch.join.isr"],
+        strict_min_isr=broker["strict.min.isr"],
+        eligible_leader_replicas=broker["eligible.leader.replicas.version"] == 1,
+    )
+
+
+# Today's Kafka brokers: every `[broker]` setting at its default.
+DEFAULT_BROKER = broker_config({setting.name: setting.default for setting in SECTIONS["broker"]})

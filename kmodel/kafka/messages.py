@@ -121,6 +121,7 @@ class Fetch:
     leader_epoch: int  # a replica's current leader epoch (KIP-320); -1: not sent (before it)
     replica: bool
     session: int = 0  # the consumer incarnation whose connection carries it
+    broker_epoch: int = -1  # a follower's broker epoch (KIP-903); -1 for the consumer
 
     def __str__(self) -> str:
         who = "replica " if self.replica else ""
@@ -171,6 +172,7 @@ class OffsetsForLeaderEpochResponse:
 class AlterPartition:
     isr: tuple[int, ...]
     leader_epoch: int
+    broker_epochs: tuple[int, ...] = ()  # of each ISR member, as its last fetch said (KIP-903)
 
     def __str__(self) -> str:
         return f"AlterPartition(isr={list(self.isr)})"
@@ -196,6 +198,18 @@ class BrokerRegistration:
 
     def __str__(self) -> str:
         return f"BrokerRegistration(broker {self.broker})"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerRegistrationResponse:
+    """The controller's answer to a registration: the broker's new broker epoch, and the
+    partition's state the broker then reads from the metadata log."""
+
+    broker_epoch: int
+    partition: LeaderAndIsr
+
+    def __str__(self) -> str:
+        return f"BrokerRegistrationResponse(broker epoch {self.broker_epoch}; {self.partition})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from kmodel.core.network import FifoNetwork
 from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
@@ -28,7 +30,9 @@ CLIENT_LINKS = ("producer", "consumer")
 
 class Pipeline(ActorSystem):
     """The pipeline's actors on TCP-like connections. Network failures break the
-    connections of the clients to the brokers, where Kafka's clients live with them."""
+    connections of the clients to the brokers, where Kafka's clients live with them.
+    A power cut takes down any set of brokers at once (those sharing a rack or a data
+    centre), each losing what it had not flushed."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
@@ -58,6 +62,7 @@ class Pipeline(ActorSystem):
             crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
             properties=lambda system: contracts(system, config.records, config.broker.replicas),
             topology=_topology([actor.name for actor in actors]),
+            crash_groups={"power-loss": _power_cuts([b.name for b in brokers], config.power_cut)},
         )
 
     def break_class(self, sender: str, receiver: str) -> str | None:
@@ -84,6 +89,13 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
     }
     talks.update({broker: [*brokers, *clients, "controller"] for broker in brokers})
     return {name: [to for to in talks[name] if to in names and to != name] for name in names}
+
+
+def _power_cuts(brokers: list[str], scope: str) -> list[tuple[str, ...]]:
+    """The sets of brokers one power cut may take down: any one, all, or any set at all
+    (which brokers share a rack is left open)."""
+    sizes = {"one": [1], "all": [len(brokers)]}.get(scope, range(1, len(brokers) + 1))
+    return [cut for size in sizes for cut in combinations(brokers, size)]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -14,6 +14,7 @@ from kmodel.core.schema import Setting, Settings
 from kmodel.kafka.config import (
     ACKS,
     ACKS_FOR_IDEMPOTENCE,
+    DEFAULT_BROKER,
     INT_MAX,
     SECTIONS,
     BrokerConfig,
@@ -233,14 +234,7 @@ def txn_pipeline_config(settings: Settings) -> TxnPipelineConfig:
     return TxnPipelineConfig(
         records=bounds["records"],
         output=Topic("output", bounds["output_partitions"], 1) if to_kafka else None,
-        broker=BrokerConfig(
-            replicas=1,
-            min_insync=1,
-            unclean_election=False,
-            flush_every_write=False,
-            crash_loses_page_cache=False,
-            truncation="kip-320",
-        ),
+        broker=DEFAULT_BROKER,
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",
         transactional_id=producer["transactional.id"],

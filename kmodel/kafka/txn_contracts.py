@@ -227,14 +227,18 @@ def _kafka_output_contracts(
 
 def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tuple]:
     """A partition's log as its readers find it: the current leader's log up to its high
-    watermark. While the partition is offline, the log its next clean leader (the first
-    member of the ISR the controller keeps) will serve: offline is unavailable, not lost."""
+    watermark. While the partition is offline, the log its next leader will serve (the
+    first member of the ISR, else of the ELR, else the last known leader): offline is
+    unavailable, not lost."""
     controller = system.part("controller")
     brokers = [system.part(broker_name(b)) for b in range(topic.brokers)]
 
     def log(world: World, partition: int) -> tuple:
         leadership = system.local_state(world, controller).partitions[partition]
-        leader = leadership.leader if leadership.leader >= 0 else leadership.isr[0]
+        next_leaders = (*leadership.isr, *leadership.elr, leadership.last_known_leader)
+        leader = leadership.leader if leadership.leader >= 0 else next_leaders[0]
+        if leader < 0:
+            return ()
         replica = system.local_state(world, brokers[leader])
         return replica.log[: replica.high_watermark]
 

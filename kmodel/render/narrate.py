@@ -53,6 +53,12 @@ def _sentence(event: ev.Event, down: set[str]) -> str:
         )
     if event.what == ev.RESTART:
         return _cap(f"{actor} restarts from what it stored durably.")
+    if event.kind == "crash-group":
+        return (
+            _cap(f"{text}: each machine there stops and keeps only what it had on disk, ")
+            + "and the messages on their way to it are lost."
+            + _fault_remark(event)
+        )
     if event.what == ev.TIMER:
         sentence = f"At {actor}, {_clause(text)}."
         if event.fault:
