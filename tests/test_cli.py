@@ -251,7 +251,14 @@ def test_models_lists_every_model_with_its_settings() -> None:
     # Defaults read as a spec would write them.
     assert '  producer.acks = "all"  (one of 0, 1, "all", -1)' in result.stdout
     assert "  producer.enable.idempotence = (unset)" in result.stdout
-    assert any(line.startswith("kafka-transactions: ") for line in lines)
+    assert any(line.startswith("kafka: ") for line in lines)
+    assert any(
+        line.startswith(
+            '  application.kind = "producer"  (one of "producer", "read-process-write")'
+        )
+        for line in lines
+    )
+    assert any(line.startswith("    atomicity  (always)") for line in lines)
     assert '  consumer.isolation.level = "read_uncommitted"' in result.stdout
 
 

@@ -48,7 +48,7 @@ VALUES = [
     '{ status = "holds", steps = 3 }', '{ status = "reached", steps = -1 }',
     '{ status = "violated", steps = 1.0 }', '{ status = "reached", steps = true }',
     "9" * 5000, "0" * 30 + "1", "1" + "0" * 400 + ".5",
-    '"at-most-once"', '"exactly-twice"', '"kafka-pipeline"', '"bfs"', '"dfs"',
+    '"at-most-once"', '"exactly-twice"', '"kafka"', '"bfs"', '"dfs"',
 ]  # fmt: skip
 
 # Lines of .properties files, good and bad.

@@ -8,7 +8,7 @@ from kmodel.core.schema import SpecError
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.config import idempotence_of, pipeline_config
 
-BASE = 'model = "kafka-pipeline"\n'
+BASE = 'model = "kafka"\n'
 
 
 def _load(tmp_path: Path, text: str):

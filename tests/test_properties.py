@@ -83,9 +83,7 @@ def test_bytes_are_iso_8859_1(tmp_path: Path) -> None:
 def _spec(tmp_path: Path, properties: str, extra: str = "") -> Path:
     (tmp_path / "producer.properties").write_text(properties)
     spec = tmp_path / "spec.toml"
-    spec.write_text(
-        'model = "kafka-pipeline"\n[properties]\nproducer = "producer.properties"\n' + extra
-    )
+    spec.write_text('model = "kafka"\n[properties]\nproducer = "producer.properties"\n' + extra)
     return spec
 
 
@@ -153,11 +151,11 @@ def test_bad_values_and_files_are_spec_errors(tmp_path: Path) -> None:
         load_job(_spec(tmp_path, "acks=2\n"))
     with pytest.raises(SpecError, match=r"properties.producer: .*nope.properties: no such"):
         spec = tmp_path / "missing.toml"
-        spec.write_text('model = "kafka-pipeline"\n[properties]\nproducer = "nope.properties"\n')
+        spec.write_text('model = "kafka"\n[properties]\nproducer = "nope.properties"\n')
         load_job(spec)
     with pytest.raises(SpecError, match=r"properties\.nosuch is not one of"):
         spec = tmp_path / "section.toml"
-        spec.write_text('model = "kafka-pipeline"\n[properties]\nnosuch = "x.properties"\n')
+        spec.write_text('model = "kafka"\n[properties]\nnosuch = "x.properties"\n')
         load_job(spec)
     # Kafka's own rules apply to values read from a file too.
     with pytest.raises(SpecError, match="Must set acks to all"):
@@ -168,9 +166,7 @@ def _pointing_at(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / "specs"
     folder.mkdir(exist_ok=True)
     spec = folder / "spec.toml"
-    spec.write_text(
-        f'model = "kafka-pipeline"\n[properties]\nproducer = "{name}"\n', encoding="utf-8"
-    )
+    spec.write_text(f'model = "kafka"\n[properties]\nproducer = "{name}"\n', encoding="utf-8")
     return spec
 
 

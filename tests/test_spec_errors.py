@@ -17,7 +17,7 @@ from kmodel.jobs.spec import load_job
 
 TWO_PHASE = 'model = "two-phase-commit"\n'
 LOSSY_LINK = 'model = "lossy-link"\n'
-TXN = 'model = "kafka-transactions"\n'
+TXN = 'model = "kafka"\n'
 
 
 def bad_input(*args: str | Path) -> str:
@@ -127,12 +127,12 @@ SPEC_MISTAKES = [
     ),
     (
         "unquoted-dotted-key",
-        'model = "kafka-pipeline"\n[producer]\ndelivery.timeout.ms = 1\n',
+        'model = "kafka"\n[producer]\ndelivery.timeout.ms = 1\n',
         ["producer.delivery.timeout.ms", '"delivery.timeout.ms" = 1', "nested tables"],
     ),
     (
         "unquoted-dotted-unknown-key",
-        'model = "kafka-pipeline"\n[producer]\nbatch.size.bytes = "x"\n',
+        'model = "kafka"\n[producer]\nbatch.size.bytes = "x"\n',
         ["unknown setting producer.batch.size.bytes", '"batch.size.bytes" = "x"'],
     ),
     (
@@ -164,27 +164,27 @@ SPEC_MISTAKES = [
     ),
     (
         "kafka-rule",
-        'model = "kafka-pipeline"\n[broker]\n"min.insync.replicas" = 2\n',
+        'model = "kafka"\n[broker]\n"min.insync.replicas" = 2\n',
         ["broker.min.insync.replicas: min.insync.replicas (2) is larger than replication.factor"],
     ),
     (
         "not-one-of-mixed-choices",
-        'model = "kafka-pipeline"\n[producer]\nacks = "most"\n',
+        'model = "kafka"\n[producer]\nacks = "most"\n',
         ['producer.acks is "most"', 'one of 0, 1, "all", -1'],
     ),
     (
         "boolean-for-mixed-choices",
-        'model = "kafka-pipeline"\n[producer]\nacks = true\n',
+        'model = "kafka"\n[producer]\nacks = true\n',
         ["producer.acks is true"],
     ),
     (
         "transactions-need-idempotence",
-        TXN + '[producer]\n"enable.idempotence" = false\n',
+        TXN + '[producer]\n"transactional.id" = "app"\n"enable.idempotence" = false\n',
         ["producer.enable.idempotence", "without also enabling idempotence"],
     ),
     (
         "transactions-need-acks-all",
-        TXN + "[producer]\nacks = 1\n",
+        TXN + '[producer]\n"transactional.id" = "app"\nacks = 1\n',
         ["producer.acks", "Must set acks to all"],
     ),
     (
@@ -210,32 +210,32 @@ SPEC_MISTAKES = [
     ("expect-not-a-table", TWO_PHASE + 'expect = "holds"\n', ["[expect] must be a table"]),
     (
         "float-for-acks",
-        'model = "kafka-pipeline"\n[producer]\nacks = 0.0\n',
+        'model = "kafka"\n[producer]\nacks = 0.0\n',
         ["producer.acks is 0.0, a float", 'one of 0, 1, "all", -1: write 0.'],
     ),
     (
         "float-minus-one-for-acks",
-        'model = "kafka-pipeline"\n[producer]\nacks = -1.0\n',
+        'model = "kafka"\n[producer]\nacks = -1.0\n',
         ["producer.acks is -1.0, a float", ": write -1."],
     ),
     (
         "quoted-number-for-acks",
-        'model = "kafka-pipeline"\n[producer]\nacks = "1"\n',
+        'model = "kafka"\n[producer]\nacks = "1"\n',
         ['producer.acks is "1", a string, but', ": remove the quotes."],
     ),
     (
         "quoted-number-for-an-integer",
-        'model = "kafka-pipeline"\n[producer]\nretries = "3"\n',
+        'model = "kafka"\n[producer]\nretries = "3"\n',
         ['producer.retries is "3", a string', ": remove the quotes."],
     ),
     (
         "quoted-boolean",
-        'model = "kafka-pipeline"\n[consumer]\n"enable.auto.commit" = "false"\n',
+        'model = "kafka"\n[consumer]\n"enable.auto.commit" = "false"\n',
         ['consumer.enable.auto.commit is "false", a string', "true or false: remove the quotes."],
     ),
     (
         "integer-for-a-boolean",
-        'model = "kafka-pipeline"\n[consumer]\n"enable.auto.commit" = 0\n',
+        'model = "kafka"\n[consumer]\n"enable.auto.commit" = 0\n',
         ["consumer.enable.auto.commit is 0, but it must be true or false."],
     ),
     (
@@ -245,7 +245,7 @@ SPEC_MISTAKES = [
     ),
     (
         "integer-beyond-java-int",
-        'model = "kafka-pipeline"\n[producer]\n"linger.ms" = 2147483648\n',
+        'model = "kafka"\n[producer]\n"linger.ms" = 2147483648\n',
         ["producer.linger.ms is 2147483648", "≤ 2147483647"],
     ),
     (

@@ -11,27 +11,25 @@ from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.broker import TXN_COORDINATOR, Broker
 from kmodel.kafka.config import DEFAULT_BROKER
+from kmodel.kafka.isolation import read_log, visible
 from kmodel.kafka.messages import (
+    AddPartitionsToTxn,
+    EndTxn,
     Entry,
+    InitProducerId,
+    InitProducerIdResponse,
     MetadataRequest,
     ProduceRequest,
     ProduceResponse,
-    UpdateMetadata,
-)
-from kmodel.kafka.topic import Topic
-from kmodel.kafka.txn_coordinator import TransactionCoordinator
-from kmodel.kafka.txn_log import read_log, visible
-from kmodel.kafka.txn_messages import (
-    AddPartitionsToTxn,
-    EndTxn,
-    InitProducerId,
-    InitProducerIdResponse,
     TxnResponse,
+    UpdateMetadata,
     VerifyTxn,
     VerifyTxnResponse,
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
+from kmodel.kafka.topic import Topic
+from kmodel.kafka.transaction_coordinator import TransactionCoordinator
 from kmodel.render.mermaid import to_mermaid
 from kmodel.render.plantuml import to_plantuml
 

@@ -136,6 +136,9 @@ class Model:
     rules: Callable[[Settings], list[tuple[str, str]]] = field(default=lambda settings: [])
     # The setting (section.name) that bounds each fault budget of the model's system.
     budget_bounds: Mapping[str, str] = field(default_factory=dict)
+    # Settings that change which properties the model has (e.g. which application runs):
+    # each variant's changes to the defaults; their properties together are the model's.
+    variants: tuple[Mapping[str, Mapping[str, Any]], ...] = ({},)
 
     def defaults(self) -> dict[str, dict[str, Any]]:
         return {

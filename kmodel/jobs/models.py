@@ -8,8 +8,7 @@ from kmodel.core.schema import Model, Setting
 from kmodel.core.system import Property
 from kmodel.examples.lossy_link import lossy_link
 from kmodel.examples.two_phase_commit import TwoPhaseCommit
-from kmodel.kafka.pipeline import PIPELINE
-from kmodel.kafka.transactions import TXN_PIPELINE
+from kmodel.kafka.model import KAFKA
 
 TWO_PHASE_COMMIT = Model(
     name="two-phase-commit",
@@ -53,16 +52,21 @@ def _network(name: str):
     return UnorderedNetwork() if name == "unordered" else FifoNetwork()
 
 
-MODELS: dict[str, Model] = {
-    model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, PIPELINE, TXN_PIPELINE)
-}
+MODELS: dict[str, Model] = {model.name: model for model in (TWO_PHASE_COMMIT, LOSSY_LINK, KAFKA)}
 
 
 def contracts(model: Model) -> Sequence[Property]:
     """The properties a spec of `model` can expect verdicts of: those of its defaults
-    with every bound at its largest, so each fault's witness is among them."""
-    settings = model.defaults()
-    for setting in model.sections.get("bounds", ()):
-        if setting.maximum is not None:
-            settings["bounds"][setting.name] = int(setting.maximum)
-    return model.build(settings).properties()
+    (with each variant's changes) with every bound at its largest, so each fault's
+    witness is among them."""
+    found: dict[str, Property] = {}
+    for variant in model.variants:
+        settings = model.defaults()
+        for section, changes in variant.items():
+            settings[section].update(changes)
+        for setting in model.sections.get("bounds", ()):
+            if setting.maximum is not None:
+                settings["bounds"][setting.name] = int(setting.maximum)
+        for prop in model.build(settings).properties():
+            found.setdefault(prop.name, prop)
+    return list(found.values())

@@ -49,6 +49,10 @@ from kmodel.kafka.messages import (
     OffsetsForLeaderEpochResponse,
     ProduceRequest,
     ProduceResponse,
+    VerifyTxn,
+    VerifyTxnResponse,
+    WriteTxnMarkers,
+    WriteTxnMarkersResponse,
 )
 from kmodel.kafka.producer_state import check_write, producer_entry
 from kmodel.kafka.topic import Topic
@@ -60,12 +64,6 @@ from kmodel.kafka.truncation import (
     fences_by_epoch,
     latest_epoch,
     truncation_point,
-)
-from kmodel.kafka.txn_messages import (
-    VerifyTxn,
-    VerifyTxnResponse,
-    WriteTxnMarkers,
-    WriteTxnMarkersResponse,
 )
 
 CONTROLLER = "controller"

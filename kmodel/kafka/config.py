@@ -1,7 +1,13 @@
-"""The pipeline's configuration, by Kafka's own setting names and defaults (3.x and later).
+"""The Kafka model's configuration, by Kafka's own setting names and defaults (4.x).
 
-Each section of a spec maps to one frozen dataclass here. `KAFKA_RULES`
-rejects the combinations Kafka itself rejects, with Kafka's reason.
+Each section of a spec maps to one frozen dataclass here. `kafka_rules`
+rejects the combinations Kafka itself rejects, with Kafka's reason, and the
+settings that do not apply to the chosen `application.kind`.
+
+Transactions default to today's Kafka: the idempotent producer, partition
+verification on, `transaction.version=2` (KIP-890), offsets sent with the
+consumer's group metadata (KIP-447), and the consumer's default
+`isolation.level=read_uncommitted`, which an exactly-once reader must change.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kmodel.core.schema import Setting, Settings
+from kmodel.kafka.topic import Topic
 from kmodel.kafka.truncation import GENERATIONS, KIP_320
 
 # The largest values of Kafka's INT and LONG settings (Java's int and long).
@@ -20,6 +27,7 @@ ACKS_FOR_IDEMPOTENCE = (
     "Must set acks to all in order to use the idempotent producer. "
     "Otherwise we cannot guarantee idempotence."
 )
+APPLICATION_KINDS = ("producer", "read-process-write")
 ACKS = Setting(
     "acks", object, "all", "acknowledgements the leader waits for", choices=(0, 1, "all", -1)
 )
@@ -61,6 +69,20 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             None,
             "producer id and sequence numbers (default: on unless a conflicting setting)",
         ),
+        Setting(
+            "transactional.id",
+            str,
+            "",
+            "the id whose epoch fences older instances (read-process-write needs one)",
+        ),
+        Setting(
+            "transaction.timeout.ms",
+            int,
+            60_000,
+            "the coordinator aborts a transaction open this long",
+            minimum=1,
+            maximum=INT_MAX,
+        ),
     ),
     "consumer": (
         Setting(
@@ -72,6 +94,13 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "latest",
             "where to start with no committed offset",
             choices=("earliest", "latest", "none"),
+        ),
+        Setting(
+            "isolation.level",
+            str,
+            "read_uncommitted",
+            "what a reader of a transactional topic sees",
+            choices=("read_committed", "read_uncommitted"),
         ),
     ),
     "broker": (
@@ -158,8 +187,38 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "clusters, 4.0 opt-in); 0: the last ISR member stays in the ISR (before 4.1)",
             choices=(0, 1),
         ),
+        Setting(
+            "transaction.version",
+            int,
+            2,
+            "2: KIP-890, every commit and abort bumps the producer epoch",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "transaction.partition.verification.enable",
+            bool,
+            True,
+            "a partition verifies a transaction with the coordinator before its first write",
+        ),
+        Setting(
+            "transaction.max.timeout.ms",
+            int,
+            900_000,
+            "the largest transaction.timeout.ms a producer may ask for",
+            minimum=1,
+            maximum=INT_MAX,
+        ),
     ),
     "application": (
+        Setting(
+            "kind",
+            str,
+            "producer",
+            "a producer application reading an external source, or a read-process-write "
+            "application (consume, transform, produce) with Kafka transactions",
+            choices=APPLICATION_KINDS,
+        ),
         Setting(
             "source.commit",
             str,
@@ -182,6 +241,31 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=("before-processing", "after-processing"),
         ),
         Setting("commit.mode", str, "sync", "commitSync or commitAsync", choices=("sync", "async")),
+        Setting(
+            "transactional.id.scope",
+            str,
+            "instance",
+            "one transactional.id per application instance (EOS v2) or per input "
+            "partition, taken over with it (EOS v1)",
+            choices=("instance", "input-partition"),
+        ),
+        Setting(
+            "offsets",
+            str,
+            "transaction",
+            "where the input position is stored: in the transaction, committed after it, "
+            "or in the sink with the results",
+            choices=("transaction", "after-commit", "sink"),
+        ),
+        Setting(
+            "send.offsets.group.metadata",
+            bool,
+            True,
+            "sendOffsetsToTransaction with consumer.groupMetadata() (KIP-447 fencing)",
+        ),
+        Setting(
+            "output", str, "kafka", "an output topic or an external sink", choices=("kafka", "sink")
+        ),
     ),
     "sink": (
         Setting(
@@ -200,7 +284,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         ),
     ),
     "bounds": (
-        Setting("records", int, 2, "records in the source", minimum=1, maximum=4),
+        Setting("records", int, 2, "records in the source or input", minimum=1, maximum=4),
+        Setting(
+            "partitions",
+            int,
+            1,
+            "partitions of the topic the application writes (read-process-write: 1 or 2)",
+            minimum=1,
+            maximum=2,
+        ),
         Setting(
             "retries",
             int,
@@ -277,6 +369,47 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "which brokers one power cut takes down: any set of them (which share a rack is "
             "left open), any one, or all of them (a data centre)",
             choices=("any", "one", "all"),
+        ),
+        Setting(
+            "processor_crashes",
+            int,
+            0,
+            "read-process-write application crashes",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "takeovers",
+            int,
+            0,
+            "the owner's session expires while it is only paused: a second instance "
+            "takes over and the first lives on as a zombie",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
+            "hangs",
+            int,
+            0,
+            "instances that hang for good, mid-transaction or not",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
+            "txn_coordinator_crashes",
+            int,
+            0,
+            "transaction coordinator crashes",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
+            "transaction_timeouts",
+            int,
+            0,
+            "transactions aborted by the coordinator's transaction.timeout.ms",
+            minimum=0,
+            maximum=1,
         ),
     ),
 }
@@ -410,11 +543,125 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
                 "explores earliest and latest",
             )
         )
+    problems += _transaction_rules(settings)
+    return problems + _kind_rules(settings)
+
+
+def _transaction_rules(settings: Settings) -> list[tuple[str, str]]:
+    """Kafka's rules for a transactional producer and its brokers."""
+    producer, broker, app = settings["producer"], settings["broker"], settings["application"]
+    problems = []
+    if producer["transactional.id"] and producer["enable.idempotence"] is False:
+        problems.append(
+            (
+                "producer.enable.idempotence",
+                "Cannot set a transactional.id without also enabling idempotence.",
+            )
+        )
+    if producer["transactional.id"] and acks_of(settings) != "all":
+        problems.append(("producer.acks", ACKS_FOR_IDEMPOTENCE))
+    if producer["transaction.timeout.ms"] > broker["transaction.max.timeout.ms"]:
+        problems.append(
+            (
+                "producer.transaction.timeout.ms",
+                "The transaction timeout is larger than the maximum value allowed by the "
+                "broker (as configured by transaction.max.timeout.ms).",
+            )
+        )
+    if (
+        broker["transaction.version"] == 2
+        and not broker["transaction.partition.verification.enable"]
+    ):
+        problems.append(
+            (
+                "broker.transaction.partition.verification.enable",
+                "transaction.version=2 verifies every partition as part of the protocol "
+                "(KIP-890); turning verification off applies to versions 0 and 1 only",
+            )
+        )
+    if app["offsets"] == "sink" and app["output"] != "sink":
+        problems.append(
+            (
+                "application.offsets",
+                '"sink" stores the position with the results: it needs output = "sink"',
+            )
+        )
     return problems
 
 
-# Each fault bound and the budget key it fills.
-FAULT_BUDGETS = {
+# The settings that apply to one application kind only, and what they need.
+ONLY_FOR_KIND = {
+    "producer": (
+        ("application", "source.commit"),
+        ("application", "on.send.failure"),
+        ("bounds", "producer_crashes"),
+        ("bounds", "network_failures"),
+    ),
+    "read-process-write": (
+        ("producer", "transaction.timeout.ms"),
+        ("application", "transactional.id.scope"),
+        ("application", "offsets"),
+        ("application", "send.offsets.group.metadata"),
+        ("application", "output"),
+        ("bounds", "partitions"),
+        ("bounds", "processor_crashes"),
+        ("bounds", "takeovers"),
+        ("bounds", "hangs"),
+        ("bounds", "txn_coordinator_crashes"),
+        ("bounds", "transaction_timeouts"),
+    ),
+}
+
+
+def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
+    """A setting changed from its default must apply to the chosen application.kind."""
+    kind = settings["application"]["kind"]
+    defaults = {
+        (section, setting.name): setting.default
+        for section, section_settings in SECTIONS.items()
+        for setting in section_settings
+    }
+    problems = [
+        (
+            f"{section}.{name}",
+            f'applies to application.kind = "{other}" only, and this spec\'s kind is "{kind}"',
+        )
+        for other, fields in ONLY_FOR_KIND.items()
+        if other != kind
+        for section, name in fields
+        if settings[section][name] != defaults[(section, name)]
+    ]
+    if kind == "read-process-write":
+        if not settings["producer"]["transactional.id"]:
+            problems.append(
+                (
+                    "producer.transactional.id",
+                    "a read-process-write application writes in transactions: give it a "
+                    'transactional.id (e.g. "app")',
+                )
+            )
+        if settings["bounds"]["consumers"]:
+            problems.append(
+                (
+                    "bounds.consumers",
+                    "the read-process-write output is read as a read_committed or "
+                    "read_uncommitted reader would at every step (consumer.isolation.level); "
+                    "a consumer application after it is not modelled: set consumers = 0",
+                )
+            )
+    elif settings["producer"]["transactional.id"]:
+        problems.append(
+            (
+                "producer.transactional.id",
+                "a transactional producer is modelled as a read-process-write application: "
+                'set application.kind = "read-process-write"',
+            )
+        )
+    return problems
+
+
+# Each fault bound of an application kind and the budget key it fills.
+PRODUCER_FAULTS = {
     "producer_crashes": "crash:producer",
     "broker_crashes": "crash:broker",
     "consumer_crashes": "crash:consumer",
@@ -426,6 +673,19 @@ FAULT_BUDGETS = {
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
 }
+READ_PROCESS_WRITE_FAULTS = {
+    "processor_crashes": "crash:processor",
+    "txn_coordinator_crashes": "crash:txn-coordinator",
+    "broker_crashes": "crash:broker",
+    "sink_crashes": "crash:sink",
+    "timeouts": "timeout",
+    "transaction_timeouts": "transaction-timeout",
+    "takeovers": "takeover",
+    "hangs": "hang",
+    "isr_shrinks": "isr-shrink",
+    "power_failures": "power-loss",
+}
+FAULT_BUDGETS = {**PRODUCER_FAULTS, **READ_PROCESS_WRITE_FAULTS}
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
@@ -435,7 +695,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     # delivery.timeout.ms bounds how many request timeouts fit before a record expires.
     by_time = max(1, producer["delivery.timeout.ms"] // producer["request.timeout.ms"])
     attempts = 1 + min(producer["retries"], bounds["retries"], by_time - 1)
-    budget = {key: bounds[bound] for bound, key in FAULT_BUDGETS.items()}
+    budget = {key: bounds[bound] for bound, key in PRODUCER_FAULTS.items()}
     return PipelineConfig(
         producer=ProducerConfig(
             acks=acks_of(settings),
@@ -482,3 +742,48 @@ def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> Br
 
 # Today's Kafka brokers: every `[broker]` setting at its default.
 DEFAULT_BROKER = broker_config({setting.name: setting.default for setting in SECTIONS["broker"]})
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProcessWriteConfig:
+    records: int
+    output: Topic | None  # the output topic; None when the output is the external sink
+    broker: BrokerConfig
+    isolation: str
+    shared_transactional_id: bool
+    transactional_id: str
+    offsets: str
+    group_metadata: bool
+    bump_on_end: bool
+    verify: bool
+    sink_upsert: bool
+    sink_dedup: str
+    takeover: bool
+    power_cut: str
+    budget: dict[str, int]
+
+
+def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
+    """The validated settings of a read-process-write spec as the objects the actors read."""
+    producer, broker, app = settings["producer"], settings["broker"], settings["application"]
+    bounds, sink = settings["bounds"], settings["sink"]
+    budget = {key: bounds[bound] for bound, key in READ_PROCESS_WRITE_FAULTS.items()}
+    to_kafka = app["output"] == "kafka"
+    output = Topic("output", bounds["partitions"], broker["replication.factor"])
+    return ReadProcessWriteConfig(
+        records=bounds["records"],
+        output=output if to_kafka else None,
+        broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
+        isolation=settings["consumer"]["isolation.level"],
+        shared_transactional_id=app["transactional.id.scope"] == "input-partition",
+        transactional_id=producer["transactional.id"],
+        offsets=app["offsets"],
+        group_metadata=app["send.offsets.group.metadata"],
+        bump_on_end=broker["transaction.version"] >= 2,
+        verify=broker["transaction.partition.verification.enable"],
+        sink_upsert=sink["write"] == "upsert",
+        sink_dedup=sink["dedup"],
+        takeover=bounds["takeovers"] > 0,
+        power_cut=bounds["power_cut"],
+        budget=budget,
+    )

@@ -30,8 +30,6 @@ from kmodel.kafka.messages import (
     OffsetFetch,
     OffsetFetchResponse,
     SessionExpired,
-)
-from kmodel.kafka.txn_messages import (
     TxnOffsetCommit,
     TxnOffsetCommitResponse,
     WriteTxnMarkers,

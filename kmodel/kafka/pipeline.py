@@ -1,25 +1,14 @@
-"""Assemble the non-transactional pipeline: source → producer → partition → consumer → sink."""
+"""Assemble a producer application's pipeline: source → producer → partition → consumer → sink."""
 
 from __future__ import annotations
 
-from itertools import combinations
-
 from kmodel.core.network import FifoNetwork
-from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
-from kmodel.kafka.broker import Broker, broker_name
-from kmodel.kafka.config import (
-    FAULT_BUDGETS,
-    SECTIONS,
-    PipelineConfig,
-    kafka_rules,
-    pipeline_config,
-)
+from kmodel.kafka.cluster import cluster
+from kmodel.kafka.config import PipelineConfig
 from kmodel.kafka.consumer import Consumer
 from kmodel.kafka.contracts import contracts
-from kmodel.kafka.controller import Controller
 from kmodel.kafka.coordinator import GroupCoordinator
-from kmodel.kafka.messages import SessionExpired
 from kmodel.kafka.producer import Producer
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
@@ -30,14 +19,13 @@ CLIENT_LINKS = ("producer", "consumer")
 
 class Pipeline(ActorSystem):
     """The pipeline's actors on TCP-like connections. Network failures break the
-    connections of the clients to the brokers, where Kafka's clients live with them.
-    A power cut takes down any set of brokers at once (those sharing a rack or a data
-    centre), each losing what it had not flushed."""
+    connections of the clients to the brokers, where Kafka's clients live with them."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         topic = Topic("topic", 1, config.broker.replicas)
-        brokers = [Broker(b, config.broker, topic, verify=False) for b in range(topic.brokers)]
+        clients = CLIENT_LINKS[: 1 + config.consumers]
+        brokers = cluster(config.broker, topic, clients, config.power_cut, verify=False)
         actors = [
             Source(config.records),
             Producer(
@@ -46,8 +34,7 @@ class Pipeline(ActorSystem):
                 resend_on_failure=config.resend_on_failure,
                 max_resends=1,
             ),
-            *brokers,
-            Controller(config.broker, topic, clients=CLIENT_LINKS[: 1 + config.consumers]),
+            *brokers.actors,
         ]
         if config.consumers:
             actors += [
@@ -59,10 +46,10 @@ class Pipeline(ActorSystem):
             actors,
             network=FifoNetwork(),
             budget=config.budget,
-            crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
+            crash_notices=brokers.crash_notices,
             properties=lambda system: contracts(system, config.records, config.broker.replicas),
             topology=_topology([actor.name for actor in actors]),
-            crash_groups={"power-loss": _power_cuts([b.name for b in brokers], config.power_cut)},
+            crash_groups=brokers.crash_groups,
         )
 
     def break_class(self, sender: str, receiver: str) -> str | None:
@@ -89,26 +76,3 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
     }
     talks.update({broker: [*brokers, *clients, "controller"] for broker in brokers})
     return {name: [to for to in talks[name] if to in names and to != name] for name in names}
-
-
-def _power_cuts(brokers: list[str], scope: str) -> list[tuple[str, ...]]:
-    """The sets of brokers one power cut may take down: any one, all, or any set at all
-    (which brokers share a rack is left open)."""
-    sizes = {"one": [1], "all": [len(brokers)]}.get(scope, range(1, len(brokers) + 1))
-    return [cut for size in sizes for cut in combinations(brokers, size)]
-
-
-def build_pipeline(settings: Settings) -> Pipeline:
-    return Pipeline(pipeline_config(settings))
-
-
-PIPELINE = Model(
-    name="kafka-pipeline",
-    summary="Source → producer → partition replicas → consumer → sink, without transactions",
-    sections=SECTIONS,
-    build=build_pipeline,
-    rules=kafka_rules,
-    budget_bounds={key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
-)
-
-__all__ = ["PIPELINE", "Pipeline", "broker_name", "build_pipeline"]

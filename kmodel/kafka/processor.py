@@ -42,6 +42,11 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
 from kmodel.kafka.messages import (
+    GROUP,
+    AddPartitionsToTxn,
+    EndTxn,
+    InitProducerId,
+    InitProducerIdResponse,
     JoinGroup,
     JoinGroupResponse,
     MetadataRequest,
@@ -53,25 +58,18 @@ from kmodel.kafka.messages import (
     ProduceResponse,
     SessionExpired,
     SinkAck,
+    SinkOffsetFetch,
+    SinkOffsetFetchResponse,
     SinkWrite,
     SourceRead,
     SourceRecord,
+    TxnOffsetCommit,
+    TxnOffsetCommitResponse,
+    TxnResponse,
     UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
 from kmodel.kafka.topic import Topic
-from kmodel.kafka.txn_messages import (
-    GROUP,
-    AddPartitionsToTxn,
-    EndTxn,
-    InitProducerId,
-    InitProducerIdResponse,
-    SinkOffsetFetch,
-    SinkOffsetFetchResponse,
-    TxnOffsetCommit,
-    TxnOffsetCommitResponse,
-    TxnResponse,
-)
 
 INPUT = "input"
 REQUEST_TIMEOUT = "request.timeout.ms"
@@ -374,6 +372,8 @@ class Processor(Actor[ProcessorState]):
             for i, partition in enumerate(self.config.outputs)
         )
         unsent = tuple(p for p, request in requests if not self._send(state, p, request, out))
+        if unsent:
+            out.send(CONTROLLER, MetadataRequest())  # no leader known: ask where it is now
         out.set_timer(REQUEST_TIMEOUT)
         sequences = tuple(s + 1 for s in state.sequences)
         state = state._replace(phase="producing", requests=requests, sequences=sequences)

@@ -14,8 +14,7 @@ from collections.abc import Hashable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
-from kmodel.kafka.messages import SinkAck, SinkWrite
-from kmodel.kafka.txn_messages import SinkOffsetFetch, SinkOffsetFetchResponse
+from kmodel.kafka.messages import SinkAck, SinkOffsetFetch, SinkOffsetFetchResponse, SinkWrite
 
 NAME = "sink"
 

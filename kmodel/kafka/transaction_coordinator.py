@@ -39,19 +39,20 @@ from typing import NamedTuple
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
-from kmodel.kafka.messages import MetadataRequest, UpdateMetadata
-from kmodel.kafka.topic import Topic
-from kmodel.kafka.txn_messages import (
+from kmodel.kafka.messages import (
     AddPartitionsToTxn,
     EndTxn,
     InitProducerId,
     InitProducerIdResponse,
+    MetadataRequest,
     TxnResponse,
+    UpdateMetadata,
     VerifyTxn,
     VerifyTxnResponse,
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
+from kmodel.kafka.topic import Topic
 
 MARKER_RETRY = "retry.backoff.ms"
 TIMEOUT_FIRES = "transaction.timeout.ms"  # the eventual timeout of a stuck transaction
@@ -72,7 +73,9 @@ class TxnCoordinatorState(NamedTuple):
     transactions: tuple[TxnMetadata, ...]  # durable: the __transaction_state log
     outcomes: tuple[tuple[int, bool], ...] = ()  # (attempt, committed), decided (ghost)
     parked: tuple[tuple[str, Hashable], ...] = ()  # requests waiting for a completion
-    unreachable: tuple[str, ...] = ()  # partitions whose markers wait to go again
+    # The markers, as (partition, producer id), that wait to go again: one at a time per
+    # transaction and partition, as Kafka's marker channel keeps them.
+    unreachable: tuple[tuple[str, int], ...] = ()
     # The output partitions' leaders and leader epochs, as the metadata cache has them.
     leaders: tuple[tuple[int, int], ...] = ()
 
@@ -107,7 +110,8 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
     def on_message(self, state: TxnCoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, WriteTxnMarkersResponse):
             if message.error != "NONE":
-                return self._retry_markers(state, (message.partition,), out)
+                key = (message.partition, message.producer_id)
+                return self._retry_markers(state, (key,), out)
             return self._marker_written(state, message.partition, message.producer_id, out)
         if isinstance(message, UpdateMetadata):
             return self._learned_leader(state, message, out)
@@ -196,16 +200,16 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         state: TxnCoordinatorState,
         out: Out,
         only: int | None = None,
-        to: tuple[str, ...] | None = None,
+        to: tuple[tuple[str, int], ...] | None = None,
     ) -> TxnCoordinatorState:
-        """Send the due markers: of one transaction (`only`), or to some partitions (`to`);
-        those of a partition with no leader known go again after a backoff."""
+        """Send the due markers: of one transaction (`only`), or those named (`to`, as
+        partition and producer id); those of a partition with no leader known wait."""
         waiting = set()
         for index, meta in enumerate(state.transactions):
             if only is not None and index != only:
                 continue
             for partition in meta.pending:
-                if to is not None and partition not in to:
+                if to is not None and (partition, meta.producer_id) not in to:
                     continue
                 marker = WriteTxnMarkers(
                     partition,
@@ -218,7 +222,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
                 if destination:
                     out.send(destination, marker)
                 else:
-                    waiting.add(partition)
+                    waiting.add((partition, meta.producer_id))
         return self._retry_markers(state, tuple(sorted(waiting)), out)
 
     def _leader_of(self, state: TxnCoordinatorState, partition: str) -> str:
@@ -230,18 +234,22 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         return broker_name(leader) if leader >= 0 else ""
 
     def _retry_markers(
-        self, state: TxnCoordinatorState, partitions: tuple[str, ...], out: Out
+        self, state: TxnCoordinatorState, keys: tuple[tuple[str, int], ...], out: Out
     ) -> TxnCoordinatorState:
-        """Send the markers due to `partitions` again: to an output partition once fresh
-        metadata names its leader, to the group's offsets after `retry.backoff.ms`."""
+        """Send the markers named by `keys` (partition, producer id) again: to an output
+        partition once fresh metadata names its leader, to the group's offsets after
+        `retry.backoff.ms`."""
         due = [
-            p
-            for p in partitions
-            if p not in state.unreachable and any(p in m.pending for m in state.transactions)
+            (partition, producer_id)
+            for partition, producer_id in keys
+            if (partition, producer_id) not in state.unreachable
+            and any(
+                partition in m.pending and m.producer_id == producer_id for m in state.transactions
+            )
         ]
-        if any(self._is_output(p) for p in due):
+        if any(self._is_output(partition) for partition, _ in due):
             out.send(CONTROLLER, MetadataRequest())
-        if any(not self._is_output(p) for p in due):
+        if any(not self._is_output(partition) for partition, _ in due):
             out.set_timer(MARKER_RETRY)
         return state._replace(unreachable=tuple(sorted({*state.unreachable, *due})))
 
@@ -257,13 +265,14 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             return state
         leader = (update.leader, update.leader_epoch)
         state = state._replace(leaders=replace_at(state.leaders, index, leader))
-        if update.partition not in state.unreachable:
+        due = tuple(key for key in state.unreachable if key[0] == update.partition)
+        if not due:
             return state
         if update.leader < 0:
             out.set_timer(MARKER_RETRY)  # no leader yet: ask again after a backoff
             return state
-        waiting = tuple(p for p in state.unreachable if p != update.partition)
-        return self._send_markers(state._replace(unreachable=waiting), out, to=(update.partition,))
+        waiting = tuple(key for key in state.unreachable if key not in due)
+        return self._send_markers(state._replace(unreachable=waiting), out, to=due)
 
     def _marker_written(
         self, state: TxnCoordinatorState, partition: str, producer_id: int, out: Out
@@ -291,16 +300,20 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
     def on_connection_lost(self, state: TxnCoordinatorState, peer: str, out: Out):
         """Requests parked for `peer` die with its connection; markers to it go again later."""
         state = state._replace(parked=tuple(p for p in state.parked if p[0] != peer))
-        partitions = {p for m in state.transactions for p in m.pending}
-        return self._retry_markers(
-            state, tuple(p for p in sorted(partitions) if self._leader_of(state, p) == peer), out
-        )
+        keys = {
+            (partition, meta.producer_id)
+            for meta in state.transactions
+            for partition in meta.pending
+            if self._leader_of(state, partition) == peer
+        }
+        return self._retry_markers(state, tuple(sorted(keys)), out)
 
     def on_timer(self, state: TxnCoordinatorState, timer: Hashable, out: Out):
         return self._send_markers(state._replace(unreachable=()), out, to=state.unreachable)
 
     def describe_timer(self, state: TxnCoordinatorState, timer: Hashable) -> str:
-        return f"sends the markers for {', '.join(state.unreachable)} again"
+        partitions = sorted({partition for partition, _ in state.unreachable})
+        return f"sends the markers for {', '.join(partitions)} again"
 
     # -- transaction timeout ------------------------------------------------------------
 

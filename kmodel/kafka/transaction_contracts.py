@@ -1,7 +1,7 @@
 """The exactly-once contracts of the transactional pipeline, each with witnesses.
 
 The output topic is read as a consumer with the spec's `isolation.level`
-would read it at any moment (`txn_log.visible`), so a contract about what a
+would read it at any moment (`isolation.visible`), so a contract about what a
 reader sees is checked in every reachable state, not only when some modelled
 reader happens to poll. Ghosts tell transactions apart: every record and
 marker carries the application's transaction attempt, the transaction
@@ -17,15 +17,17 @@ from typing import Any
 from kmodel.core.system import Property, Read
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
+from kmodel.kafka.config import ReadProcessWriteConfig
 from kmodel.kafka.contracts import witnesses_of_faults
+from kmodel.kafka.isolation import DataRecord, LogView, read_log, visible
+from kmodel.kafka.messages import GROUP
 from kmodel.kafka.topic import Topic
-from kmodel.kafka.txn_config import TxnPipelineConfig
-from kmodel.kafka.txn_coordinator import PREPARED
-from kmodel.kafka.txn_log import DataRecord, LogView, read_log, visible
-from kmodel.kafka.txn_messages import GROUP
+from kmodel.kafka.transaction_coordinator import PREPARED
 
 
-def txn_contracts(system: ActorSystem, config: TxnPipelineConfig) -> list[Property[World]]:
+def transaction_contracts(
+    system: ActorSystem, config: ReadProcessWriteConfig
+) -> list[Property[World]]:
     """All contracts and witnesses of a transactional pipeline."""
     records, output, isolation = config.records, config.output, config.isolation
 

@@ -1,4 +1,4 @@
-"""Assemble the transactional pipeline: input → read-process-write application → output.
+"""Assemble a read-process-write pipeline: input → application → output, in transactions.
 
 The output is a topic of one or two partitions, each with its replicas on
 brokers and a controller electing their leaders, read with the spec's
@@ -11,31 +11,23 @@ from __future__ import annotations
 
 from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
-from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
-from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, Broker
-from kmodel.kafka.controller import Controller
+from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR
+from kmodel.kafka.cluster import cluster
+from kmodel.kafka.config import ReadProcessWriteConfig
 from kmodel.kafka.coordinator import GroupCoordinator
-from kmodel.kafka.messages import SessionExpired
+from kmodel.kafka.messages import GROUP
 from kmodel.kafka.processor import INPUT, Processor, ProcessorConfig
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
-from kmodel.kafka.txn_config import (
-    FAULT_BUDGETS,
-    TXN_SECTIONS,
-    TxnPipelineConfig,
-    txn_pipeline_config,
-    txn_rules,
-)
-from kmodel.kafka.txn_contracts import txn_contracts
-from kmodel.kafka.txn_coordinator import TIMEOUT_FIRES, TransactionCoordinator
-from kmodel.kafka.txn_messages import GROUP
+from kmodel.kafka.transaction_contracts import transaction_contracts
+from kmodel.kafka.transaction_coordinator import TIMEOUT_FIRES, TransactionCoordinator
 
 
-class TxnPipeline(ActorSystem):
+class ReadProcessWrite(ActorSystem):
     """The actors of the exactly-once pipeline on TCP-like connections."""
 
-    def __init__(self, config: TxnPipelineConfig) -> None:
+    def __init__(self, config: ReadProcessWriteConfig) -> None:
         self.config = config
         instances = 2 if config.takeover or config.budget["hang"] else 1
         ids = _transactional_ids(config, instances)
@@ -57,14 +49,12 @@ class TxnPipeline(ActorSystem):
             TransactionCoordinator(ids, bump_on_end=config.bump_on_end, output=output),
             GroupCoordinator(GROUP, members=apps),
         ]
-        brokers = []
+        crash_notices, crash_groups = {}, {}
         if output:
-            brokers = [
-                Broker(b, config.broker, output, verify=config.verify)
-                for b in range(output.brokers)
-            ]
             # Clients learn leaders by asking (a MetadataRequest), as Kafka's clients do.
-            actors += [*brokers, Controller(config.broker, output, clients=())]
+            brokers = cluster(config.broker, output, (), config.power_cut, verify=config.verify)
+            actors += brokers.actors
+            crash_notices, crash_groups = brokers.crash_notices, brokers.crash_groups
         else:
             actors.append(Sink(config.sink_upsert, config.sink_dedup))
         super().__init__(
@@ -72,8 +62,9 @@ class TxnPipeline(ActorSystem):
             network=FifoNetwork(),
             budget=config.budget,
             eventual=(TIMEOUT_FIRES,),
-            crash_notices={b.name: [(CONTROLLER, SessionExpired(b.name))] for b in brokers},
-            properties=lambda system: txn_contracts(system, config),
+            crash_notices=crash_notices,
+            crash_groups=crash_groups,
+            properties=lambda system: transaction_contracts(system, config),
             topology=_topology([actor.name for actor in actors]),
         )
 
@@ -103,23 +94,8 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
     return {name: [to for to in talks[name] if to in names] for name in names}
 
 
-def _transactional_ids(config: TxnPipelineConfig, instances: int) -> tuple[str, ...]:
+def _transactional_ids(config: ReadProcessWriteConfig, instances: int) -> tuple[str, ...]:
     """One id taken over with the input partition, or one per instance."""
     if config.shared_transactional_id or instances == 1:
         return (config.transactional_id,)
     return tuple(f"{config.transactional_id}-{i}" for i in range(1, instances + 1))
-
-
-def build_txn_pipeline(settings: Settings) -> TxnPipeline:
-    return TxnPipeline(txn_pipeline_config(settings))
-
-
-TXN_PIPELINE = Model(
-    name="kafka-transactions",
-    summary="Read-process-write with Kafka transactions: input → application → output "
-    "topic or external sink",
-    sections=TXN_SECTIONS,
-    build=build_txn_pipeline,
-    rules=txn_rules,
-    budget_bounds={key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
-)
