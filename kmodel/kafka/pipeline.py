@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from itertools import combinations
 
 from kmodel.core.network import FifoNetwork
@@ -19,7 +20,7 @@ from kmodel.kafka.consumer import Consumer
 from kmodel.kafka.contracts import contracts
 from kmodel.kafka.controller import Controller
 from kmodel.kafka.coordinator import GroupCoordinator
-from kmodel.kafka.messages import SessionExpired
+from kmodel.kafka.messages import LeaderAndIsr, SessionExpired, ZooKeeperConnectionLost
 from kmodel.kafka.producer import Producer
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
@@ -59,11 +60,19 @@ class Pipeline(ActorSystem):
             actors,
             network=FifoNetwork(),
             budget=config.budget,
-            crash_notices={b.name: [("controller", SessionExpired(b.name))] for b in brokers},
+            crash_notices={
+                b.name: [("controller", _crash_notice(config, b.name))] for b in brokers
+            },
             properties=lambda system: contracts(system, config.records, config.broker.replicas),
             topology=_topology([actor.name for actor in actors]),
             crash_groups={"power-loss": _power_cuts([b.name for b in brokers], config.power_cut)},
         )
+
+    def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
+        """Only the ZooKeeper controller's LeaderAndIsr requests to a broker may be lost."""
+        if self.config.broker.zookeeper and isinstance(message, LeaderAndIsr):
+            return "leader-and-isr-loss"
+        return None
 
     def break_class(self, sender: str, receiver: str) -> str | None:
         touches_client = sender in CLIENT_LINKS or receiver in CLIENT_LINKS
@@ -72,6 +81,14 @@ class Pipeline(ActorSystem):
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}
+
+
+def _crash_notice(config: PipelineConfig, broker: str) -> Hashable:
+    """What the controller hears of a broker's crash: its session expired (KRaft), or
+    ZooKeeper lost its connection and the session expires later."""
+    if config.broker.zookeeper:
+        return ZooKeeperConnectionLost(broker)
+    return SessionExpired(broker)
 
 
 def _topology(names: list[str]) -> dict[str, list[str]]:
