@@ -52,6 +52,16 @@ def _load(tmp_path: Path, text: str):
             "broker.strict.min.isr",
             "eligible.leader.replicas.version=1",
         ),
+        (
+            '[broker]\n"controller.mode" = "zookeeper"\n"stale.broker.epoch.join.isr" = true\n',
+            "broker.eligible.leader.replicas.version",
+            "KIP-966",
+        ),
+        (
+            '[broker]\n"controller.mode" = "zookeeper"\n"eligible.leader.replicas.version" = 0\n',
+            "broker.stale.broker.epoch.join.isr",
+            "KIP-903",
+        ),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

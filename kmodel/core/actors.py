@@ -30,11 +30,12 @@ S = TypeVar("S", bound=Hashable)
 class Out:
     """What one handler asks for: messages to send and timers to set or cancel, in order."""
 
-    __slots__ = ("sends", "timer_ops")
+    __slots__ = ("sends", "stopped", "timer_ops")
 
     def __init__(self) -> None:
         self.sends: list[tuple[str, Hashable]] = []
         self.timer_ops: list[tuple[bool, Hashable]] = []  # (set?, timer)
+        self.stopped = False
 
     def send(self, receiver: str, message: Hashable) -> None:
         self.sends.append((receiver, message))
@@ -46,6 +47,12 @@ class Out:
 
     def cancel_timer(self, timer: Hashable) -> None:
         self.timer_ops.append((False, timer))
+
+    def stop(self) -> None:
+        """Shut down cleanly once this handler is done: what it sent still goes out, its
+        connections close (peers hear it), and it keeps what a crash keeps (`after_crash`)
+        until it restarts. No crash notice is sent and no fault budget is spent."""
+        self.stopped = True
 
 
 class Actor(Generic[S]):

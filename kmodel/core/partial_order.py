@@ -17,7 +17,8 @@ actor layer knows:
 - Only worlds where no fault can happen any more (every fault budget spent):
   a crash, a loss or a broken connection reaches the state of every actor it
   touches, and faults share budgets. Eventual steps, which wait until nothing
-  else can happen, turn the reduction off where they are due.
+  else can happen, turn the reduction off where they are due, and so does a
+  step after which its actor shuts down (every peer hears it).
 - Visibility: every step of the set must leave unchanged what the properties
   still undecided read (their declared parts and fields); a set with a
   visible step is not used.
@@ -99,17 +100,19 @@ class PartialOrderReduced(Reduced):
     def _stubborn(self, world: World, found: list[Transition]) -> list[Transition] | None:
         system = self.actors
         by_actor: dict[int, list[Transition]] = {}
+        up = system._up
         for transition in found:
             action = transition[0]
             if action[0] == "step" and action[3] in system.eventual:
                 return None  # due: it waits for everything else to stop
+            if not up[transition[3][0]]:
+                return None  # the actor shuts down: every peer hears its connections close
             by_actor.setdefault(transition[2], []).append(transition)
         if len(by_actor) < 2:
             return None
         self._refresh_visibility()
         if self._reads_network:
             return None
-        up = system._up
         down = tuple(i for i in range(len(system.actors)) if not up[world[i]])
         for seed in sorted(by_actor, key=lambda actor: len(by_actor[actor])):
             members = self._closures.get((seed, world[-2], down))

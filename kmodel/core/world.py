@@ -18,6 +18,10 @@ Every fault is an action the layer generates, counted against its own budget
   machine loses (a page cache) goes too. Each member restarts on its own, in
   any order.
 
+An actor may also shut itself down cleanly (`Out.stop`, a broker's controlled
+shutdown): its last messages still go out, its connections close, and it
+restarts like a crashed actor; that is no fault and sends no crash notice.
+
 A crash can be noticed: `crash_notices` names, per actor, the messages the
 world delivers on its behalf once it is down (a session expiring at a
 controller), so watchers learn of crashes without a perfect oracle in their code.
@@ -541,6 +545,13 @@ class ActorSystem(System[World, Action]):
                     armed.remove(timer)
             timers = tuple(sorted(armed, key=repr))
         sends = tuple((self.index[to], self._message(message)) for to, message in out.sends)
+        if out.stopped:
+            left = self.actors[i].after_crash(state)
+            return self._slot(i, False, left, ()), self._checked_sends(i, sends)
+        return self._slot(i, True, state, timers), self._checked_sends(i, sends)
+
+    def _checked_sends(self, i: int, sends: Sends) -> Sends:
+        """`sends`, once checked against the declared topology."""
         if self.reaches:
             stray = [self.names[dst] for dst, _ in sends if dst not in self.reaches[i]]
             if stray:
@@ -548,7 +559,7 @@ class ActorSystem(System[World, Action]):
                     f"actor {self.names[i]!r} sent a message to {stray[0]!r}, which the "
                     "model's topology does not let it reach; add it to the topology"
                 )
-        return self._slot(i, True, state, timers), sends
+        return sends
 
     def _deliver(self, slot: int, src: int, mid: int) -> Effect:
         i, _, state, timers = self._slots.values[slot]
@@ -681,6 +692,8 @@ class ActorSystem(System[World, Action]):
         after[-2] = net
         if faults is not None:
             after[-1] = faults
+        if not self._up[slot] and self._up[world[i]]:
+            return self._stopped(tuple(after), i)
         world = tuple(after)
         if notify_refused:
             for dst in refused:
@@ -708,6 +721,12 @@ class ActorSystem(System[World, Action]):
                 after[i] = self._slot(i, False, self.actors[i].after_power_loss(state), ())
         after[-1] = self._spend(world[-1], key)
         return self._hear_crashes(tuple(after), tuple(crashed))
+
+    def _stopped(self, world: World, i: int) -> World:
+        """Actor i shut down cleanly: what was on its way to it is refused, what it sent
+        goes on (a connection closed after its last write), and its peers hear it."""
+        kept = self.network.drop(self._nets.values[world[-2]], lambda s, d: d != i)
+        return self._hear_crashes((*world[:-2], self._net(kept), world[-1]), (i,))
 
     def _hear_crashes(self, world: World, crashed: tuple[int, ...]) -> World:
         """Every actor still up hears its connections to the crashed ones reset."""

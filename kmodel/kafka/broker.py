@@ -18,12 +18,19 @@ which is how a late write hangs a partition. Markers and transactional batches
 are replicated like any batch, so the last stable offset and the aborted
 transactions, read from the log, survive a failover as far as the log does.
 
+A controlled shutdown (a fault of its own, distinct from a crash) asks the
+controller to move the broker's leaderships away; once it answers, the broker
+flushes its log, writes its clean-shutdown file with its broker epoch
+(KIP-966) and stops. On restart it registers with the controller (in
+ZooKeeper mode: creates its znode), giving that epoch if it shut down cleanly.
+
 Durable: the log (all of it, or only its flushed part when a crash is a
-machine crash or a power cut), the HW checkpoint, the leader epoch, and the
-ghost list of records it committed as leader, which contracts read. Everything
-else (role, ISR view, parked requests, the broker epoch) is rebuilt from the
-controller on restart. When a follower may join the ISR and which replicas the
-HW waits for are the rules of `kmodel.kafka.isr`.
+machine crash or a power cut), the HW checkpoint, the leader epoch, the
+clean-shutdown file, and the ghost list of records it committed as leader,
+which contracts read. Everything else (role, ISR view, parked requests, the
+broker epoch) is rebuilt from the controller on restart. When a follower may
+join the ISR and which replicas the HW waits for are the rules of
+`kmodel.kafka.isr`.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ from kmodel.kafka.messages import (
     AlterPartitionResponse,
     BrokerRegistration,
     BrokerRegistrationResponse,
+    BrokerZnode,
+    ControlledShutdown,
+    ControlledShutdownResponse,
     Entry,
     Fetch,
     FetchResponse,
@@ -70,6 +80,11 @@ CONTROLLER = "controller"
 TXN_COORDINATOR = "txn-coordinator"
 VERIFY_RETRY = "retry.backoff.ms"
 FOLLOWING = ("follower", "truncating")
+STEP_FAULTS = {
+    "shrink": "isr-shrink",
+    "fetch-wait": "fetch-wait",
+    "controlled-shutdown": "controlled-shutdown",
+}
 
 
 def broker_name(broker: int) -> str:
@@ -115,12 +130,21 @@ class ReplicaState(NamedTuple):
     broker_epoch: int = 0  # given by the controller at registration
     epoch_start: int = 0  # a leader's log end when its leader epoch began
     replica_epochs: tuple[int, ...] = ()  # the leader's view: each follower's broker epoch
+    shutting_down: bool = False  # a controlled shutdown was asked for
+    clean_shutdown_epoch: int = -1  # the clean-shutdown file's broker epoch (durable)
 
 
 class Broker(Actor[ReplicaState]):
     """Broker `broker`, holding a replica of the topic's partition `topic.partition_of`."""
 
-    durable = ("log", "flushed", "high_watermark", "leader_epoch", "committed")
+    durable = (
+        "log",
+        "flushed",
+        "high_watermark",
+        "leader_epoch",
+        "committed",
+        "clean_shutdown_epoch",
+    )
 
     def __init__(self, broker: int, config: BrokerConfig, topic: Topic, verify: bool) -> None:
         super().__init__(broker_name(broker), kind="broker")
@@ -149,8 +173,14 @@ class Broker(Actor[ReplicaState]):
         if state.role == "follower":
             return self._fetch(state, out)
         if state.role == "none":
-            out.send(CONTROLLER, BrokerRegistration(self.broker))
+            out.send(CONTROLLER, self._registration(state))
+            return state._replace(clean_shutdown_epoch=-1)  # read, then deleted at startup
         return state
+
+    def _registration(self, state: ReplicaState) -> BrokerRegistration | BrokerZnode:
+        if self.config.zookeeper:
+            return BrokerZnode(self.broker)
+        return BrokerRegistration(self.broker, state.clean_shutdown_epoch)
 
     def after_crash(self, state: ReplicaState) -> ReplicaState:
         return self._restarted(state, self.config.crash_loses_page_cache)
@@ -169,6 +199,7 @@ class Broker(Actor[ReplicaState]):
             high_watermark=min(state.high_watermark, len(log)),
             leader_epoch=state.leader_epoch,
             committed=state.committed,
+            clean_shutdown_epoch=state.clean_shutdown_epoch,
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
@@ -182,11 +213,15 @@ class Broker(Actor[ReplicaState]):
             for index, parked in enumerate(state.parked):
                 if not parked.replica:
                     yield ("fetch-wait", index)
+        if state.role != "none" and not state.shutting_down:
+            yield ("controlled-shutdown",)
 
     def step_fault(self, state: ReplicaState, step: Hashable) -> str | None:
-        return {"shrink": "isr-shrink", "fetch-wait": "fetch-wait"}.get(step[0])
+        return STEP_FAULTS.get(step[0])
 
     def describe_step(self, state: ReplicaState, step: Hashable) -> str:
+        if step[0] == "controlled-shutdown":
+            return "begins a controlled shutdown"
         if step[0] == "shrink":
             return f"drops lagging broker{step[1]} from the ISR (replica.lag.time.max.ms)"
         if step[0] == "fetch-wait":
@@ -195,6 +230,9 @@ class Broker(Actor[ReplicaState]):
         return f"flushes the log to disk (offsets {state.flushed}..{len(state.log) - 1})"
 
     def on_step(self, state: ReplicaState, step: Hashable, out: Out) -> ReplicaState:
+        if step[0] == "controlled-shutdown":
+            out.send(CONTROLLER, ControlledShutdown(self.broker, not self.config.zookeeper))
+            return state._replace(shutting_down=True)
         if step[0] == "flush":
             return state._replace(flushed=len(state.log))
         if step[0] == "fetch-wait":
@@ -220,6 +258,11 @@ class Broker(Actor[ReplicaState]):
             return self._fetched(state, sender, message, out)
         if isinstance(message, LeaderAndIsr):
             return self._leader_and_isr(state, message, out)
+        if isinstance(message, ControlledShutdownResponse):
+            # The controller moved its leaderships away: flush, write the clean-shutdown
+            # file, stop.
+            out.stop()
+            return state._replace(flushed=len(state.log), clean_shutdown_epoch=state.broker_epoch)
         if isinstance(message, BrokerRegistrationResponse):
             state = state._replace(broker_epoch=message.broker_epoch)
             return self._leader_and_isr(state, message.partition, out)
@@ -230,6 +273,15 @@ class Broker(Actor[ReplicaState]):
         if isinstance(message, AlterPartitionResponse):
             if state.role != "leader" or not state.requested_isr:
                 return state
+            if message.error == "INELIGIBLE_REPLICA":
+                # As Kafka's Partition: the change was not applied, so the leader goes back
+                # to the committed ISR and asks again at the follower's next fetch (a
+                # caught-up follower fetches every replica.fetch.wait.max.ms).
+                state = state._replace(requested_isr=())
+                for follower in self.replicas:
+                    if follower != self.broker:
+                        state = self._maybe_expand(state, follower, out)
+                return self._advance(state, out)
             if message.error != "NONE":
                 # Fenced, perhaps for a request of an earlier term as leader: as Kafka, keep
                 # the change pending (the HW counts it) until the controller's LeaderAndIsr.

@@ -1,7 +1,8 @@
 """The brokers of a topic and their controller: the part every Kafka pipeline shares.
 
 Each broker holds one replica of one partition (`Topic`); the controller elects
-the leaders. A crashed broker's session expires at the controller, and a power
+the leaders. A crashed broker's session expires at the controller (in ZooKeeper
+mode, ZooKeeper first loses its connection and the session expires later), and a power
 cut takes down a set of brokers at once (those sharing a rack or a data
 centre), each losing what it had not flushed.
 """
@@ -16,7 +17,7 @@ from kmodel.core.actors import Actor
 from kmodel.kafka.broker import CONTROLLER, Broker
 from kmodel.kafka.config import BrokerConfig
 from kmodel.kafka.controller import Controller
-from kmodel.kafka.messages import SessionExpired
+from kmodel.kafka.messages import SessionExpired, ZooKeeperConnectionLost
 from kmodel.kafka.topic import Topic
 
 
@@ -34,9 +35,17 @@ def cluster(
     names = [broker.name for broker in brokers]
     return Cluster(
         actors=[*brokers, Controller(config, topic, clients=clients)],
-        crash_notices={name: [(CONTROLLER, SessionExpired(name))] for name in names},
+        crash_notices={name: [(CONTROLLER, _crash_notice(config, name))] for name in names},
         crash_groups={"power-loss": _power_cuts(names, power_cut)},
     )
+
+
+def _crash_notice(config: BrokerConfig, broker: str) -> Hashable:
+    """What the controller hears of a broker's crash: its session expired (KRaft), or
+    ZooKeeper lost its connection and the session expires later."""
+    if config.zookeeper:
+        return ZooKeeperConnectionLost(broker)
+    return SessionExpired(broker)
 
 
 def _power_cuts(brokers: list[str], scope: str) -> list[tuple[str, ...]]:

@@ -209,6 +209,18 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             minimum=1,
             maximum=INT_MAX,
         ),
+        Setting(
+            "controller.mode",
+            str,
+            "kraft",
+            "who keeps the metadata: kraft (KIP-500, Kafka 2.8+, the only mode since 4.0): "
+            "brokers register with a new broker epoch, are fenced when their session "
+            "expires, and record a clean shutdown; zookeeper (before 4.0, its controller "
+            "as before KIP-380's broker epochs in 2.2): a broker's ephemeral znode outlives "
+            "a crash until zookeeper.session.timeout.ms, a quick restart is not seen as a "
+            "failure, and the controller's channel may lose a LeaderAndIsr",
+            choices=("kraft", "zookeeper"),
+        ),
     ),
     "application": (
         Setting(
@@ -379,6 +391,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "controlled_shutdowns",
+            int,
+            0,
+            "controlled shutdowns of a broker (ControlledShutdown, or BrokerHeartbeat with "
+            "wantShutDown in KRaft): it restarts later",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
             "takeovers",
             int,
             0,
@@ -410,6 +431,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "transactions aborted by the coordinator's transaction.timeout.ms",
             minimum=0,
             maximum=1,
+        ),
+        Setting(
+            "leader_and_isr_losses",
+            int,
+            0,
+            "LeaderAndIsr requests the ZooKeeper controller's channel to a broker drops",
+            minimum=0,
+            maximum=2,
         ),
     ),
 }
@@ -446,6 +475,7 @@ class BrokerConfig:
     stale_broker_epoch_joins_isr: bool
     strict_min_isr: bool
     eligible_leader_replicas: bool
+    zookeeper: bool  # controller.mode=zookeeper: ZooKeeper sessions and LeaderAndIsr requests
 
     @property
     def page_cache_matters(self) -> bool:
@@ -535,6 +565,7 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
                 "set strict.min.isr = true, or eligible.leader.replicas.version = 0",
             )
         )
+    problems += _zookeeper_rules(broker)
     if settings["consumer"]["auto.offset.reset"] == "none":
         problems.append(
             (
@@ -660,6 +691,32 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
     return problems
 
 
+def _zookeeper_rules(broker: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The settings that exist only in KRaft mode, refused with controller.mode=zookeeper."""
+    if broker["controller.mode"] != "zookeeper":
+        return []
+    problems = []
+    if broker["eligible.leader.replicas.version"] == 1:
+        problems.append(
+            (
+                "broker.eligible.leader.replicas.version",
+                "Eligible Leader Replicas are kept in KRaft's metadata log (KIP-966), which "
+                "ZooKeeper mode does not have; set eligible.leader.replicas.version = 0, or "
+                'controller.mode = "kraft"',
+            )
+        )
+    if not broker["stale.broker.epoch.join.isr"]:
+        problems.append(
+            (
+                "broker.stale.broker.epoch.join.isr",
+                "only the KRaft controller checks the broker epochs an AlterPartition gives "
+                "for the replicas it adds (KIP-903); the ZooKeeper controller does not, so "
+                'set stale.broker.epoch.join.isr = true, or controller.mode = "kraft"',
+            )
+        )
+    return problems
+
+
 # Each fault bound of an application kind and the budget key it fills.
 PRODUCER_FAULTS = {
     "producer_crashes": "crash:producer",
@@ -672,6 +729,8 @@ PRODUCER_FAULTS = {
     "rebalances": "rebalance",
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
+    "controlled_shutdowns": "controlled-shutdown",
+    "leader_and_isr_losses": "leader-and-isr-loss",
 }
 READ_PROCESS_WRITE_FAULTS = {
     "processor_crashes": "crash:processor",
@@ -684,6 +743,7 @@ READ_PROCESS_WRITE_FAULTS = {
     "hangs": "hang",
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
+    "controlled_shutdowns": "controlled-shutdown",
 }
 FAULT_BUDGETS = {**PRODUCER_FAULTS, **READ_PROCESS_WRITE_FAULTS}
 
@@ -737,6 +797,7 @@ def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> Br
         stale_broker_epoch_joins_isr=broker["stale.broker.epoch.join.isr"],
         strict_min_isr=broker["strict.min.isr"],
         eligible_leader_replicas=broker["eligible.leader.replicas.version"] == 1,
+        zookeeper=broker["controller.mode"] == "zookeeper",
     )
 
 

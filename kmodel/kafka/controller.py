@@ -1,21 +1,37 @@
 """The controller: each partition's leader, leader epoch, ISR and ELR, and elections.
 
 It hears a broker's crash when the broker's session expires (the broker is
-fenced), and its return when the broker registers again with a new broker
-epoch. When a partition's leader is gone it elects a new one from the live
-members of the ISR, or, with `unclean.leader.election.enable=true`, from any
-live replica; each election bumps the partition's leader epoch. How the ISR,
-the Eligible Leader Replicas and the leader change together is
-`kmodel.kafka.election`. An AlterPartition that would put a fenced broker
-(KIP-841) or a broker epoch other than the registered one (KIP-903) into the
-ISR is refused with INELIGIBLE_REPLICA. Its state is the replicated metadata
-log of KRaft, so it is durable and the controller itself does not crash in
-these models.
+fenced), and its return when the broker registers again. When a partition's
+leader is gone it elects a new one from the live members of the ISR, or, with
+`unclean.leader.election.enable=true`, from any live replica; each election
+bumps the partition's leader epoch. How the ISR, the Eligible Leader Replicas
+and the leader change together is `kmodel.kafka.election`. An AlterPartition
+that would put a fenced broker (KIP-841) or a broker epoch other than the
+registered one (KIP-903) into the ISR is refused with INELIGIBLE_REPLICA. A
+broker that asks for a controlled shutdown leaves the ISR and its leaderships
+first, as a fenced broker does, and is then told it may stop.
+
+`controller.mode` chooses the generation:
+
+- KRaft (KIP-500, KIP-631): the session expires as the broker crashes (it
+  stops heartbeating), and every registration gives a new broker epoch. With
+  ELR, a broker that registers without the broker epoch of a clean shutdown
+  (KIP-966's clean-shutdown file) had an unclean shutdown and leaves ISR and
+  ELR.
+- ZooKeeper: a crashed broker's ephemeral znode lasts until its session
+  expires (`zookeeper.session.timeout.ms`, a step of its own); a broker back
+  before that is not seen as having failed and stays in the ISR, as the
+  controller missed such bounces before KIP-380's broker epochs (Kafka 2.2).
+  A registration is answered with LeaderAndIsr, which the channel to a broker
+  may lose.
+
+Its state is the replicated metadata log of KRaft (or ZooKeeper's znodes), so
+it is durable and the controller itself does not crash in these models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
@@ -28,10 +44,14 @@ from kmodel.kafka.messages import (
     AlterPartitionResponse,
     BrokerRegistration,
     BrokerRegistrationResponse,
+    BrokerZnode,
+    ControlledShutdown,
+    ControlledShutdownResponse,
     LeaderAndIsr,
     MetadataRequest,
     SessionExpired,
     UpdateMetadata,
+    ZooKeeperConnectionLost,
 )
 from kmodel.kafka.topic import Topic
 
@@ -50,10 +70,19 @@ class ControllerState(NamedTuple):
     broker_epochs: tuple[int, ...] = ()  # each broker's, a new one at each registration
     elections: int = 0
     unclean_elections: int = 0
+    # ZooKeeper mode: crashed brokers whose session (and znode) has not expired yet.
+    live_sessions_of_crashed: tuple[int, ...] = ()
 
 
 class Controller(Actor[ControllerState]):
-    durable = ("partitions", "alive", "broker_epochs", "elections", "unclean_elections")
+    durable = (
+        "partitions",
+        "alive",
+        "broker_epochs",
+        "elections",
+        "unclean_elections",
+        "live_sessions_of_crashed",
+    )
 
     def __init__(self, config: BrokerConfig, topic: Topic, clients: tuple[str, ...]) -> None:
         super().__init__(CONTROLLER)
@@ -69,21 +98,37 @@ class Controller(Actor[ControllerState]):
         brokers = self.topic.brokers
         return ControllerState(partitions, alive=(True,) * brokers, broker_epochs=(0,) * brokers)
 
+    def steps(self, state: ControllerState) -> Iterable[Hashable]:
+        for broker in state.live_sessions_of_crashed:
+            yield ("session-expires", broker)
+
+    def describe_step(self, state: ControllerState, step: Hashable) -> str:
+        return (
+            f"sees the ZooKeeper session of {broker_name(step[1])} expire "
+            "(zookeeper.session.timeout.ms) and its znode go"
+        )
+
+    def on_step(self, state: ControllerState, step: Hashable, out: Out) -> ControllerState:
+        broker = step[1]
+        sessions = tuple(b for b in state.live_sessions_of_crashed if b != broker)
+        return self._fence(state._replace(live_sessions_of_crashed=sessions), broker, out)
+
     def on_message(self, state: ControllerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, SessionExpired):
+            return self._fence(state, int(message.name.removeprefix("broker")), out)
+        if isinstance(message, ZooKeeperConnectionLost):
             broker = int(message.name.removeprefix("broker"))
-            partition = self.topic.partition_of(broker)
-            state = state._replace(alive=replace_at(state.alive, broker, False))
-            isr = state.partitions[partition].isr
-            if broker not in isr:
-                return state
-            # A fenced broker leaves the ISR; without ELR not the last member (Kafka keeps it).
-            target = tuple(b for b in isr if b != broker)
-            return self._change(
-                state, partition, target, lambda b: b != broker and state.alive[b], out
-            )
+            sessions = tuple(sorted((*state.live_sessions_of_crashed, broker)))
+            return state._replace(live_sessions_of_crashed=sessions)
         if isinstance(message, BrokerRegistration):
-            return self._register(state, message.broker, out)
+            unclean = message.previous_broker_epoch != state.broker_epochs[message.broker]
+            return self._register(state, message.broker, unclean, out)
+        if isinstance(message, BrokerZnode):
+            return self._register_znode(state, message.broker, out)
+        if isinstance(message, ControlledShutdown):
+            state = self._fence(state, message.broker, out)
+            out.send(sender, ControlledShutdownResponse(message.kraft))
+            return state
         if isinstance(message, AlterPartition):
             partition = self.topic.partition_of(int(sender.removeprefix("broker")))
             error = self._alter_partition_error(state, partition, sender, message)
@@ -98,28 +143,60 @@ class Controller(Actor[ControllerState]):
                 out.send(sender, self._metadata(partition, leadership))
         return state
 
-    def _register(self, state: ControllerState, broker: int, out: Out) -> ControllerState:
-        """A broker back after a crash: a new broker epoch; with ELR, it leaves the ISR and
-        the ELR, since every crash here is an unclean shutdown; it may then lead."""
+    def _fence(self, state: ControllerState, broker: int, out: Out) -> ControllerState:
+        """The broker is gone (its session expired) or shutting down: it may neither lead
+        nor stay in the ISR; without ELR the last member stays (Kafka keeps it)."""
+        partition = self.topic.partition_of(broker)
+        state = state._replace(alive=replace_at(state.alive, broker, False))
+        isr = state.partitions[partition].isr
+        if broker not in isr:
+            return state
+        target = tuple(b for b in isr if b != broker)
+        return self._change(state, partition, target, lambda b: b != broker and state.alive[b], out)
+
+    def _register(
+        self, state: ControllerState, broker: int, unclean: bool, out: Out
+    ) -> ControllerState:
+        """A broker back in KRaft mode: a new broker epoch; with ELR, after an unclean
+        shutdown it leaves the ISR and the ELR; it may then lead."""
         partition = self.topic.partition_of(broker)
         epochs = replace_at(state.broker_epochs, broker, state.broker_epochs[broker] + 1)
         state = state._replace(broker_epochs=epochs)
         leadership = state.partitions[partition]
-        if self.config.eligible_leader_replicas and (
-            broker in leadership.isr or broker in leadership.elr
+        if (
+            unclean
+            and self.config.eligible_leader_replicas
+            and (broker in leadership.isr or broker in leadership.elr)
         ):
             target = tuple(b for b in leadership.isr if b != broker)
             state = self._change(
                 state, partition, target, lambda b: b != broker and state.alive[b], out, broker
             )
+        state = self._back(state, broker, out)
+        update = _leader_and_isr(state.partitions[partition])
+        out.send(broker_name(broker), BrokerRegistrationResponse(epochs[broker], update))
+        return state
+
+    def _register_znode(self, state: ControllerState, broker: int, out: Out) -> ControllerState:
+        """A broker's znode in ZooKeeper mode: within its old session the broker is not seen
+        as having failed; either way it gets the partition's LeaderAndIsr (onBrokerStartup)."""
+        sessions = state.live_sessions_of_crashed
+        state = state._replace(live_sessions_of_crashed=tuple(b for b in sessions if b != broker))
+        state = self._back(state, broker, out)
+        out.send(
+            broker_name(broker), _leader_and_isr(state.partitions[self.topic.partition_of(broker)])
+        )
+        return state
+
+    def _back(self, state: ControllerState, broker: int, out: Out) -> ControllerState:
+        """The broker may lead again: a partition left without a leader elects."""
+        partition = self.topic.partition_of(broker)
         state = state._replace(alive=replace_at(state.alive, broker, True))
         leadership = state.partitions[partition]
         if leadership.leader == NO_LEADER:
             state = self._change(
                 state, partition, leadership.isr, lambda b: state.alive[b], out, skip=broker
             )
-        update = _leader_and_isr(state.partitions[partition])
-        out.send(broker_name(broker), BrokerRegistrationResponse(epochs[broker], update))
         return state
 
     def _alter_partition_error(

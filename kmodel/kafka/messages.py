@@ -195,9 +195,57 @@ class AlterPartitionResponse:
 @dataclass(frozen=True, slots=True)
 class BrokerRegistration:
     broker: int
+    # The broker epoch its clean-shutdown file holds (KIP-966); -1: it did not shut down
+    # cleanly, so the controller takes the restart as an unclean shutdown.
+    previous_broker_epoch: int = -1
 
     def __str__(self) -> str:
-        return f"BrokerRegistration(broker {self.broker})"
+        if self.previous_broker_epoch < 0:
+            return f"BrokerRegistration(broker {self.broker})"
+        return (
+            f"BrokerRegistration(broker {self.broker}, previous broker epoch "
+            f"{self.previous_broker_epoch})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerZnode:
+    """A ZooKeeper-mode broker creates its ephemeral znode; the controller's BrokerChange
+    watch sees it."""
+
+    broker: int
+
+    def __str__(self) -> str:
+        return f"ZooKeeper registration /brokers/ids/{self.broker}"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlledShutdown:
+    """A broker asks to shut down cleanly: the controller first moves its leaderships away
+    (ControlledShutdownRequest in ZooKeeper mode, BrokerHeartbeat with wantShutDown in
+    KRaft)."""
+
+    broker: int
+    kraft: bool
+
+    def __str__(self) -> str:
+        if self.kraft:
+            return f"BrokerHeartbeat(broker {self.broker}, wantShutDown)"
+        return f"ControlledShutdown(broker {self.broker})"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlledShutdownResponse:
+    """The controller has moved the broker's leaderships away: it may stop."""
+
+    kraft: bool
+
+    def __str__(self) -> str:
+        return (
+            "BrokerHeartbeatResponse(shouldShutDown)"
+            if self.kraft
+            else "ControlledShutdownResponse"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +268,17 @@ class SessionExpired:
 
     def __str__(self) -> str:
         return f"session of {self.name} expired"
+
+
+@dataclass(frozen=True, slots=True)
+class ZooKeeperConnectionLost:
+    """ZooKeeper stops hearing a crashed broker; its session, and its znode, last until
+    zookeeper.session.timeout.ms has passed."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"ZooKeeper lost the connection of {self.name}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from kmodel.core.network import FifoNetwork
 from kmodel.core.world import ActorSystem
 from kmodel.kafka.cluster import cluster
@@ -9,6 +11,7 @@ from kmodel.kafka.config import PipelineConfig
 from kmodel.kafka.consumer import Consumer
 from kmodel.kafka.contracts import contracts
 from kmodel.kafka.coordinator import GroupCoordinator
+from kmodel.kafka.messages import LeaderAndIsr
 from kmodel.kafka.producer import Producer
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
@@ -51,6 +54,12 @@ class Pipeline(ActorSystem):
             topology=_topology([actor.name for actor in actors]),
             crash_groups=brokers.crash_groups,
         )
+
+    def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
+        """Only the ZooKeeper controller's LeaderAndIsr requests to a broker may be lost."""
+        if self.config.broker.zookeeper and isinstance(message, LeaderAndIsr):
+            return "leader-and-isr-loss"
+        return None
 
     def break_class(self, sender: str, receiver: str) -> str | None:
         touches_client = sender in CLIENT_LINKS or receiver in CLIENT_LINKS

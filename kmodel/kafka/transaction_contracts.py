@@ -228,10 +228,11 @@ def _kafka_output_contracts(
 
 
 def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tuple]:
-    """A partition's log as its readers find it: the current leader's log up to its high
-    watermark. While the partition is offline, the log its next leader will serve (the
-    first member of the ISR, else of the ELR, else the last known leader): offline is
-    unavailable, not lost."""
+    """A partition's committed log: the current leader's log up to the highest high
+    watermark an ISR member has seen (a new leader learns it one fetch later, but holds
+    everything below it, so readers will see it). While the partition is offline, the
+    log its next leader will serve (the first member of the ISR, else of the ELR, else
+    the last known leader): offline is unavailable, not lost."""
     controller = system.part("controller")
     brokers = [system.part(broker_name(b)) for b in range(topic.brokers)]
 
@@ -242,6 +243,8 @@ def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tu
         if leader < 0:
             return ()
         replica = system.local_state(world, brokers[leader])
-        return replica.log[: replica.high_watermark]
+        in_sync = [system.local_state(world, brokers[b]) for b in leadership.isr]
+        committed = max((r.high_watermark for r in in_sync), default=0)
+        return replica.log[: max(replica.high_watermark, min(committed, len(replica.log)))]
 
     return log
