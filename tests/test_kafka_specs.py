@@ -93,6 +93,8 @@ CONTRACTS = [
         "kraft-leader-restart-fenced-keeps-committed",
     ),
     # exactly-once
+    ("no-loss", "eos-replicated-unclean-election", 38, "eos-replicated-min-isr-2"),
+    ("offsets-with-outputs", "eos-replicated-unclean-election", 26, "eos-replicated-min-isr-2"),
     ("no-aborted-read", "eos-original-protocol-late-write", 37, "eos-partition-verification"),
     ("atomicity", "eos-original-protocol-late-write", 37, "eos-partition-verification"),
     ("atomicity", "eos-read-uncommitted-reader", 14, "eos-crashes-during-commit"),

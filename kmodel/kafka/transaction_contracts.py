@@ -229,10 +229,11 @@ def _kafka_output_contracts(
 
 def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tuple]:
     """A partition's committed log: the current leader's log up to the highest high
-    watermark an ISR member has seen (a new leader learns it one fetch later, but holds
-    everything below it, so readers will see it). While the partition is offline, the
-    log its next leader will serve (the first member of the ISR, else of the ELR, else
-    the last known leader): offline is unavailable, not lost."""
+    watermark any replica reached over the same entries (a new leader learns the HW
+    one fetch later, but what it holds below it readers will see; what it lacks, after
+    an unclean election, is lost). While the partition is offline, the log its next
+    leader will serve (the first member of the ISR, else of the ELR, else the last known
+    leader): offline is unavailable, not lost."""
     controller = system.part("controller")
     brokers = [system.part(broker_name(b)) for b in range(topic.brokers)]
 
@@ -242,9 +243,13 @@ def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tu
         leader = leadership.leader if leadership.leader >= 0 else next_leaders[0]
         if leader < 0:
             return ()
-        replica = system.local_state(world, brokers[leader])
-        in_sync = [system.local_state(world, brokers[b]) for b in leadership.isr]
-        committed = max((r.high_watermark for r in in_sync), default=0)
-        return replica.log[: max(replica.high_watermark, min(committed, len(replica.log)))]
+        served = system.local_state(world, brokers[leader]).log
+        committed = 0
+        for index in brokers:
+            replica = system.local_state(world, index)
+            hw = replica.high_watermark
+            if hw > committed and served[:hw] == replica.log[:hw]:
+                committed = hw
+        return served[:committed]
 
     return log
