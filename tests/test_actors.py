@@ -1,5 +1,9 @@
 """The actor layer: fault budgets, durable state across crashes, networks, witnesses."""
 
+import dataclasses
+
+import pytest
+
 from kmodel.core.actors import Actor, Out
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
@@ -7,7 +11,7 @@ from kmodel.core.network import UnorderedNetwork
 from kmodel.core.result import Status
 from kmodel.core.system import Property
 from kmodel.core.trace import replay
-from kmodel.core.world import ActorSystem
+from kmodel.core.world import ActorSystem, ReadError
 from kmodel.examples.lossy_link import lossy_link
 
 
@@ -150,3 +154,16 @@ def test_an_eventual_step_waits_until_nothing_else_can_happen() -> None:
         eventual = () if budget else ("late",)
         system = ActorSystem([_Worker("w")], eventual=eventual, budget=budget, properties=ends)
         assert check_bfs(system).status_of("ends-after-timeout") is verdict
+
+
+def test_a_property_cannot_declare_a_read_of_what_the_system_lacks() -> None:
+    """A declared read names a real actor and a real field of its state, so a renamed
+    field cannot leave a property judged on a part it does not read."""
+    system = lossy_link(records=1, max_retries=0, losses=0, sender_crashes=0)
+    sender = system.actors[system.index["sender"]]
+    field = dataclasses.fields(sender.initial_state())[0].name
+    assert system.reads(f"sender.{field}") == [(system.index["sender"], (field,))]
+    with pytest.raises(ReadError, match="no field 'nosuch'"):
+        system.reads("sender.nosuch")
+    with pytest.raises(ReadError, match="no actor is named 'nobody'"):
+        system.reads("nobody")

@@ -53,6 +53,7 @@ did; a transition is then a few dictionary lookups and one new tuple.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -91,6 +92,17 @@ def _even(sample: list[World], chosen: list[int], content: tuple, count: int) ->
     for key in keys:
         shares[key % count] += 1
     return len(set(keys)) >= 64 * count and max(shares) <= 1.1 * len(later) / count
+
+
+def _field_names(state: Hashable) -> tuple[str, ...]:
+    """The fields of an actor's state: a NamedTuple's or a dataclass's, else none."""
+    if dataclasses.is_dataclass(state):
+        return tuple(f.name for f in dataclasses.fields(state))
+    return getattr(state, "_fields", ())
+
+
+class ReadError(ValueError):
+    """A property declares that it reads an actor or a field the system does not have."""
 
 
 class TopologyError(RuntimeError):
@@ -211,6 +223,14 @@ class ActorSystem(System[World, Action]):
                 found.append(self.faults_part)
                 continue
             name, _, field = part.partition(".")
+            if name not in self.index:
+                raise ReadError(f"a property reads {part!r}, but no actor is named {name!r}")
+            fields = _field_names(self.actors[self.index[name]].initial_state())
+            if field and field not in fields:
+                raise ReadError(
+                    f"a property reads {part!r}, but {name}'s state has no field {field!r} "
+                    f"(its fields: {', '.join(fields) or 'none'})"
+                )
             found.append(self.index[name] if not field else (self.index[name], (field,)))
         return found
 
