@@ -53,6 +53,11 @@ SPEC_MISTAKES = [
         'model = "three-phase-commit"\n',
         ["field 'model' is 'three-phase-commit'", "known models are", "two-phase-commit"],
     ),
+    (
+        "model-merged-into-kafka",
+        'model = "kafka-transactions"\n',
+        ["known models are", 'model = "kafka"', 'application.kind = "read-process-write"'],
+    ),
     ("missing-model", 'title = "no model"\n', ["field 'model' is missing"]),
     ("title-not-a-string", TWO_PHASE + "title = 3\n", ["field 'title' must be a string"]),
     (

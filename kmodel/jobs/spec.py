@@ -32,6 +32,14 @@ from kmodel.core.schema import Model, Setting, SpecError, show_value
 from kmodel.jobs.files import read_bytes, safe_name
 from kmodel.jobs.properties import read_properties
 
+# Models that became settings of another, and how a spec says the same now.
+MERGED_MODELS = {
+    "kafka-pipeline": ' The Kafka pipeline is now model = "kafka" (application.kind = "producer").',
+    "kafka-transactions": (
+        ' Kafka transactions are now model = "kafka" with application.kind = '
+        '"read-process-write" and a producer."transactional.id".'
+    ),
+}
 TOP_LEVEL = (
     "model",
     "title",
@@ -161,7 +169,8 @@ def load_job(
             shown = repr(model_name)
         else:
             shown = f"{_toml_type(model_name)}, not a string"
-        raise SpecError(f"{path}: field 'model' is {shown}; known models are {names}.")
+        hint = MERGED_MODELS.get(model_name, "") if isinstance(model_name, str) else ""
+        raise SpecError(f"{path}: field 'model' is {shown}; known models are {names}.{hint}")
     model = models[model_name]
     for key in ("title", "description", "bounds_note", "semantic"):
         if key in data and not isinstance(data[key], str):
