@@ -100,7 +100,8 @@ def test_a_marker_closes_the_open_transaction_and_a_repeated_one_changes_nothing
     # Kafka appends a marker sent again (after a coordinator restart) as it appends any:
     # it closes no transaction, so what a reader sees does not change.
     assert read_log(again.log).records == read_log(state.log).records
-    assert sent == sent_again == [(TXN_COORDINATOR, WriteTxnMarkersResponse("output-0", 1))]
+    written = WriteTxnMarkersResponse("output-0", 1, 0, True)
+    assert sent == sent_again == [(TXN_COORDINATOR, written)]
 
 
 def test_a_marker_alone_fences_an_older_epoch() -> None:
@@ -147,7 +148,7 @@ def test_a_new_instance_aborts_the_open_transaction_before_it_gets_its_epoch() -
     # abort under a new epoch, at the partition's leader
     assert sent == [("broker0", WriteTxnMarkers("output-0", 1, 1, False, 7))]
     assert state.outcomes == ((7, False),)
-    done = WriteTxnMarkersResponse("output-0", 1)
+    done = WriteTxnMarkersResponse("output-0", 1, 1, False)
     state, sent = deliver(coordinator, state, done, "broker0")
     assert sent == [("app-2", InitProducerIdResponse(1, 2))]  # answered once complete
     _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 7))
@@ -170,7 +171,7 @@ def test_a_marker_refused_by_a_former_leader_goes_to_the_leader_the_metadata_nam
     state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
     state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
     state, _ = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
-    refused = WriteTxnMarkersResponse("output-0", 1, "NOT_LEADER_OR_FOLLOWER")
+    refused = WriteTxnMarkersResponse("output-0", 1, 1, True, "NOT_LEADER_OR_FOLLOWER")
     state, sent = deliver(coordinator, state, refused, "broker0")
     assert sent == [("controller", MetadataRequest())]
     moved = UpdateMetadata(3, 1, "output-0")
@@ -197,3 +198,18 @@ def test_the_late_write_counterexample_reads_as_a_sequence_diagram() -> None:
             assert f'"{participant}"' in diagram or f" as {participant}\n" in diagram
         assert "WriteTxnMarkers(ABORT, pid 1, epoch 0)" in diagram
         assert "no-aborted-read" in diagram
+
+
+def test_a_late_answer_to_an_earlier_marker_completes_nothing() -> None:
+    """The answer to the ABORT marker of an earlier transaction arrives while the next one
+    is committing: it must not count as that commit's marker being written."""
+    coordinator = coordinator_of(bump_on_end=True)
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+    state, _ = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+    late = WriteTxnMarkersResponse("output-0", 1, 0, False)
+    after, sent = deliver(coordinator, state, late, "broker0")
+    assert after == state and sent == []
+    done = WriteTxnMarkersResponse("output-0", 1, 1, True)
+    after, _ = deliver(coordinator, state, done, "broker0")
+    assert after.transactions[0].status == "CompleteCommit"

@@ -384,7 +384,9 @@ class Broker(Actor[ReplicaState]):
     ) -> ReplicaState:
         """Append a COMMIT or ABORT marker, answered once replicated as acks=all writes are;
         a marker of a fenced epoch is not written."""
-        done = WriteTxnMarkersResponse(marker.partition, marker.producer_id)
+        done = WriteTxnMarkersResponse(
+            marker.partition, marker.producer_id, marker.epoch, marker.commit
+        )
         if state.role != "leader":
             out.send(sender, dataclasses.replace(done, error="NOT_LEADER_OR_FOLLOWER"))
             return state

@@ -150,7 +150,10 @@ class GroupCoordinator(Actor[CoordinatorState]):
         self, state: CoordinatorState, sender: str, marker: WriteTxnMarkers, out: Out
     ) -> CoordinatorState:
         """Commit or discard the producer's pending offsets; answer waiting fetches."""
-        out.send(sender, WriteTxnMarkersResponse(marker.partition, marker.producer_id))
+        done = WriteTxnMarkersResponse(
+            marker.partition, marker.producer_id, marker.epoch, marker.commit
+        )
+        out.send(sender, done)
         state = _saw_epoch(state, marker.producer_id, marker.epoch)
         mine = [p for p in state.pending if p.producer_id == marker.producer_id]
         if not mine:

@@ -484,8 +484,13 @@ class WriteTxnMarkers:
 
 @dataclass(frozen=True, slots=True)
 class WriteTxnMarkersResponse:
+    """Matched to its marker by partition, producer id, epoch and kind (Kafka: the
+    request's correlation id), so a late answer to an earlier marker completes nothing."""
+
     partition: str
     producer_id: int
+    epoch: int
+    commit: bool
     error: str = "NONE"
 
     def __str__(self) -> str:

@@ -112,7 +112,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             if message.error != "NONE":
                 key = (message.partition, message.producer_id)
                 return self._retry_markers(state, (key,), out)
-            return self._marker_written(state, message.partition, message.producer_id, out)
+            return self._marker_written(state, message, out)
         if isinstance(message, UpdateMetadata):
             return self._learned_leader(state, message, out)
         if isinstance(message, VerifyTxn):
@@ -275,12 +275,13 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         return self._send_markers(state._replace(unreachable=waiting), out, to=due)
 
     def _marker_written(
-        self, state: TxnCoordinatorState, partition: str, producer_id: int, out: Out
+        self, state: TxnCoordinatorState, answer: WriteTxnMarkersResponse, out: Out
     ) -> TxnCoordinatorState:
-        index = producer_id - 1
+        index, partition = answer.producer_id - 1, answer.partition
         meta = state.transactions[index]
-        if partition not in meta.pending:
-            return state
+        current = (meta.epoch, meta.status == "PrepareCommit")
+        if partition not in meta.pending or (answer.epoch, answer.commit) != current:
+            return state  # a late answer to a marker of an earlier transaction
         pending = tuple(p for p in meta.pending if p != partition)
         meta = meta._replace(pending=pending)
         if not pending:
