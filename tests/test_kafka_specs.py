@@ -94,6 +94,7 @@ CONTRACTS = [
     ),
     # exactly-once
     ("no-loss", "eos-replicated-unclean-election", 38, "eos-replicated-min-isr-2"),
+    ("no-committed-loss", "eos-replicated-unclean-election", 38, "eos-replicated-min-isr-2"),
     ("offsets-with-outputs", "eos-replicated-unclean-election", 26, "eos-replicated-min-isr-2"),
     ("no-aborted-read", "eos-original-protocol-late-write", 37, "eos-partition-verification"),
     ("atomicity", "eos-original-protocol-late-write", 37, "eos-partition-verification"),

@@ -129,38 +129,43 @@ def replication_contracts(
     system: ActorSystem,
     controller: Callable[[World], Any],
     brokers: Sequence[Callable[[World], Any]],
+    partitions: Sequence[Sequence[int]] | None = None,
 ) -> list[Property[World]]:
     """Kafka's replication invariants, read against the leader the controller names and
     its HW (the committed offset): ISR members hold what is committed, and the replicas
-    that follow the current epoch agree with the leader below it."""
+    that follow the current epoch agree with the leader below it. `partitions` names the
+    brokers of each partition (default: one partition on every broker)."""
     names = [broker_name(b) for b in range(len(brokers))]
+    replicas_of = partitions or [range(len(brokers))]
     replica_fields = ("log", "high_watermark", "role", "leader_epoch")
     replica_reads = [
         r for name in names for r in system.reads(*(f"{name}.{f}" for f in replica_fields))
     ]
     metadata = system.reads("controller.partitions")
 
-    def leadership(world: World) -> Any:
-        """The controller's record of the partition (the pipeline's topic has one)."""
-        return controller(world).partitions[0]
-
-    def compared(world: World) -> tuple[Any, Any, list[tuple[bool, Any]]]:
-        """The controller's view, the leader's state, and each other replica as
-        (in the ISR, state), for the replicas in the ISR or following the current epoch."""
-        view = leadership(world)
+    def compared(world: World, partition: int) -> tuple[Any, Any, list[tuple[bool, Any]]]:
+        """The controller's view of `partition`, its leader's state, and each other replica
+        as (in the ISR, state), for those in the ISR or following the current epoch."""
+        view = controller(world).partitions[partition]
         leader = brokers[view.leader](world) if view.leader >= 0 else None
         others = []
-        for b, state_of in enumerate(brokers):
+        for b in replicas_of[partition]:
             if b == view.leader:
                 continue
-            state = state_of(world)
+            state = brokers[b](world)
             following = state.role == "follower" and state.leader_epoch == view.leader_epoch
             if b in view.isr or following:
                 others.append((b in view.isr, state))
         return view, leader, others
 
-    def logs_match(world: World) -> bool:
-        _, leader, others = compared(world)
+    def every_partition(check: Callable[[World, int], bool]) -> Callable[[World], bool]:
+        return lambda world: all(check(world, p) for p in range(len(replicas_of)))
+
+    def some_partition(check: Callable[[World, int], bool]) -> Callable[[World], bool]:
+        return lambda world: any(check(world, p) for p in range(len(replicas_of)))
+
+    def logs_match(world: World, partition: int) -> bool:
+        _, leader, others = compared(world, partition)
         if leader is None:
             return True
         hw = leader.high_watermark
@@ -168,74 +173,76 @@ def replication_contracts(
             s.log[: min(hw, len(s.log))] == leader.log[: min(hw, len(s.log))] for _, s in others
         )
 
-    def committed_on_isr(world: World) -> bool:
-        _, leader, others = compared(world)
+    def committed_on_isr(world: World, partition: int) -> bool:
+        _, leader, others = compared(world, partition)
         if leader is None:
             return True
         hw = leader.high_watermark
         return all(s.log[:hw] == leader.log[:hw] for in_isr, s in others if in_isr)
 
-    def follower_after_failover(world: World) -> bool:
-        view, leader, others = compared(world)
+    def follower_after_failover(world: World, partition: int) -> bool:
+        view, leader, others = compared(world, partition)
         if leader is None or view.leader_epoch == 0:
             return False
         return any(min(leader.high_watermark, len(s.log)) > 0 for _, s in others)
 
-    def isr_after_failover(world: World) -> bool:
-        view, leader, others = compared(world)
+    def isr_after_failover(world: World, partition: int) -> bool:
+        view, leader, others = compared(world, partition)
         if leader is None or view.leader_epoch == 0:
             return False
         return leader.high_watermark > 0 and any(in_isr for in_isr, _ in others)
 
-    def committed_records(world: World) -> set[int]:
-        return {record for b in brokers for record in b(world).committed}
+    def committed_records(world: World, partition: int) -> set[int]:
+        return {r for b in replicas_of[partition] for r in brokers[b](world).committed}
 
-    def no_committed_loss(world: World) -> bool:
-        view = leadership(world)
+    def no_committed_loss(world: World, partition: int) -> bool:
+        view = controller(world).partitions[partition]
         if view.leader < 0:
-            return not committed_records(world)
+            return not committed_records(world, partition)
         held = {e.record for e in brokers[view.leader](world).log}
-        return committed_records(world) <= held
+        return committed_records(world, partition) <= held
 
-    def committed_then_failover(world: World) -> bool:
-        leader = leadership(world).leader
-        return leader >= 0 and any(b(world).committed for i, b in enumerate(brokers) if i != leader)
+    def committed_then_failover(world: World, partition: int) -> bool:
+        leader = controller(world).partitions[partition].leader
+        return leader >= 0 and any(
+            brokers[b](world).committed for b in replicas_of[partition] if b != leader
+        )
 
     committed_reads = system.reads(*(f"{name}.committed" for name in names))
     return [
         Property.always(
             "isr-logs-match",
-            logs_match,
+            every_partition(logs_match),
             "the ISR and the followers of the current epoch hold the leader's records below its HW",
             reads=[*metadata, *replica_reads],
         ),
         Property.always(
             "committed-on-isr",
-            committed_on_isr,
+            every_partition(committed_on_isr),
             "every ISR member holds every record below the leader's HW",
             reads=[*metadata, *replica_reads],
         ),
         Property.at_end(
             "no-committed-loss",
-            no_committed_loss,
+            every_partition(no_committed_loss),
             "once the pipeline is quiet, the leader holds every record ever committed",
             reads=[*metadata, *system.reads(*(f"{name}.log" for name in names)), *committed_reads],
         ),
         Property.sometimes(
             "follower-after-failover",
-            follower_after_failover,
+            some_partition(follower_after_failover),
             "witness: after a failover, another replica holds records below the leader's HW",
             reads=[*metadata, *replica_reads],
         ),
         Property.sometimes(
             "isr-after-failover",
-            isr_after_failover,
+            some_partition(isr_after_failover),
             "witness: after a failover, the leader's HW is above 0 with another ISR member",
             reads=[*metadata, *replica_reads],
         ),
         Property.sometimes(
             "committed-then-failover",
-            committed_then_failover,
+            some_partition(committed_then_failover),
             "witness: a record is committed under one leader, and another leads",
             reads=[*metadata, *committed_reads],
         ),

@@ -18,7 +18,7 @@ from kmodel.core.system import Property, Read
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
 from kmodel.kafka.config import ReadProcessWriteConfig
-from kmodel.kafka.contracts import witnesses_of_faults
+from kmodel.kafka.contracts import replication_contracts, witnesses_of_faults
 from kmodel.kafka.isolation import DataRecord, LogView, read_log, visible
 from kmodel.kafka.messages import GROUP
 from kmodel.kafka.topic import Topic
@@ -170,6 +170,10 @@ def transaction_contracts(
             reads=system.reads(*(f"{name}.fenced" for name in processor_names)),
         ),
     ]
+    if output:
+        brokers = [of(broker_name(b)) for b in range(output.brokers)]
+        replicas = [output.replicas(p) for p in range(output.partitions)]
+        properties += replication_contracts(system, of("controller"), brokers, replicas)
     properties += witnesses_of_faults(system)
     return properties
 
