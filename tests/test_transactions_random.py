@@ -53,7 +53,8 @@ def correct_settings(scheme: dict, faults: list[str], partitions: int) -> dict:
 
 
 TWO_INSTANCES = {"takeovers", "hangs"}
-HEAVY_WITH_TWO_INSTANCES = {"processor_crashes", "txn_coordinator_crashes", "broker_crashes"}
+BROKER_FAULTS = {"broker_crashes", "controlled_shutdowns"}
+HEAVY_WITH_TWO_INSTANCES = {"processor_crashes", "txn_coordinator_crashes", *BROKER_FAULTS}
 FAULT_MIXES = st.lists(st.sampled_from(FAULTS), min_size=1, max_size=2, unique=True)
 
 
@@ -81,7 +82,7 @@ def check_all_safety_holds(scheme: dict, faults: list[str], partitions: int) -> 
         # A second instance with a crash of any kind passes half a million states on
         # the replicated output: the eos-zombie-* specs explore those mixes.
         faults = [fault for fault in faults if fault not in HEAVY_WITH_TWO_INSTANCES]
-    if (TWO_INSTANCES | {"broker_crashes"}) & set(faults):
+    if (TWO_INSTANCES | BROKER_FAULTS) & set(faults):
         # A second instance, or a failover, with a second partition: over a million states.
         partitions = 1
     system = KAFKA.build(correct_settings(scheme, faults, partitions))
