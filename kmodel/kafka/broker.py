@@ -317,13 +317,7 @@ class Broker(Actor[ReplicaState]):
                 return state
             opens = request.transactional_id and not (known and known.open)
             if repeated < 0 and opens and self.verify and not verified:
-                verify = VerifyTxn(
-                    request.transactional_id,
-                    request.producer_id,
-                    request.producer_epoch,
-                    self.partition,
-                )
-                out.send(TXN_COORDINATOR, verify)
+                out.send(TXN_COORDINATOR, self._verify_request(request))
                 return state._replace(verifying=state.verifying + ((sender, request),))
             offset = offset if repeated < 0 else repeated
         if offset == len(state.log):
@@ -367,14 +361,14 @@ class Broker(Actor[ReplicaState]):
 
     def on_timer(self, state: ReplicaState, timer: Hashable, out: Out) -> ReplicaState:
         for _, request in state.verifying:
-            verify = VerifyTxn(
-                request.transactional_id,
-                request.producer_id,
-                request.producer_epoch,
-                self.partition,
-            )
-            out.send(TXN_COORDINATOR, verify)
+            out.send(TXN_COORDINATOR, self._verify_request(request))
         return state
+
+    def _verify_request(self, request: ProduceRequest) -> VerifyTxn:
+        """AddPartitionsToTxn (verify only) for a transaction's first write here."""
+        return VerifyTxn(
+            request.transactional_id, request.producer_id, request.producer_epoch, self.partition
+        )
 
     def describe_timer(self, state: ReplicaState, timer: Hashable) -> str:
         return "asks the transaction coordinator again (verification)"
