@@ -127,6 +127,7 @@ print(json.dumps({
 
 
 def search(spec: str, tree: Path = ROOT, **options) -> Run:
-    """A breadth-first search of `spec` with the engine of `tree` (keyword options of
-    `check_bfs` the tree knows, and max_states or max_seconds), in a fresh process."""
-    return run(SEARCH, [str(ROOT / spec), json.dumps(options)], tree)
+    """A breadth-first search of `spec`, the tree's own copy, with the engine of `tree`
+    (keyword options of `check_bfs` the tree knows, and max_states or max_seconds), in a
+    fresh process."""
+    return run(SEARCH, [str(tree / spec), json.dumps(options)], tree)

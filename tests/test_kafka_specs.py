@@ -167,6 +167,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("eos-read-process-write", 6_229),
         ("eos-hung-producer-timeout", 15_226),
         ("eos-crashes-during-commit", 1_105_725),
+        ("kafka-2-0-replication-rules", 21_185),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:
