@@ -42,6 +42,7 @@ from typing import NamedTuple
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.isolation import aborted_transactions, stable_end
 from kmodel.kafka.isr import follower_in_sync, high_watermark_may_advance, high_watermark_waits_for
 from kmodel.kafka.messages import (
     AlterPartition,
@@ -98,6 +99,7 @@ class Parked(NamedTuple):
     offset: int
     replica: bool
     session: int
+    read_committed: bool = False
 
 
 class PendingAck(NamedTuple):
@@ -238,8 +240,7 @@ class Broker(Actor[ReplicaState]):
         if step[0] == "fetch-wait":
             # The long poll times out: an empty answer carrying the current HW.
             parked = state.parked[step[1]]
-            empty = FetchResponse(parked.offset, (), state.high_watermark, "NONE", parked.session)
-            out.send(parked.requester, empty)
+            out.send(parked.requester, _consumer_answer(state, parked, parked.offset))
             return state._replace(parked=state.parked[: step[1]] + state.parked[step[1] + 1 :])
         return self._alter_partition(state, tuple(b for b in state.isr if b != step[1]), out)
 
@@ -410,7 +411,8 @@ class Broker(Actor[ReplicaState]):
         if error != "NONE":
             out.send(sender, FetchResponse(fetch.offset, (), 0, error, fetch.session))
             return state
-        offset = state.high_watermark if fetch.offset < 0 else fetch.offset
+        stable = stable_end(state.log, state.high_watermark, fetch.read_committed)
+        offset = stable if fetch.offset < 0 else fetch.offset
         if offset > len(state.log):
             out.send(
                 sender,
@@ -427,7 +429,7 @@ class Broker(Actor[ReplicaState]):
             )
             state = self._maybe_expand(state, follower, out)
             state = self._advance(state, out)
-        parked = Parked(sender, offset, fetch.replica, fetch.session)
+        parked = Parked(sender, offset, fetch.replica, fetch.session, fetch.read_committed)
         return self._answer_or_park(state, parked, out, latest=fetch.offset < 0)
 
     def _answer_or_park(
@@ -441,10 +443,11 @@ class Broker(Actor[ReplicaState]):
                 response = FetchResponse(offset, state.log[offset:], hw, "NONE", parked.session)
                 out.send(parked.requester, response)
                 return state._replace(told_hw=replace_at(state.told_hw, follower, hw))
-        elif hw > offset or latest:
-            response = FetchResponse(offset, state.log[offset:hw], hw, "NONE", parked.session)
-            out.send(parked.requester, response)
-            return state
+        else:
+            end = stable_end(state.log, hw, parked.read_committed)
+            if end > offset or latest:
+                out.send(parked.requester, _consumer_answer(state, parked, end))
+                return state
         return state._replace(parked=state.parked + (parked,))
 
     def _fetched(
@@ -642,6 +645,15 @@ class Broker(Actor[ReplicaState]):
         for waiting in parked:
             state = self._answer_or_park(state, waiting, out)
         return state
+
+
+def _consumer_answer(state: ReplicaState, parked: Parked, end: int) -> FetchResponse:
+    """A consumer's fetch answered with the entries up to `end` (its isolation level's
+    bound) and, for read_committed, the aborted transactions among them."""
+    entries = state.log[parked.offset : end]
+    aborted = aborted_transactions(state.log, parked.offset, end) if parked.read_committed else ()
+    hw = state.high_watermark
+    return FetchResponse(parked.offset, entries, hw, "NONE", parked.session, aborted)
 
 
 def _broker_number(name: str) -> int:

@@ -458,6 +458,7 @@ class ConsumerConfig:
     offset_reset: str
     commit: str  # before-processing | after-processing
     commit_async: bool
+    read_committed: bool  # isolation.level
 
 
 @dataclass(frozen=True, slots=True)
@@ -748,9 +749,21 @@ READ_PROCESS_WRITE_FAULTS = {
 FAULT_BUDGETS = {**PRODUCER_FAULTS, **READ_PROCESS_WRITE_FAULTS}
 
 
+def consumer_config(settings: Settings) -> ConsumerConfig:
+    """How the consumer application reads, processes and commits."""
+    consumer, app = settings["consumer"], settings["application"]
+    return ConsumerConfig(
+        auto_commit=consumer["enable.auto.commit"],
+        offset_reset=consumer["auto.offset.reset"],
+        commit=app["consumer.commit"],
+        commit_async=app["commit.mode"] == "async",
+        read_committed=consumer["isolation.level"] == "read_committed",
+    )
+
+
 def pipeline_config(settings: Settings) -> PipelineConfig:
     """The validated settings of a spec as the objects the actors read."""
-    producer, consumer, broker = settings["producer"], settings["consumer"], settings["broker"]
+    producer, broker = settings["producer"], settings["broker"]
     app, sink, bounds = settings["application"], settings["sink"], settings["bounds"]
     # delivery.timeout.ms bounds how many request timeouts fit before a record expires.
     by_time = max(1, producer["delivery.timeout.ms"] // producer["request.timeout.ms"])
@@ -763,12 +776,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             max_in_flight=producer["max.in.flight.requests.per.connection"],
             idempotence=idempotence_of(settings),
         ),
-        consumer=ConsumerConfig(
-            auto_commit=consumer["enable.auto.commit"],
-            offset_reset=consumer["auto.offset.reset"],
-            commit=app["consumer.commit"],
-            commit_async=app["commit.mode"] == "async",
-        ),
+        consumer=consumer_config(settings),
         broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
         source_commit_before_send=app["source.commit"] == "before-send",
         resend_on_failure=app["on.send.failure"] == "resend",

@@ -10,8 +10,16 @@
 Processing a record is one step: write it to the sink and wait for the sink's
 acknowledgement, so a crash can fall between two records of one poll. The
 consumer keeps nothing across a crash: it rejoins the group and resumes from
-the committed offset (or `auto.offset.reset` when there is none). Ghost fields
-record what it processed and which high watermarks it saw, for the contracts.
+the committed offsets (or `auto.offset.reset` where there is none). Ghost
+fields record what it processed and which high watermarks it saw, for the
+contracts.
+
+It reads every partition of its topic, one fetch at a time in turn (a poll
+returning one partition's records is one of the answers Kafka's poll may
+give), and commits the positions of all of them at once. With
+`isolation.level = read_committed` the leader answers up to the last stable
+offset with the aborted transactions there, and the consumer drops their
+records and every control marker (`isolation.consumable`).
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ from collections.abc import Hashable, Iterable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
+from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ConsumerConfig
 from kmodel.kafka.coordinator import NAME as COORDINATOR
+from kmodel.kafka.isolation import consumable
 from kmodel.kafka.messages import (
     Fetch,
     FetchResponse,
@@ -38,6 +48,7 @@ from kmodel.kafka.messages import (
     UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
+from kmodel.kafka.topic import Topic
 
 NAME = "consumer"
 WRITE_RETRY = "retry.backoff.ms"
@@ -46,34 +57,45 @@ WRITE_RETRY = "retry.backoff.ms"
 class ConsumerState(NamedTuple):
     phase: str = "joining"  # joining | offsets | polling | fetching | committing
     generation: int = -1
-    leader: int = 0
-    leader_epoch: int = 0
+    leaders: tuple[tuple[int, int], ...] = ()  # per partition: (leader, leader epoch)
     awaiting_metadata: bool = False
-    position: int = -1  # the next offset to fetch (-1: the latest, per auto.offset.reset)
-    in_hand: tuple[tuple[int, int], ...] = ()  # (offset, record) polled, not yet processed
+    positions: tuple[int, ...] = ()  # per partition, the next offset (-1: the latest)
+    polling: int = 0  # the partition the next poll fetches
+    in_hand: tuple[tuple[int, int, int], ...] = ()  # (partition, offset, record) not processed
     writing: bool = False  # a SinkWrite is waiting for its acknowledgement
     commit_after: bool = False  # a commit is due once the records in hand are processed
-    auto_commit_from: int = -1  # the position the previous poll returned (auto commit)
-    processed: tuple[int, ...] = ()  # offsets processed, in order (ghost, durable)
+    auto_commit_from: tuple[int, ...] = ()  # the positions the previous poll returned
+    # (partition, offset) processed, or passed over as a marker or aborted (ghost, durable)
+    processed: tuple[tuple[int, int], ...] = ()
     skipped: bool = False  # resumed past an offset it never processed (ghost, durable)
-    high_watermarks: tuple[int, int] = (0, 0)  # (highest seen, regressions) (ghost, durable)
+    # per partition: (highest high watermark seen, regressions) (ghost, durable)
+    high_watermarks: tuple[tuple[int, int], ...] = ()
     restarts: int = 0  # (ghost, durable)
 
 
 class Consumer(Actor[ConsumerState]):
     durable = ("processed", "skipped", "high_watermarks", "restarts")
 
-    def __init__(self, config: ConsumerConfig) -> None:
+    def __init__(self, config: ConsumerConfig, topic: Topic) -> None:
         super().__init__(NAME)
         self.config = config
+        self.topic = topic
 
     def initial_state(self) -> ConsumerState:
-        return ConsumerState()
+        """Knowing only where each partition was created: its first replica leads."""
+        partitions = range(self.topic.partitions)
+        return ConsumerState(
+            leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
+            positions=(-1,) * self.topic.partitions,
+            high_watermarks=((0, 0),) * self.topic.partitions,
+        )
 
     def first_state(self) -> ConsumerState:
         """The pipeline starts with the consumer already in the group (generation 1)
         and no committed offset, so it starts where auto.offset.reset says."""
-        return ConsumerState(phase="polling", generation=1, position=self._reset_position())
+        fresh = self.initial_state()
+        reset = (self._reset_position(),) * self.topic.partitions
+        return fresh._replace(phase="polling", generation=1, positions=reset)
 
     def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
         if state.phase == "joining":
@@ -83,10 +105,14 @@ class Consumer(Actor[ConsumerState]):
     def on_connection_lost(self, state: ConsumerState, peer: str, out: Out) -> ConsumerState:
         if peer == SINK and state.writing:
             out.set_timer(WRITE_RETRY)  # the write may be lost: write again after a backoff
-        elif peer == broker_name(state.leader) and state.phase == "fetching":
+        elif peer == self._leader_name(state) and state.phase == "fetching":
             out.send(CONTROLLER, MetadataRequest())  # the fetch is gone: find the leader
             return state._replace(phase="polling", awaiting_metadata=True)
         return state
+
+    def _leader_name(self, state: ConsumerState) -> str:
+        """The broker the partition polled next (or being fetched) is led by, as known."""
+        return broker_name(state.leaders[state.polling][0])
 
     def _reset_position(self) -> int:
         return 0 if self.config.offset_reset == "earliest" else -1
@@ -109,37 +135,49 @@ class Consumer(Actor[ConsumerState]):
                 yield ("process", state.in_hand[0])
         elif state.commit_after:
             yield ("commit",)
-        elif state.leader >= 0:
+        elif state.leaders[state.polling][0] >= 0:
             yield ("poll",)
 
     def describe_step(self, state: ConsumerState, step: Hashable) -> str:
         if step[0] == "process":
-            offset, record = step[1]
-            return f"processes r{record} (offset {offset})"
+            partition, offset, record = step[1]
+            return f"processes r{record} ({self._where(partition)}offset {offset})"
         if step[0] == "commit":
-            return f"commits offset {state.position}"
-        where = "latest" if state.position < 0 else f"offset {state.position}"
-        return f"polls from {where}"
+            return f"commits {_shown(state.positions)}"
+        position = state.positions[state.polling]
+        where = "latest" if position < 0 else f"offset {position}"
+        return f"polls {self._where(state.polling)}from {where}"
+
+    def _where(self, partition: int) -> str:
+        """The partition's name where the topic has several, for the narration."""
+        if self.topic.partitions == 1:
+            return ""
+        return f"{self.topic.partition_name(partition)} "
 
     def on_step(self, state: ConsumerState, step: Hashable, out: Out) -> ConsumerState:
         if step[0] == "process":
-            offset, record = step[1]
+            _, offset, record = step[1]
             out.send(SINK, SinkWrite(record, offset))
             return state._replace(writing=True)
         if step[0] == "commit":
-            return self._commit(state._replace(commit_after=False), state.position, out)
-        if self.config.auto_commit and state.auto_commit_from >= 0:
+            return self._commit(state._replace(commit_after=False), state.positions, out)
+        if self.config.auto_commit and state.auto_commit_from:
             out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
-            state = state._replace(auto_commit_from=-1)
-        out.send(
-            broker_name(state.leader),
-            Fetch(state.position, state.leader_epoch, False, state.restarts),
+            state = state._replace(auto_commit_from=())
+        leader, epoch = state.leaders[state.polling]
+        fetch = Fetch(
+            state.positions[state.polling],
+            epoch,
+            False,
+            state.restarts,
+            read_committed=self.config.read_committed,
         )
+        out.send(broker_name(leader), fetch)
         return state._replace(phase="fetching")
 
     def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
         if state.writing:
-            offset, record = state.in_hand[0]
+            _, offset, record = state.in_hand[0]
             out.send(SINK, SinkWrite(record, offset))
         return state
 
@@ -151,17 +189,15 @@ class Consumer(Actor[ConsumerState]):
     def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse):
             out.send(COORDINATOR, OffsetFetch())
-            # A new generation starts over from the committed offset; the ghost
-            # fields (the durable ones) and the known leader carry over.
+            # A new generation starts over from the committed offsets; the ghost
+            # fields (the durable ones) and the known leaders carry over.
             return self._fresh(state)._replace(
-                phase="offsets",
-                generation=message.generation,
-                leader=state.leader,
-                leader_epoch=state.leader_epoch,
+                phase="offsets", generation=message.generation, leaders=state.leaders
             )
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
-            start = message.offset if message.offset >= 0 else self._reset_position()
-            return _resume(state._replace(phase="polling"), start)
+            reset = self._reset_position()
+            starts = tuple(offset if offset >= 0 else reset for offset in message.offsets)
+            return _resume(state._replace(phase="polling"), starts)
         if (
             isinstance(message, FetchResponse)
             and state.phase == "fetching"
@@ -170,16 +206,15 @@ class Consumer(Actor[ConsumerState]):
         ):
             return self._fetched(state._replace(phase="polling"), message, out)
         if isinstance(message, SinkAck) and state.writing and state.in_hand:
-            offset, record = state.in_hand[0]
+            partition, offset, record = state.in_hand[0]
             if message.record != record:
                 return state
             out.cancel_timer(WRITE_RETRY)
-            state = state._replace(
+            return state._replace(
                 writing=False,
                 in_hand=state.in_hand[1:],
-                processed=state.processed + (offset,),
+                processed=state.processed + ((partition, offset),),
             )
-            return state
         if isinstance(message, OffsetCommitResponse):
             if message.error != "NONE":
                 # CommitFailedException: the group moved on; rejoin and start over.
@@ -191,49 +226,77 @@ class Consumer(Actor[ConsumerState]):
                 return state._replace(phase="polling")
             return state
         if isinstance(message, UpdateMetadata):
-            if message.leader_epoch > state.leader_epoch:
-                state = state._replace(leader=message.leader, leader_epoch=message.leader_epoch)
-                if state.phase == "fetching":
-                    state = state._replace(phase="polling")  # fetch again from the new leader
-            return state._replace(awaiting_metadata=False)
+            return self._learned_leader(state, message)
         return state
 
+    def _learned_leader(self, state: ConsumerState, update: UpdateMetadata) -> ConsumerState:
+        partition = self.topic.partition_names().index(update.partition)
+        if update.leader_epoch > state.leaders[partition][1]:
+            leaders = replace_at(state.leaders, partition, (update.leader, update.leader_epoch))
+            state = state._replace(leaders=leaders)
+            if state.phase == "fetching" and partition == state.polling:
+                state = state._replace(phase="polling")  # fetch again from the new leader
+        return state._replace(awaiting_metadata=False)
+
     def _fetched(self, state: ConsumerState, response: FetchResponse, out: Out):
+        partition = state.polling
         if response.error == "OFFSET_OUT_OF_RANGE":
-            return _resume(state, self._reset_position())
+            positions = replace_at(state.positions, partition, self._reset_position())
+            return _resume(state, positions)
         if response.error != "NONE":
             out.send(CONTROLLER, MetadataRequest())
             return state._replace(awaiting_metadata=True)
-        seen, regressions = state.high_watermarks
+        seen, regressions = state.high_watermarks[partition]
         if response.high_watermark < seen:
             regressions += 1
-        state = state._replace(high_watermarks=(max(seen, response.high_watermark), regressions))
-        if state.position < 0:
-            state = _resume(state, response.offset)  # "latest" resolved to an offset
-        records = tuple((response.offset + i, e.record) for i, e in enumerate(response.entries))
-        position = response.offset + len(records)
-        state = state._replace(position=position, in_hand=records)
+        watermark = (max(seen, response.high_watermark), regressions)
+        state = state._replace(
+            high_watermarks=replace_at(state.high_watermarks, partition, watermark)
+        )
+        if state.positions[partition] < 0:  # "latest" resolved to an offset
+            state = _resume(state, replace_at(state.positions, partition, response.offset))
+        records = consumable(response.offset, response.entries, response.aborted)
+        end = response.offset + len(response.entries)
+        kept = {offset for offset, _ in records}
+        passed = tuple((partition, o) for o in range(response.offset, end) if o not in kept)
+        positions = replace_at(state.positions, partition, end)
+        state = state._replace(
+            positions=positions,
+            polling=(partition + 1) % self.topic.partitions,
+            in_hand=tuple((partition, offset, record) for offset, record in records),
+            processed=state.processed + passed,
+        )
         if self.config.auto_commit:
-            return state._replace(auto_commit_from=position)
+            return state._replace(auto_commit_from=positions)
         if not records:
             return state
         if self.config.commit == "before-processing":
-            return self._commit(state, position, out)
+            return self._commit(state, positions, out)
         return state._replace(commit_after=True)
 
-    def _commit(self, state: ConsumerState, offset: int, out: Out) -> ConsumerState:
-        out.send(COORDINATOR, OffsetCommit(offset, state.generation))
+    def _commit(self, state: ConsumerState, offsets: tuple[int, ...], out: Out) -> ConsumerState:
+        out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
         if self.config.commit_async:
             return state
         return state._replace(phase="committing")
 
 
-def _resume(state: ConsumerState, position: int) -> ConsumerState:
-    """Move to `position`, noting whether that passes an offset never processed."""
-    missed = position > 0 and not set(range(position)) <= set(state.processed)
-    return state._replace(position=position, skipped=state.skipped or missed)
+def _resume(state: ConsumerState, positions: tuple[int, ...]) -> ConsumerState:
+    """Move to `positions`, noting whether that passes an offset never processed."""
+    missed = any(
+        position > 0 and not {(p, o) for o in range(position)} <= set(state.processed)
+        for p, position in enumerate(positions)
+    )
+    return state._replace(positions=positions, skipped=state.skipped or missed)
 
 
 def _stale(state: ConsumerState, response: FetchResponse) -> bool:
     """An answer to an earlier fetch the consumer gave up on (it asked again since)."""
-    return state.position >= 0 and response.offset != state.position and response.error == "NONE"
+    position = state.positions[state.polling]
+    return position >= 0 and response.offset != position and response.error == "NONE"
+
+
+def _shown(positions: tuple[int, ...]) -> str:
+    if len(positions) == 1:
+        return f"offset {positions[0]}"
+    return f"offsets {list(positions)}"

@@ -1,7 +1,8 @@
 """The group coordinator: committed offsets and group generations.
 
-Committed offsets are durable (the __consumer_offsets topic). Every join
-starts a new generation and assigns the partition to the joiner. The
+Committed offsets are durable (the __consumer_offsets topic), one per
+partition of the topic the group reads. Every join starts a new generation
+and assigns the partitions to the joiner. The
 coordinator may evict the member (its session timed out, or it exceeded
 max.poll.interval.ms), a fault with its own budget: the generation moves on,
 and a commit from the old generation is rejected with ILLEGAL_GENERATION,
@@ -41,12 +42,12 @@ NAME = "coordinator"
 
 class PendingOffsets(NamedTuple):
     producer_id: int
-    offset: int
+    offset: int  # transactional commits are of the one input partition
     attempt: int  # ghost: the transaction attempt that sent it
 
 
 class CoordinatorState(NamedTuple):
-    committed: int = -1  # -1: no committed offset
+    committed: tuple[int, ...] = (-1,)  # per partition; -1: no committed offset
     generation: int = 0
     member: bool = False  # whether the partition is assigned in this generation
     rebalances: int = 0  # evictions so far (ghost)
@@ -73,16 +74,19 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "expired",
     )
 
-    def __init__(self, name: str = NAME, members: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, name: str = NAME, members: tuple[str, ...] = (), partitions: int = 1
+    ) -> None:
         super().__init__(name)
         self.members = members  # the group's members, when more than one may own the partition
+        self.partitions = partitions
 
     def initial_state(self) -> CoordinatorState:
-        return CoordinatorState()
+        return CoordinatorState(committed=(-1,) * self.partitions)
 
     def first_state(self) -> CoordinatorState:
         """The (first) consumer starts as the member of generation 1."""
-        return CoordinatorState(
+        return self.initial_state()._replace(
             generation=1, member=True, owner=(self.members[:1] and self.members[0]) or ""
         )
 
@@ -105,10 +109,10 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return self._marker(state, sender, message, out)
         if isinstance(message, OffsetCommit):
             if not state.member or message.generation != state.generation:
-                out.send(sender, OffsetCommitResponse(message.offset, "ILLEGAL_GENERATION"))
+                out.send(sender, OffsetCommitResponse(message.offsets, "ILLEGAL_GENERATION"))
                 return state
-            out.send(sender, OffsetCommitResponse(message.offset))
-            return state._replace(committed=message.offset)
+            out.send(sender, OffsetCommitResponse(message.offsets))
+            return state._replace(committed=message.offsets)
         return state
 
     def _assign(self, state: CoordinatorState, member: str, out: Out) -> CoordinatorState:
@@ -160,7 +164,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return state
         state = state._replace(pending=tuple(p for p in state.pending if p not in mine))
         if marker.commit:
-            state = state._replace(committed=mine[0].offset, committed_by=mine[0].attempt)
+            state = state._replace(committed=(mine[0].offset,), committed_by=mine[0].attempt)
         if state.pending:
             return state
         for requester in state.waiting:

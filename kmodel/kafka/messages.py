@@ -122,12 +122,14 @@ class Fetch:
     replica: bool
     session: int = 0  # the consumer incarnation whose connection carries it
     broker_epoch: int = -1  # a follower's broker epoch (KIP-903); -1 for the consumer
+    read_committed: bool = False  # the consumer's isolation.level (KIP-98)
 
     def __str__(self) -> str:
         who = "replica " if self.replica else ""
         where = "latest" if self.offset < 0 else f"offset {self.offset}"
         epoch = f", epoch {self.leader_epoch}" if self.replica and self.leader_epoch >= 0 else ""
-        return f"Fetch({who}{where}{epoch})"
+        isolation = ", read_committed" if self.read_committed else ""
+        return f"Fetch({who}{where}{epoch}{isolation})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +139,17 @@ class FetchResponse:
     high_watermark: int
     error: str = "NONE"
     session: int = 0
+    # read_committed: the aborted transactions the entries overlap, as (producer id, first
+    # offset), from the leader's aborted transaction index
+    aborted: tuple[tuple[int, int], ...] = ()
 
     def __str__(self) -> str:
         if self.error != "NONE":
             return f"FetchResponse({self.error})"
         shown = ", ".join(f"{e}@{self.offset + i}" for i, e in enumerate(self.entries))
-        return f"FetchResponse([{shown}], hw={self.high_watermark})"
+        aborted = ", ".join(f"pid {pid} from {first}" for pid, first in self.aborted)
+        aborted = f", aborted: {aborted}" if aborted else ""
+        return f"FetchResponse([{shown}], hw={self.high_watermark}{aborted})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,29 +339,35 @@ class OffsetFetch:
 
 @dataclass(frozen=True, slots=True)
 class OffsetFetchResponse:
-    offset: int  # -1: no committed offset
+    offsets: tuple[int, ...]  # per partition; -1: no committed offset
 
     def __str__(self) -> str:
-        shown = "none" if self.offset < 0 else str(self.offset)
-        return f"OffsetFetchResponse(committed {shown})"
+        return f"OffsetFetchResponse(committed {_offsets(self.offsets)})"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetCommit:
-    offset: int
+    offsets: tuple[int, ...]  # the next offset to read, per partition
     generation: int
 
     def __str__(self) -> str:
-        return f"OffsetCommit(offset {self.offset}, generation {self.generation})"
+        offsets = "offset" if len(self.offsets) == 1 else "offsets"
+        return f"OffsetCommit({offsets} {_offsets(self.offsets)}, generation {self.generation})"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetCommitResponse:
-    offset: int
+    offsets: tuple[int, ...]
     error: str = "NONE"
 
     def __str__(self) -> str:
-        return f"OffsetCommitResponse({self.offset}: {self.error})"
+        return f"OffsetCommitResponse({_offsets(self.offsets)}: {self.error})"
+
+
+def _offsets(offsets: tuple[int, ...]) -> str:
+    """One partition's offset as a number, several as a list; -1 (none) as "none"."""
+    shown = ["none" if offset < 0 else str(offset) for offset in offsets]
+    return shown[0] if len(shown) == 1 else f"[{', '.join(shown)}]"
 
 
 # -- sink --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class Pipeline(ActorSystem):
         if config.consumers:
             actors += [
                 GroupCoordinator(),
-                Consumer(config.consumer),
+                Consumer(config.consumer, topic),
                 Sink(config.sink_upsert, config.sink_dedup),
             ]
         super().__init__(

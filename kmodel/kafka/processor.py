@@ -204,7 +204,7 @@ class Processor(Actor[ProcessorState]):
         return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
 
     def _commit_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
-        request = OffsetCommit(state.position + 1, state.generation)
+        request = OffsetCommit((state.position + 1,), state.generation)
         return self._ask(state, "committing", GROUP, request, out)
 
     # -- answers ---------------------------------------------------------------------
@@ -231,7 +231,9 @@ class Processor(Actor[ProcessorState]):
             if state.generation < 0:
                 return self._ask(state, "joining", GROUP, JoinGroup(), out)
             return self._fetch_offsets(state, out)
-        if isinstance(message, OffsetFetchResponse | SinkOffsetFetchResponse):
+        if isinstance(message, OffsetFetchResponse):  # the input has one partition
+            return self._next(state._replace(position=max(message.offsets[0], 0)), out)
+        if isinstance(message, SinkOffsetFetchResponse):
             return self._next(state._replace(position=max(message.offset, 0)), out)
         if isinstance(message, SourceRecord) and phase == "reading":
             return self._begin(state, message.record, out)

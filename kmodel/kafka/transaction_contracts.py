@@ -84,7 +84,7 @@ def transaction_contracts(
             }
 
         def committed_position(world: World) -> int:
-            return max(group(world).committed, 0)
+            return max(group(world).committed[0], 0)
 
         properties = _kafka_output_contracts(
             seen,
@@ -106,7 +106,7 @@ def transaction_contracts(
         def committed_position(world: World) -> int:
             if config.offsets == "sink":
                 return sink(world).position
-            return max(group(world).committed, 0)
+            return max(group(world).committed[0], 0)
 
         properties = []
 
