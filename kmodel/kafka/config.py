@@ -329,7 +329,8 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "consumers",
             int,
             1,
-            "consumers reading the partition (0: check the producing side only)",
+            "consumers reading the topic written: the producer's, or the read-process-write "
+            "output (0: check the producing side only)",
             minimum=0,
             maximum=1,
         ),
@@ -672,13 +673,24 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
                     'transactional.id (e.g. "app")',
                 )
             )
-        if settings["bounds"]["consumers"]:
+        problems += [
+            (
+                f"bounds.{bound}",
+                "counts faults of the consumer that reads the output topic, and this spec "
+                'has none: set consumers = 1 (with application.output = "kafka"), or 0 here',
+            )
+            for bound in CONSUMER_FAULTS
+            if settings["bounds"][bound]
+            and not (
+                settings["bounds"]["consumers"] and settings["application"]["output"] == "kafka"
+            )
+        ]
+        if settings["bounds"]["consumers"] and settings["application"]["output"] != "kafka":
             problems.append(
                 (
                     "bounds.consumers",
-                    "the read-process-write output is read as a read_committed or "
-                    "read_uncommitted reader would at every step (consumer.isolation.level); "
-                    "a consumer application after it is not modelled: set consumers = 0",
+                    'a consumer reads the output topic (application.output = "kafka"); '
+                    "an external sink has none: set consumers = 0",
                 )
             )
     elif settings["producer"]["transactional.id"]:
@@ -733,11 +745,17 @@ PRODUCER_FAULTS = {
     "controlled_shutdowns": "controlled-shutdown",
     "leader_and_isr_losses": "leader-and-isr-loss",
 }
+# The faults of a consumer application: in a read-process-write spec, of the consumer
+# that reads the output topic.
+CONSUMER_FAULTS = ("consumer_crashes", "fetch_waits", "rebalances")
 READ_PROCESS_WRITE_FAULTS = {
     "processor_crashes": "crash:processor",
     "txn_coordinator_crashes": "crash:txn-coordinator",
     "broker_crashes": "crash:broker",
+    "consumer_crashes": "crash:consumer",
     "sink_crashes": "crash:sink",
+    "fetch_waits": "fetch-wait",
+    "rebalances": "rebalance",
     "timeouts": "timeout",
     "transaction_timeouts": "transaction-timeout",
     "takeovers": "takeover",
@@ -817,6 +835,7 @@ DEFAULT_BROKER = broker_config({setting.name: setting.default for setting in SEC
 class ReadProcessWriteConfig:
     records: int
     output: Topic | None  # the output topic; None when the output is the external sink
+    consumer: ConsumerConfig | None  # the consumer reading the output topic, if any
     broker: BrokerConfig
     isolation: str
     shared_transactional_id: bool
@@ -842,6 +861,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
     return ReadProcessWriteConfig(
         records=bounds["records"],
         output=output if to_kafka else None,
+        consumer=consumer_config(settings) if to_kafka and bounds["consumers"] else None,
         broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",

@@ -14,9 +14,10 @@ the committed offsets (or `auto.offset.reset` where there is none). Ghost
 fields record what it processed and which high watermarks it saw, for the
 contracts.
 
-It reads every partition of its topic, one fetch at a time in turn (a poll
-returning one partition's records is one of the answers Kafka's poll may
-give), and commits the positions of all of them at once. With
+It reads every partition of its topic: a poll sends a fetch to the leader of
+each partition that has none outstanding, as Kafka's fetcher does, and the
+records of each answer are processed as it arrives; a commit carries the
+positions of all partitions. With
 `isolation.level = read_committed` the leader answers up to the last stable
 offset with the aborted transactions there, and the consumer drops their
 records and every control marker (`isolation.consumable`).
@@ -55,12 +56,12 @@ WRITE_RETRY = "retry.backoff.ms"
 
 
 class ConsumerState(NamedTuple):
-    phase: str = "joining"  # joining | offsets | polling | fetching | committing
+    phase: str = "joining"  # joining | offsets | polling | committing
     generation: int = -1
     leaders: tuple[tuple[int, int], ...] = ()  # per partition: (leader, leader epoch)
     awaiting_metadata: bool = False
     positions: tuple[int, ...] = ()  # per partition, the next offset (-1: the latest)
-    polling: int = 0  # the partition the next poll fetches
+    fetching: tuple[bool, ...] = ()  # per partition: a fetch is outstanding
     in_hand: tuple[tuple[int, int, int], ...] = ()  # (partition, offset, record) not processed
     writing: bool = False  # a SinkWrite is waiting for its acknowledgement
     commit_after: bool = False  # a commit is due once the records in hand are processed
@@ -87,6 +88,7 @@ class Consumer(Actor[ConsumerState]):
         return ConsumerState(
             leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
             positions=(-1,) * self.topic.partitions,
+            fetching=(False,) * self.topic.partitions,
             high_watermarks=((0, 0),) * self.topic.partitions,
         )
 
@@ -105,14 +107,18 @@ class Consumer(Actor[ConsumerState]):
     def on_connection_lost(self, state: ConsumerState, peer: str, out: Out) -> ConsumerState:
         if peer == SINK and state.writing:
             out.set_timer(WRITE_RETRY)  # the write may be lost: write again after a backoff
-        elif peer == self._leader_name(state) and state.phase == "fetching":
-            out.send(CONTROLLER, MetadataRequest())  # the fetch is gone: find the leader
-            return state._replace(phase="polling", awaiting_metadata=True)
+        else:
+            lost = [
+                fetching and broker_name(leader) == peer
+                for fetching, (leader, _) in zip(state.fetching, state.leaders, strict=True)
+            ]
+            if any(lost):  # the fetches are gone: find the leaders
+                out.send(CONTROLLER, MetadataRequest())
+                fetching = tuple(
+                    f and not gone for f, gone in zip(state.fetching, lost, strict=True)
+                )
+                return state._replace(fetching=fetching, awaiting_metadata=True)
         return state
-
-    def _leader_name(self, state: ConsumerState) -> str:
-        """The broker the partition polled next (or being fetched) is led by, as known."""
-        return broker_name(state.leaders[state.polling][0])
 
     def _reset_position(self) -> int:
         return 0 if self.config.offset_reset == "earliest" else -1
@@ -135,8 +141,18 @@ class Consumer(Actor[ConsumerState]):
                 yield ("process", state.in_hand[0])
         elif state.commit_after:
             yield ("commit",)
-        elif state.leaders[state.polling][0] >= 0:
+        elif self._to_fetch(state):
             yield ("poll",)
+
+    def _to_fetch(self, state: ConsumerState) -> list[int]:
+        """The partitions a poll sends a fetch for: a leader known, none outstanding."""
+        return [
+            p
+            for p, (fetching, (leader, _)) in enumerate(
+                zip(state.fetching, state.leaders, strict=True)
+            )
+            if not fetching and leader >= 0
+        ]
 
     def describe_step(self, state: ConsumerState, step: Hashable) -> str:
         if step[0] == "process":
@@ -144,9 +160,12 @@ class Consumer(Actor[ConsumerState]):
             return f"processes r{record} ({self._where(partition)}offset {offset})"
         if step[0] == "commit":
             return f"commits {_shown(state.positions)}"
-        position = state.positions[state.polling]
-        where = "latest" if position < 0 else f"offset {position}"
-        return f"polls {self._where(state.polling)}from {where}"
+        wheres = []
+        for p in self._to_fetch(state):
+            position = state.positions[p]
+            where = "latest" if position < 0 else f"offset {position}"
+            wheres.append(f"{self._where(p)}from {where}")
+        return f"polls {' and '.join(wheres)}"
 
     def _where(self, partition: int) -> str:
         """The partition's name where the topic has several, for the narration."""
@@ -156,29 +175,32 @@ class Consumer(Actor[ConsumerState]):
 
     def on_step(self, state: ConsumerState, step: Hashable, out: Out) -> ConsumerState:
         if step[0] == "process":
-            _, offset, record = step[1]
-            out.send(SINK, SinkWrite(record, offset))
+            partition, offset, record = step[1]
+            out.send(SINK, SinkWrite(record, offset, partition=partition))
             return state._replace(writing=True)
         if step[0] == "commit":
             return self._commit(state._replace(commit_after=False), state.positions, out)
         if self.config.auto_commit and state.auto_commit_from:
             out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
             state = state._replace(auto_commit_from=())
-        leader, epoch = state.leaders[state.polling]
-        fetch = Fetch(
-            state.positions[state.polling],
-            epoch,
-            False,
-            state.restarts,
-            read_committed=self.config.read_committed,
-        )
-        out.send(broker_name(leader), fetch)
-        return state._replace(phase="fetching")
+        fetching = list(state.fetching)
+        for p in self._to_fetch(state):
+            leader, epoch = state.leaders[p]
+            fetch = Fetch(
+                state.positions[p],
+                epoch,
+                False,
+                state.restarts,
+                read_committed=self.config.read_committed,
+            )
+            out.send(broker_name(leader), fetch)
+            fetching[p] = True
+        return state._replace(fetching=tuple(fetching))
 
     def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
         if state.writing:
-            _, offset, record = state.in_hand[0]
-            out.send(SINK, SinkWrite(record, offset))
+            partition, offset, record = state.in_hand[0]
+            out.send(SINK, SinkWrite(record, offset, partition=partition))
         return state
 
     def describe_timer(self, state: ConsumerState, timer: Hashable) -> str:
@@ -198,16 +220,19 @@ class Consumer(Actor[ConsumerState]):
             reset = self._reset_position()
             starts = tuple(offset if offset >= 0 else reset for offset in message.offsets)
             return _resume(state._replace(phase="polling"), starts)
-        if (
-            isinstance(message, FetchResponse)
-            and state.phase == "fetching"
-            and message.session == state.restarts
-            and not _stale(state, message)
-        ):
-            return self._fetched(state._replace(phase="polling"), message, out)
+        if isinstance(message, FetchResponse):
+            partition = self.topic.partition_of(int(sender.removeprefix("broker")))
+            if (
+                state.fetching[partition]
+                and message.session == state.restarts
+                and not _stale(state, partition, message)
+            ):
+                fetching = replace_at(state.fetching, partition, False)
+                return self._fetched(state._replace(fetching=fetching), partition, message, out)
+            return state
         if isinstance(message, SinkAck) and state.writing and state.in_hand:
             partition, offset, record = state.in_hand[0]
-            if message.record != record:
+            if (message.partition, message.record) != (partition, record):
                 return state
             out.cancel_timer(WRITE_RETRY)
             return state._replace(
@@ -234,12 +259,11 @@ class Consumer(Actor[ConsumerState]):
         if update.leader_epoch > state.leaders[partition][1]:
             leaders = replace_at(state.leaders, partition, (update.leader, update.leader_epoch))
             state = state._replace(leaders=leaders)
-            if state.phase == "fetching" and partition == state.polling:
-                state = state._replace(phase="polling")  # fetch again from the new leader
+            # fetch again, from the new leader
+            state = state._replace(fetching=replace_at(state.fetching, partition, False))
         return state._replace(awaiting_metadata=False)
 
-    def _fetched(self, state: ConsumerState, response: FetchResponse, out: Out):
-        partition = state.polling
+    def _fetched(self, state: ConsumerState, partition: int, response: FetchResponse, out: Out):
         if response.error == "OFFSET_OUT_OF_RANGE":
             positions = replace_at(state.positions, partition, self._reset_position())
             return _resume(state, positions)
@@ -262,8 +286,8 @@ class Consumer(Actor[ConsumerState]):
         positions = replace_at(state.positions, partition, end)
         state = state._replace(
             positions=positions,
-            polling=(partition + 1) % self.topic.partitions,
-            in_hand=tuple((partition, offset, record) for offset, record in records),
+            in_hand=state.in_hand
+            + tuple((partition, offset, record) for offset, record in records),
             processed=state.processed + passed,
         )
         if self.config.auto_commit:
@@ -290,9 +314,9 @@ def _resume(state: ConsumerState, positions: tuple[int, ...]) -> ConsumerState:
     return state._replace(positions=positions, skipped=state.skipped or missed)
 
 
-def _stale(state: ConsumerState, response: FetchResponse) -> bool:
+def _stale(state: ConsumerState, partition: int, response: FetchResponse) -> bool:
     """An answer to an earlier fetch the consumer gave up on (it asked again since)."""
-    position = state.positions[state.polling]
+    position = state.positions[partition]
     return position >= 0 and response.offset != position and response.error == "NONE"
 
 

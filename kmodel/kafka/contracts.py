@@ -75,15 +75,18 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
         ),
     ]
     if "consumer" in system.index:
-        properties += _consumer_contracts(system, of, everything)
+        properties += consumer_contracts(system, of, {(0, r) for r in everything})
     properties += witnesses_of_faults(system)
     return properties
 
 
-def _consumer_contracts(
-    system: ActorSystem, of: Callable[[str], Callable[[World], Any]], everything: set[int]
+def consumer_contracts(
+    system: ActorSystem,
+    of: Callable[[str], Callable[[World], Any]],
+    everything: set[tuple[int, int]],
 ) -> list[Property[World]]:
-    """The contracts that need the consuming side of the pipeline."""
+    """The contracts that need the consuming side of the pipeline: `everything` is each
+    (partition, record) the sink must end up with."""
     consumer, sink = of("consumer"), of("sink")
     return [
         Property.at_end(

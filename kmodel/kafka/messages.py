@@ -378,18 +378,25 @@ class SinkWrite:
     record: int
     offset: int
     store_offset: bool = False  # store the input position past it in the same write
+    partition: int = 0  # the partition the record was read from: with it, the record's key
 
     def __str__(self) -> str:
         stored = f" and position {self.offset + 1}" if self.store_offset else ""
-        return f"write r{self.record}{stored}"
+        return f"write {_record(self.partition, self.record)}{stored}"
 
 
 @dataclass(frozen=True, slots=True)
 class SinkAck:
     record: int
+    partition: int = 0
 
     def __str__(self) -> str:
-        return f"written r{self.record}"
+        return f"written {_record(self.partition, self.record)}"
+
+
+def _record(partition: int, record: int) -> str:
+    """A record as the sink keys it; one read from a partition other than 0 names it."""
+    return f"r{record}" if partition == 0 else f"r{record} of partition {partition}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 The output is a topic of one or two partitions, each with its replicas on
 brokers and a controller electing their leaders, read with the spec's
-`isolation.level`; or an external sink. Next to the application run the
-transaction coordinator and the group coordinator that holds the input
-position; a second application instance may stand by to take over.
+`isolation.level`, and may be followed by a consumer and its sink (input →
+application → output → consumer → sink, end to end); or the output is an
+external sink. Next to the application run the transaction coordinator and
+the group coordinator that holds the input position; a second application
+instance may stand by to take over.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from kmodel.core.world import ActorSystem
 from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR
 from kmodel.kafka.cluster import cluster
 from kmodel.kafka.config import ReadProcessWriteConfig
+from kmodel.kafka.consumer import NAME as CONSUMER
+from kmodel.kafka.consumer import Consumer
+from kmodel.kafka.coordinator import NAME as CONSUMER_GROUP
 from kmodel.kafka.coordinator import GroupCoordinator
 from kmodel.kafka.messages import GROUP
 from kmodel.kafka.processor import INPUT, Processor, ProcessorConfig
@@ -55,6 +60,12 @@ class ReadProcessWrite(ActorSystem):
             brokers = cluster(config.broker, output, (), config.power_cut, verify=config.verify)
             actors += brokers.actors
             crash_notices, crash_groups = brokers.crash_notices, brokers.crash_groups
+            if config.consumer:
+                actors += [
+                    GroupCoordinator(partitions=output.partitions),
+                    Consumer(config.consumer, output),
+                    Sink(config.sink_upsert, config.sink_dedup),
+                ]
         else:
             actors.append(Sink(config.sink_upsert, config.sink_dedup))
         super().__init__(
@@ -76,21 +87,24 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
     """Who sends to whom: each instance to the input, the coordinators, the brokers, the
     controller and the sink; the coordinators to the instances, each other and the
     brokers; the controller to the brokers and its clients; the brokers to each other,
-    the instances, the coordinator and the controller; the input and the sink back to
-    the instances."""
+    the instances, the coordinator, the controller and the consumer; the consumer to the
+    brokers, the controller, its group coordinator and the sink; the input and the sink
+    back to whoever reads or writes them."""
     apps = [name for name in names if name.startswith("app-")]
     brokers = [name for name in names if name.startswith("broker")]
     talks = {
         INPUT: apps,
         GROUP: [*apps, TXN_COORDINATOR],
         TXN_COORDINATOR: [*apps, GROUP, *brokers, CONTROLLER],
-        CONTROLLER: [*brokers, *apps, TXN_COORDINATOR],
-        "sink": apps,
+        CONTROLLER: [*brokers, *apps, TXN_COORDINATOR, CONSUMER],
+        CONSUMER_GROUP: [CONSUMER],
+        CONSUMER: [*brokers, CONTROLLER, CONSUMER_GROUP, "sink"],
+        "sink": [*apps, CONSUMER],
     }
     talks.update(
         {app: [INPUT, GROUP, TXN_COORDINATOR, CONTROLLER, *brokers, "sink"] for app in apps}
     )
-    talks.update({b: [*brokers, *apps, TXN_COORDINATOR, CONTROLLER] for b in brokers})
+    talks.update({b: [*brokers, *apps, TXN_COORDINATOR, CONTROLLER, CONSUMER] for b in brokers})
     return {name: [to for to in talks[name] if to in names] for name in names}
 
 

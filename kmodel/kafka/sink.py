@@ -20,9 +20,11 @@ NAME = "sink"
 
 
 class SinkState(NamedTuple):
-    effects: tuple[int, ...] = ()  # the visible result, in write order (durable)
-    writes: tuple[int, ...] = ()  # every write that arrived, applied or not (durable)
-    seen: tuple[int, ...] = ()  # the deduplication table, sorted
+    # Records are keyed (partition, record): the same record read from two partitions is
+    # two results (a read-process-write application writes each record to every partition).
+    effects: tuple[tuple[int, int], ...] = ()  # the visible result, in write order (durable)
+    writes: tuple[tuple[int, int], ...] = ()  # every write that arrived, applied or not
+    seen: tuple[tuple[int, int], ...] = ()  # the deduplication table, sorted
     position: int = 0  # the input position stored with the results (durable)
 
 
@@ -43,8 +45,8 @@ class Sink(Actor[SinkState]):
             return state
         if not isinstance(message, SinkWrite):
             return state
-        record = message.record
-        out.send(sender, SinkAck(record))
+        record = (message.partition, message.record)
+        out.send(sender, SinkAck(message.record, message.partition))
         position = message.offset + 1 if message.store_offset else state.position
         writes = state.writes + (record,)
         if self.dedup != "none" and record in state.seen:
