@@ -111,6 +111,10 @@ CONTRACTS = [
     ("no-loss", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
     ("no-duplicate-effect", "kafka-to-sink-non-idempotent", 18, "kafka-to-sink-atomic-offsets"),
     ("no-duplicate-effect", "kafka-to-sink-offsets-in-transaction", 18, "kafka-to-sink-idempotent"),
+    # end to end: exactly-once inside Kafka, then one weak link after it
+    ("no-duplicate-effect", "eos-end-to-end-read-uncommitted", 33, "eos-end-to-end"),
+    ("no-aborted-read", "eos-end-to-end-read-uncommitted", 13, "eos-end-to-end"),
+    ("no-duplicate-effect", "eos-end-to-end-appending-sink", 34, "eos-end-to-end"),
 ]
 
 
@@ -168,6 +172,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("eos-hung-producer-timeout", 15_226),
         ("eos-crashes-during-commit", 1_105_725),
         ("kafka-2-0-replication-rules", 21_185),
+        ("eos-end-to-end", 25_355),
+        ("eos-end-to-end-two-partitions", 236_775),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:
@@ -182,3 +188,11 @@ def test_bfs_and_dfs_agree_on_a_pipeline(name: str) -> None:
     dfs = run_job(load_job(path, search={"engine": "dfs"}))
     assert bfs.result.stats.states == dfs.result.stats.states
     assert [v.status for v in bfs.verdicts] == [v.status for v in dfs.verdicts]
+
+
+def test_read_uncommitted_consumer_hands_over_the_aborted_copy() -> None:
+    """The duplicate at the sink comes from the aborted copy: the leader's answer holds
+    the ABORT marker and, for a read_uncommitted fetch, names no aborted transaction."""
+    trace = _run("eos-end-to-end-read-uncommitted").verdict("no-duplicate-effect").trace
+    fetched = [s.label for s in trace.steps if s.label.startswith("FetchResponse")]
+    assert "ABORT" in fetched[-1] and "aborted:" not in fetched[-1]

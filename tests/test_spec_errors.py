@@ -188,6 +188,18 @@ SPEC_MISTAKES = [
         ["producer.enable.idempotence", "without also enabling idempotence"],
     ),
     (
+        "consumer-after-an-external-sink",
+        TXN + '[producer]\n"transactional.id" = "app"\n[application]\n'
+        'kind = "read-process-write"\noutput = "sink"\n[bounds]\nconsumers = 1\n',
+        ["bounds.consumers", 'application.output = "kafka"', "set consumers = 0"],
+    ),
+    (
+        "consumer-faults-without-a-consumer",
+        TXN + '[producer]\n"transactional.id" = "app"\n[application]\n'
+        'kind = "read-process-write"\n[bounds]\nconsumers = 0\nconsumer_crashes = 1\n',
+        ["bounds.consumer_crashes", "consumer that reads the output topic", "consumers = 1"],
+    ),
+    (
         "transactions-need-acks-all",
         TXN + '[producer]\n"transactional.id" = "app"\nacks = 1\n',
         ["producer.acks", "Must set acks to all"],
