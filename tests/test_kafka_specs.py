@@ -174,6 +174,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("kafka-2-0-replication-rules", 21_185),
         ("eos-end-to-end", 25_355),
         ("eos-end-to-end-two-partitions", 236_775),
+        ("alo-two-partitions-consumer-redelivery", 41_183),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -301,7 +301,8 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "partitions",
             int,
             1,
-            "partitions of the topic the application writes (read-process-write: 1 or 2)",
+            "partitions of the topic the application writes (record r goes to partition "
+            "(r - 1) mod partitions; the read-process-write output gets every record)",
             minimum=1,
             maximum=2,
         ),
@@ -495,6 +496,7 @@ class PipelineConfig:
     sink_upsert: bool
     sink_dedup: str
     records: int
+    partitions: int
     consumers: int
     power_cut: str  # any | one | all: the sets of brokers one power cut may take down
     budget: dict[str, int]
@@ -636,7 +638,6 @@ ONLY_FOR_KIND = {
         ("application", "offsets"),
         ("application", "send.offsets.group.metadata"),
         ("application", "output"),
-        ("bounds", "partitions"),
         ("bounds", "processor_crashes"),
         ("bounds", "takeovers"),
         ("bounds", "hangs"),
@@ -801,6 +802,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         sink_upsert=sink["write"] == "upsert",
         sink_dedup=sink["dedup"],
         records=bounds["records"],
+        partitions=bounds["partitions"],
         consumers=bounds["consumers"],
         power_cut=bounds["power_cut"],
         budget=budget,

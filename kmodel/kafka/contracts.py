@@ -14,6 +14,7 @@ from typing import Any
 from kmodel.core.system import Property
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import broker_name
+from kmodel.kafka.topic import Topic
 
 # The contracts that say whether a message can be lost or duplicated: the columns of
 # the semantic matrix (at-most-once demands no duplicate, at-least-once no loss).
@@ -21,16 +22,16 @@ LOSS_CONTRACTS = ("no-loss", "no-acked-loss")
 DUPLICATE_CONTRACTS = ("no-duplicate-effect", "no-duplicate-in-log")
 
 
-def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property[World]]:
-    """All contracts and witnesses of a pipeline with `records` records."""
+def contracts(system: ActorSystem, records: int, topic: Topic) -> list[Property[World]]:
+    """All contracts and witnesses of a pipeline writing `records` records to `topic`."""
 
     def of(name: str) -> Callable[[World], object]:
         index = system.part(name)
         return lambda world: system.local_state(world, index)
 
     producer, controller = of("producer"), of("controller")
-    brokers = [of(broker_name(b)) for b in range(replicas)]
-    names = [broker_name(b) for b in range(replicas)]
+    brokers = [of(broker_name(b)) for b in range(topic.brokers)]
+    names = [broker_name(b) for b in range(topic.brokers)]
     broker_logs = system.reads(*(f"{name}.log" for name in names))
     everything = set(range(1, records + 1))
 
@@ -66,7 +67,9 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
             "the producer's records appear in the log in the order it sent them",
             reads=broker_logs,
         ),
-        *replication_contracts(system, controller, brokers),
+        *replication_contracts(
+            system, controller, brokers, [topic.replicas(p) for p in range(topic.partitions)]
+        ),
         Property.sometimes(
             "failover",
             lambda w: controller(w).elections > 0,
@@ -75,7 +78,8 @@ def contracts(system: ActorSystem, records: int, replicas: int) -> list[Property
         ),
     ]
     if "consumer" in system.index:
-        properties += consumer_contracts(system, of, {(0, r) for r in everything})
+        keyed = {((r - 1) % topic.partitions, r) for r in everything}
+        properties += consumer_contracts(system, of, keyed)
     properties += witnesses_of_faults(system)
     return properties
 
@@ -132,14 +136,13 @@ def replication_contracts(
     system: ActorSystem,
     controller: Callable[[World], Any],
     brokers: Sequence[Callable[[World], Any]],
-    partitions: Sequence[Sequence[int]] | None = None,
+    partitions: Sequence[Sequence[int]],
 ) -> list[Property[World]]:
     """Kafka's replication invariants, read against the leader the controller names and
     its HW (the committed offset): ISR members hold what is committed, and the replicas
     that follow the current epoch agree with the leader below it. `partitions` names the
-    brokers of each partition (default: one partition on every broker)."""
+    brokers of each partition."""
     names = [broker_name(b) for b in range(len(brokers))]
-    replicas_of = partitions or [range(len(brokers))]
     replica_fields = ("log", "high_watermark", "role", "leader_epoch")
     replica_reads = [
         r for name in names for r in system.reads(*(f"{name}.{f}" for f in replica_fields))
@@ -152,7 +155,7 @@ def replication_contracts(
         view = controller(world).partitions[partition]
         leader = brokers[view.leader](world) if view.leader >= 0 else None
         others = []
-        for b in replicas_of[partition]:
+        for b in partitions[partition]:
             if b == view.leader:
                 continue
             state = brokers[b](world)
@@ -162,10 +165,10 @@ def replication_contracts(
         return view, leader, others
 
     def every_partition(check: Callable[[World, int], bool]) -> Callable[[World], bool]:
-        return lambda world: all(check(world, p) for p in range(len(replicas_of)))
+        return lambda world: all(check(world, p) for p in range(len(partitions)))
 
     def some_partition(check: Callable[[World, int], bool]) -> Callable[[World], bool]:
-        return lambda world: any(check(world, p) for p in range(len(replicas_of)))
+        return lambda world: any(check(world, p) for p in range(len(partitions)))
 
     def logs_match(world: World, partition: int) -> bool:
         _, leader, others = compared(world, partition)
@@ -196,7 +199,7 @@ def replication_contracts(
         return leader.high_watermark > 0 and any(in_isr for in_isr, _ in others)
 
     def committed_records(world: World, partition: int) -> set[int]:
-        return {r for b in replicas_of[partition] for r in brokers[b](world).committed}
+        return {r for b in partitions[partition] for r in brokers[b](world).committed}
 
     def no_committed_loss(world: World, partition: int) -> bool:
         view = controller(world).partitions[partition]
@@ -208,7 +211,7 @@ def replication_contracts(
     def committed_then_failover(world: World, partition: int) -> bool:
         leader = controller(world).partitions[partition].leader
         return leader >= 0 and any(
-            brokers[b](world).committed for b in replicas_of[partition] if b != leader
+            brokers[b](world).committed for b in partitions[partition] if b != leader
         )
 
     committed_reads = system.reads(*(f"{name}.committed" for name in names))

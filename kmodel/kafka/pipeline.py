@@ -1,4 +1,9 @@
-"""Assemble a producer application's pipeline: source → producer → partition → consumer → sink."""
+"""Assemble a producer application's pipeline: source → producer → topic → consumer → sink.
+
+The topic has one or two partitions, each with its replicas on brokers; the
+producer sends each record to its key's partition and the consumer reads them
+all.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +31,14 @@ class Pipeline(ActorSystem):
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        topic = Topic("topic", 1, config.broker.replicas)
+        topic = Topic("topic", config.partitions, config.broker.replicas)
         clients = CLIENT_LINKS[: 1 + config.consumers]
         brokers = cluster(config.broker, topic, clients, config.power_cut, verify=False)
         actors = [
             Source(config.records),
             Producer(
                 config.producer,
+                topic,
                 commit_before_send=config.source_commit_before_send,
                 resend_on_failure=config.resend_on_failure,
                 max_resends=1,
@@ -41,7 +47,7 @@ class Pipeline(ActorSystem):
         ]
         if config.consumers:
             actors += [
-                GroupCoordinator(),
+                GroupCoordinator(partitions=topic.partitions),
                 Consumer(config.consumer, topic),
                 Sink(config.sink_upsert, config.sink_dedup),
             ]
@@ -50,7 +56,7 @@ class Pipeline(ActorSystem):
             network=FifoNetwork(),
             budget=config.budget,
             crash_notices=brokers.crash_notices,
-            properties=lambda system: contracts(system, config.records, config.broker.replicas),
+            properties=lambda system: contracts(system, config.records, topic),
             topology=_topology([actor.name for actor in actors]),
             crash_groups=brokers.crash_groups,
         )

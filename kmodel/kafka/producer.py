@@ -15,6 +15,13 @@ drops a retry it has already written. Once a record's retries are used up the
 send fails, and the application gives up on it or sends it again as a new
 record.
 
+Records are keyed: record r goes to partition (r − 1) mod P of the topic, as
+a keyed record always goes to its key's partition. The client knows each
+partition's leader, keeps a sequence per partition and sends each batch to
+its partition's leader; its request timeout is one timer over every request
+in flight, and when it fires every connection with a request in flight is
+dropped.
+
 Durable: nothing of the client. The producer id is new for every incarnation
 (`incarnation` stands for the id the broker hands out on InitProducerId), and
 the ghost fields recording what the application was told survive for the
@@ -27,6 +34,7 @@ from collections.abc import Callable, Hashable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
+from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ProducerConfig
 from kmodel.kafka.messages import (
@@ -39,6 +47,7 @@ from kmodel.kafka.messages import (
     UpdateMetadata,
 )
 from kmodel.kafka.source import NAME as SOURCE
+from kmodel.kafka.topic import Topic
 
 NAME = "producer"
 REQUEST_TIMEOUT = "request.timeout.ms"
@@ -54,17 +63,17 @@ class Batch(NamedTuple):
     waiting_metadata: bool = False  # to be resent once the new leader is known
     broker: int = -1  # the broker the last attempt went to
     held_back: bool = False  # to be resent once an earlier sequence is written
+    partition: int = 0
 
 
 class ProducerState(NamedTuple):
     incarnation: int = 1  # the producer id of this incarnation (durable counter)
-    leader: int = 0
-    leader_epoch: int = 0
+    leaders: tuple[tuple[int, int], ...] = ()  # per partition: (leader, leader epoch)
     reading: bool = False  # a SourceRead is outstanding
     next_position: int = -1  # the next source position to read (-1: ask the source)
     stored_position: int = -1  # the source position last stored
     batches: tuple[Batch, ...] = ()
-    next_sequence: int = 0
+    next_sequences: tuple[int, ...] = ()  # per partition
     acked: tuple[int, ...] = ()  # records the broker acknowledged (ghost, durable)
     failed: tuple[int, ...] = ()  # records whose send finally failed (ghost, durable)
     restarts: int = 0  # (ghost, durable)
@@ -76,6 +85,7 @@ class Producer(Actor[ProducerState]):
     def __init__(
         self,
         config: ProducerConfig,
+        topic: Topic,
         *,
         commit_before_send: bool,
         resend_on_failure: bool,
@@ -83,12 +93,18 @@ class Producer(Actor[ProducerState]):
     ) -> None:
         super().__init__(NAME)
         self.config = config
+        self.topic = topic
         self.commit_before_send = commit_before_send
         self.resend_on_failure = resend_on_failure
         self.max_resends = max_resends
 
     def initial_state(self) -> ProducerState:
-        return ProducerState()
+        """Knowing where each partition was created: its first replica leads."""
+        partitions = range(self.topic.partitions)
+        return ProducerState(
+            leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
+            next_sequences=(0,) * self.topic.partitions,
+        )
 
     def on_start(self, state: ProducerState, out: Out) -> ProducerState:
         out.send(SOURCE, SourceRead(None, self.commit_before_send))
@@ -104,12 +120,19 @@ class Producer(Actor[ProducerState]):
         if isinstance(message, ProduceResponse):
             return self._answered(state, message, out)
         if isinstance(message, UpdateMetadata):
-            if message.leader_epoch < state.leader_epoch:
+            partition = self.topic.partition_names().index(message.partition)
+            if message.leader_epoch < state.leaders[partition][1]:
                 return state
-            state = state._replace(leader=message.leader, leader_epoch=message.leader_epoch)
+            leader = (message.leader, message.leader_epoch)
+            state = state._replace(leaders=replace_at(state.leaders, partition, leader))
             # Requests that went to a broker which no longer leads are retried at the leader.
-            leader = message.leader
-            return self._retry(state, lambda b: b.waiting_metadata or b.broker != leader, out)
+            return self._retry(
+                state,
+                lambda b: (
+                    b.partition == partition and (b.waiting_metadata or b.broker != message.leader)
+                ),
+                out,
+            )
         return state
 
     def on_connection_lost(self, state: ProducerState, peer: str, out: Out) -> ProducerState:
@@ -173,13 +196,21 @@ class Producer(Actor[ProducerState]):
     # -- sending --------------------------------------------------------------------
 
     def _send_new(self, state: ProducerState, read: SourceRecord, out: Out) -> ProducerState:
-        sequence = state.next_sequence if self.config.idempotence else -1
-        batch = Batch(read.record, read.position, sequence, attempt=0, resent=0)
-        state = state._replace(
-            next_position=read.position + 1,
-            next_sequence=state.next_sequence + self.config.idempotence,
-        )
-        return self._enqueue(state, batch, out)
+        state, batch = self._new_batch(state, read.record, read.position, resent=0)
+        return self._enqueue(state._replace(next_position=read.position + 1), batch, out)
+
+    def _new_batch(
+        self, state: ProducerState, record: int, position: int, resent: int
+    ) -> tuple[ProducerState, Batch]:
+        """A first attempt of `record` to its key's partition, with that partition's next
+        sequence number under idempotence."""
+        partition = (record - 1) % self.topic.partitions
+        sequence = state.next_sequences[partition] if self.config.idempotence else -1
+        batch = Batch(record, position, sequence, 0, resent, partition=partition)
+        following = state.next_sequences[partition] + self.config.idempotence
+        return state._replace(
+            next_sequences=replace_at(state.next_sequences, partition, following)
+        ), batch
 
     def _enqueue(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
         batch = self._produce(state, batch, out)
@@ -192,7 +223,8 @@ class Producer(Actor[ProducerState]):
 
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
         """Send `batch` to the leader; with no leader known it waits for metadata."""
-        if state.leader < 0:
+        leader = state.leaders[batch.partition][0]
+        if leader < 0:
             return batch._replace(waiting_metadata=True, broker=-1)
         producer_id = state.incarnation if self.config.idempotence else 0
         request = ProduceRequest(
@@ -203,8 +235,8 @@ class Producer(Actor[ProducerState]):
             self.config.acks,
             session=state.incarnation,
         )
-        out.send(broker_name(state.leader), request)
-        return batch._replace(broker=state.leader)
+        out.send(broker_name(leader), request)
+        return batch._replace(broker=leader)
 
     def _after_change(self, state: ProducerState, out: Out) -> ProducerState:
         """Keep reading while there is room in flight; keep the timer armed while waiting."""
@@ -243,7 +275,7 @@ class Producer(Actor[ProducerState]):
             # Batches held back behind this one (out of order) can go now.
             return self._retry(state, lambda b: b.held_back, out)
         if response.error == "OUT_OF_ORDER_SEQUENCE_NUMBER" and any(
-            b.sequence < batch.sequence for b in others
+            b.partition == batch.partition and b.sequence < batch.sequence for b in others
         ):
             # An earlier batch is still unresolved: retry this one after it (as Kafka's
             # idempotent producer does), holding it back meanwhile.
@@ -276,9 +308,7 @@ class Producer(Actor[ProducerState]):
     def _failed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
         state = state._replace(failed=_add(state.failed, batch.record))
         if self.resend_on_failure and batch.resent < self.max_resends:
-            sequence = state.next_sequence if self.config.idempotence else -1
-            again = Batch(batch.record, batch.position, sequence, 0, batch.resent + 1)
-            state = state._replace(next_sequence=state.next_sequence + self.config.idempotence)
+            state, again = self._new_batch(state, batch.record, batch.position, batch.resent + 1)
             return state._replace(batches=state.batches + (self._produce(state, again, out),))
         return self._completed(state, batch, out)
 
