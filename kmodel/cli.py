@@ -599,7 +599,8 @@ def verify(paths, out, quiet, max_seconds, workers, properties_anywhere) -> None
 @LIBRARY_WORKERS
 @OUTSIDE
 def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None:
-    """Run the specs and print the semantic matrix they show, next to the seed's claims."""
+    """Run the specs and print the semantic matrix they show, next to the claims of Kafka's
+    delivery-semantics reference."""
     from kmodel.report.matrix import derive, to_markdown, to_text
     from kmodel.report.runner import run_jobs
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from kmodel.cli import main
 from kmodel.jobs.spec import SEMANTICS
-from kmodel.report import seed
+from kmodel.report import reference
 from kmodel.report.discover import library, spec_paths
 from kmodel.report.matrix import derive
 
@@ -35,7 +35,7 @@ def copy_spec(name: str, directory: Path, semantic: str | None = None, extra: st
 
 @pytest.fixture(scope="module")
 def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three small specs, two of them marked with the seed's semantics."""
+    """Three small specs, two of them marked with the reference's semantics."""
     directory = tmp_path_factory.mktemp("specs")
     copy_spec(SMALL[0], directory, "at-most-once")
     copy_spec(SMALL[1], directory, "at-least-once")
@@ -80,7 +80,7 @@ def test_verify_writes_index_with_the_matrix(report: tuple[Result, Path]) -> Non
     matrix = html[html.index('class="matrix"') : html.index("</table>")]
     assert "Exactly-once" not in matrix
     assert "Not yet covered by a spec" in html and "Exactly-once" in html
-    assert "Avoided when replication is healthy" in html  # the seed's claim
+    assert "Avoided when replication is healthy" in html  # the reference's claim
     assert "possible" in html and "not found" in html
     for name in (*SMALL, RETRY):
         assert (out / f"{name}.html").is_file()
@@ -125,7 +125,8 @@ def test_matrix_is_derived_from_the_violations(library_dir: Path) -> None:
     assert list(rows) == ["at-most-once", "at-least-once"]
     amo_loss, amo_dup = rows["at-most-once"].cells
     assert amo_loss.possible and amo_loss.agrees
-    assert not amo_dup.possible and amo_dup.claim == seed.BY_SEMANTIC["at-most-once"].duplicates
+    claimed = reference.BY_SEMANTIC["at-most-once"]
+    assert not amo_dup.possible and amo_dup.claim == claimed.duplicates
     alo_loss, alo_dup = rows["at-least-once"].cells
     assert alo_dup.possible and not alo_loss.possible
     assert {o.job.name for o, _ in alo_dup.evidence} == {SMALL[1], RETRY}
@@ -215,8 +216,8 @@ def test_check_trace_needs_out() -> None:
     assert "--trace needs --out" in result.output
 
 
-def test_the_semantics_a_spec_may_name_are_the_seed_rows() -> None:
-    assert [row.semantic for row in seed.ROWS] == list(SEMANTICS)
+def test_the_semantics_a_spec_may_name_are_the_reference_rows() -> None:
+    assert [row.semantic for row in reference.ROWS] == list(SEMANTICS)
 
 
 def test_verify_refuses_an_expectation_no_run_can_meet(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from kmodel.jobs.run import JobResult, Verdict
 from kmodel.jobs.spec import ignored_text
 from kmodel.render.formats import FORMATS
 from kmodel.render.narrate import narrate
-from kmodel.report import seed
+from kmodel.report import reference
 from kmodel.report.facts import (
     COLUMNS,
     bounds,
@@ -112,15 +112,18 @@ def matrix_html(rows: Sequence[Row], link: Link) -> list[str]:
 
 
 def _unmodelled(rows: Sequence[Row]) -> list[str]:
-    """A note on the seed's rows no spec names yet."""
+    """A note on the reference's rows no spec names yet."""
     shown = {row.semantic for row in rows}
-    missing = [row for row in seed.ROWS if row.semantic not in shown]
+    missing = [row for row in reference.ROWS if row.semantic not in shown]
     if not missing:
         return []
     claims = "; ".join(
         f"{row.label}: loss “{row.loss}”, duplicates “{row.duplicates}”" for row in missing
     )
-    return [f'<p class="explored">Not yet covered by a spec (seed claims): {escape(claims)}.</p>']
+    return [
+        '<p class="explored">Not yet covered by a spec (claims of the reference): '
+        f"{escape(claims)}.</p>"
+    ]
 
 
 def _cell_html(cell: Cell, link: Link) -> str:
@@ -147,7 +150,7 @@ def _cell_html(cell: Cell, link: Link) -> str:
         )
         css = "notfound"
     agree = "" if cell.agrees else ' <span class="differs">differs</span>'
-    claim = f'<div class="claim">seed: “{escape(cell.claim)}”{agree}</div>'
+    claim = f'<div class="claim">reference: “{escape(cell.claim)}”{agree}</div>'
     return f'<td class="{css}">{body}{claim}</td>'
 
 
@@ -172,7 +175,7 @@ def index_html(
         "a loss contract (<code>no-loss</code>, <code>no-acked-loss</code>) or a duplicate "
         "contract (<code>no-duplicate-effect</code>, <code>no-duplicate-in-log</code>), linked "
         "to the counterexample; <b>not found</b> otherwise, with the bounds explored. Under "
-        f"each, the claim of the seed's table (<code>{escape(seed.SOURCE)}</code>).</p>",
+        f"each, the claim of {escape(reference.NAME)}.</p>",
         *matrix_html(rows, link),
         *_unmodelled(rows),
         "<h2>Specs</h2>",

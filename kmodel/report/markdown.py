@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from kmodel.core.text import printable
 from kmodel.jobs.run import JobResult
-from kmodel.report import seed
+from kmodel.report import reference
 from kmodel.report.matrix import Row, to_markdown
 from kmodel.report.summaries import MARKS, verdict_summary
 
@@ -23,8 +23,8 @@ def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, not
         *([f"**{note}**", ""] if note else []),
         "## Delivery semantics",
         "",
-        "Derived from the runs; under each verdict, the seed's claim "
-        f"(`{seed.SOURCE}`). ⚠ marks a disagreement.",
+        f"Derived from the runs; under each verdict, the claim of {reference.NAME}. "
+        "⚠ marks a disagreement.",
         "",
         to_markdown(rows, link),
         "",

@@ -1,5 +1,6 @@
-"""The semantic matrix derived from the runs: for each semantic the seed names and some
-spec models, can a message be lost, can one be duplicated? Set against the seed's claim."""
+"""The semantic matrix derived from the runs: for each semantic the reference names and
+some spec models, can a message be lost, can one be duplicated? Set against the claim of
+Kafka's delivery-semantics reference."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from kmodel.core.result import Status
 from kmodel.jobs.run import JobResult, Verdict
-from kmodel.report import seed
+from kmodel.report import reference
 from kmodel.report.facts import COLUMNS, explored_text
 
 
@@ -18,7 +19,7 @@ class Cell:
     possible: bool
     evidence: tuple[tuple[JobResult, Verdict], ...]  # violated contracts that show it
     explored: tuple[tuple[JobResult, str], ...]  # each spec of the row and what it covered
-    claim: str  # the seed's text for this cell
+    claim: str  # the reference's text for this cell
 
     @property
     def verdict(self) -> str:
@@ -26,7 +27,7 @@ class Cell:
 
     @property
     def agrees(self) -> bool:
-        return self.possible == seed.claims_possible(self.claim)
+        return self.possible == reference.claims_possible(self.claim)
 
     @property
     def complete(self) -> bool:
@@ -42,10 +43,10 @@ class Row:
 
 
 def derive(outcomes: Sequence[JobResult]) -> list[Row]:
-    """One row per seed semantic that some spec names in its `semantic` field."""
+    """One row per semantic of the reference that some spec names in its `semantic` field."""
     rows = []
-    for seed_row in seed.ROWS:
-        mine = tuple(o for o in outcomes if o.job.semantic == seed_row.semantic)
+    for claimed in reference.ROWS:
+        mine = tuple(o for o in outcomes if o.job.semantic == claimed.semantic)
         if not mine:
             continue
         cells = []
@@ -59,8 +60,8 @@ def derive(outcomes: Sequence[JobResult]) -> list[Row]:
                 and verdict.trace is not None
             )
             explored = tuple((outcome, explored_text(outcome)) for outcome in mine)
-            cells.append(Cell(column, bool(evidence), evidence, explored, seed_row.claim(column)))
-        rows.append(Row(seed_row.semantic, seed_row.label, mine, tuple(cells)))
+            cells.append(Cell(column, bool(evidence), evidence, explored, claimed.claim(column)))
+        rows.append(Row(claimed.semantic, claimed.label, mine, tuple(cells)))
     return rows
 
 
@@ -79,12 +80,13 @@ def _headers() -> list[str]:
 
 
 def to_text(rows: Sequence[Row]) -> str:
-    """An aligned table for the terminal: derived verdict, then the seed's claim."""
+    """An aligned table for the terminal: derived verdict, then the reference's claim."""
     if not rows:
         return "No spec names a semantic (the `semantic` field), so there is no matrix."
     table = [_headers()]
     for row in rows:
-        table.append([row.label] + [f"{cell.verdict} (seed: {cell.claim})" for cell in row.cells])
+        claims = [f"{cell.verdict} (reference: {cell.claim})" for cell in row.cells]
+        table.append([row.label] + claims)
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = []
     for number, line in enumerate(table):
@@ -96,7 +98,7 @@ def to_text(rows: Sequence[Row]) -> str:
     lines.append("")
     for row in rows:
         for cell, (_, title, _) in zip(row.cells, COLUMNS, strict=True):
-            agree = "agrees with the seed" if cell.agrees else "DIFFERS from the seed"
+            agree = "agrees with the reference" if cell.agrees else "DIFFERS from the reference"
             lines.append(f"{row.label} / {title}: {cell_text(cell)} — {agree}")
     return "\n".join(lines)
 
@@ -127,6 +129,6 @@ def to_markdown(rows: Sequence[Row], link=None) -> str:
                 where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
                 text = f"**not found** ({_md(where)})"
             mark = "" if cell.agrees else " ⚠"
-            texts.append(f"{text}<br>seed: {_md(cell.claim)}{mark}")
+            texts.append(f"{text}<br>reference: {_md(cell.claim)}{mark}")
         lines.append("| " + " | ".join(texts) + " |")
     return "\n".join(lines)

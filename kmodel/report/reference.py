@@ -1,19 +1,19 @@
-"""The seed's delivery-semantics table, as the reference the derived matrix is set against.
+"""Kafka's delivery-semantics reference: the claims the derived semantic matrix is set against.
 
-Copied from the first table of the seed document, ``shared/seed/delivery-semantics.md``
-(section "Overview": rows At-most-once, At-least-once, Exactly-once; columns Message
-Loss, Duplicates, Complexity). Keep the text word for word when the document changes.
+The reference's table of delivery semantics, kept here word for word as the project's
+data: rows At-most-once, At-least-once, Exactly-once; columns Message Loss, Duplicates,
+Complexity. A cell's text is shown as it is, next to the verdict the runs give.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SOURCE = "shared/seed/delivery-semantics.md"
+NAME = "Kafka's delivery-semantics reference"
 
 
 @dataclass(frozen=True, slots=True)
-class SeedRow:
+class ReferenceRow:
     semantic: str  # the value of a spec's `semantic` field
     label: str
     loss: str
@@ -24,16 +24,16 @@ class SeedRow:
         return self.loss if column == "loss" else self.duplicates
 
 
-ROWS: tuple[SeedRow, ...] = (
-    SeedRow("at-most-once", "At-most-once", "Possible", "Never", "Low"),
-    SeedRow(
+ROWS: tuple[ReferenceRow, ...] = (
+    ReferenceRow("at-most-once", "At-most-once", "Possible", "Never", "Low"),
+    ReferenceRow(
         "at-least-once",
         "At-least-once",
         "Avoided when replication is healthy",
         "Possible",
         "Medium",
     ),
-    SeedRow(
+    ReferenceRow(
         "exactly-once",
         "Exactly-once",
         "Avoided within Kafka transactions",
@@ -42,9 +42,9 @@ ROWS: tuple[SeedRow, ...] = (
     ),
 )
 
-BY_SEMANTIC: dict[str, SeedRow] = {row.semantic: row for row in ROWS}
+BY_SEMANTIC: dict[str, ReferenceRow] = {row.semantic: row for row in ROWS}
 
 
 def claims_possible(claim: str) -> bool:
-    """Whether the seed's cell text says the anomaly can happen."""
+    """Whether the reference's cell text says the anomaly can happen."""
     return claim.lower().startswith("possible")
