@@ -14,6 +14,7 @@ from kmodel.kafka.config import DEFAULT_BROKER, BrokerConfig, pipeline_config
 from kmodel.kafka.controller import Controller, ControllerState
 from kmodel.kafka.messages import (
     BrokerRegistration,
+    BrokerRegistrationResponse,
     BrokerZnode,
     ControlledShutdown,
     ControlledShutdownResponse,
@@ -143,6 +144,30 @@ def test_a_broker_flushes_writes_its_clean_shutdown_file_and_stops() -> None:
     started = broker.on_start(left, out)
     assert out.sends == [("controller", BrokerRegistration(1, 3))]
     assert started.clean_shutdown_epoch == -1  # read at startup, then deleted
+
+
+def test_a_restarted_kraft_broker_leads_only_once_registered() -> None:
+    """The controller elected broker1 before hearing of its power loss: the restarted
+    broker ignores that LeaderAndIsr and takes the partition from its registration."""
+    broker = Broker(1, KRAFT, Topic("t", 1, 2), False)
+    restarted = broker.after_power_loss(broker.initial_state()._replace(log=(Entry(1, 0, -1, 0),)))
+    assert restarted.log == () and restarted.role == "none"
+    out = Out()
+    state = broker.on_message(restarted, "controller", LeaderAndIsr(1, 1, (1,)), out)
+    assert state == restarted and out.sends == []
+    response = BrokerRegistrationResponse(1, LeaderAndIsr(0, 2, (0,)))
+    state = broker.on_message(state, "controller", response, out)
+    assert (state.role, state.leader, state.leader_epoch, state.broker_epoch) == (
+        "follower",
+        0,
+        2,
+        1,
+    )
+    # A ZooKeeper broker gets its partition as a LeaderAndIsr, registered or not.
+    zookeeper = Broker(1, ZOOKEEPER, Topic("t", 1, 2), False)
+    restarted = zookeeper.after_crash(zookeeper.initial_state())
+    state = zookeeper.on_message(restarted, "controller", LeaderAndIsr(1, 1, (1,)), Out())
+    assert state.role == "leader"
 
 
 def test_a_zookeeper_broker_registers_its_znode() -> None:

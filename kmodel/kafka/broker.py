@@ -23,6 +23,10 @@ controller to move the broker's leaderships away; once it answers, the broker
 flushes its log, writes its clean-shutdown file with its broker epoch
 (KIP-966) and stops. On restart it registers with the controller (in
 ZooKeeper mode: creates its znode), giving that epoch if it shut down cleanly.
+A KRaft broker acts on no LeaderAndIsr before its registration is answered:
+the controller registers a new incarnation only once the previous one's
+session has expired, so what it sent before is about a broker it has since
+fenced.
 
 Durable: the log (all of it, or only its flushed part when a crash is a
 machine crash or a power cut), the HW checkpoint, the leader epoch, the
@@ -81,6 +85,7 @@ CONTROLLER = "controller"
 TXN_COORDINATOR = "txn-coordinator"
 VERIFY_RETRY = "retry.backoff.ms"
 FOLLOWING = ("follower", "truncating")
+UNREGISTERED = -1  # a KRaft broker's epoch from its restart until the controller registers it
 STEP_FAULTS = {
     "shrink": "isr-shrink",
     "fetch-wait": "fetch-wait",
@@ -129,7 +134,7 @@ class ReplicaState(NamedTuple):
     fetching: bool = False  # a follower's Fetch or OffsetsForLeaderEpoch is outstanding
     verifying: tuple[tuple[str, ProduceRequest], ...] = ()  # first writes being verified
     committed: tuple[int, ...] = ()  # records it saw below its HW while leading (ghost, durable)
-    broker_epoch: int = 0  # given by the controller at registration
+    broker_epoch: int = 0  # given by the controller at registration (UNREGISTERED until then)
     epoch_start: int = 0  # a leader's log end when its leader epoch began
     replica_epochs: tuple[int, ...] = ()  # the leader's view: each follower's broker epoch
     shutting_down: bool = False  # a controlled shutdown was asked for
@@ -202,6 +207,7 @@ class Broker(Actor[ReplicaState]):
             leader_epoch=state.leader_epoch,
             committed=state.committed,
             clean_shutdown_epoch=state.clean_shutdown_epoch,
+            broker_epoch=0 if self.config.zookeeper else UNREGISTERED,
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
@@ -258,6 +264,12 @@ class Broker(Actor[ReplicaState]):
         if isinstance(message, FetchResponse):
             return self._fetched(state, sender, message, out)
         if isinstance(message, LeaderAndIsr):
+            if state.broker_epoch == UNREGISTERED:
+                # KRaft: a restarted broker acts on the metadata only once the controller
+                # has registered it, which it does after fencing the broker's previous life
+                # (DuplicateBrokerRegistrationException until then). What the controller
+                # sent before is stale; the registration response brings the partition.
+                return state
             return self._leader_and_isr(state, message, out)
         if isinstance(message, ControlledShutdownResponse):
             # The controller moved its leaderships away: flush, write the clean-shutdown
