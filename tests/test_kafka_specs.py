@@ -73,6 +73,18 @@ CONTRACTS = [
     ("no-acked-loss", "power-loss-acks-all", 8, "power-loss-flush-every-write"),
     ("no-acked-loss", "hw-committed-isr", 23, "hw-maximal-isr"),
     ("no-acked-loss", "elr-last-replica-standing", 18, "elr-elected-from-elr"),
+    (
+        "no-acked-loss",
+        "isr-join-high-watermark-loses-acked",
+        26,
+        "isr-join-epoch-start-keeps-acked",
+    ),
+    (
+        "no-committed-loss",
+        "isr-join-high-watermark-loses-acked",
+        33,
+        "isr-join-epoch-start-keeps-acked",
+    ),
     # controller generations: a quick restart within the ZooKeeper session, a KRaft fencing
     (
         "committed-on-isr",
@@ -166,6 +178,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("hw-committed-isr", 55_705),
         ("elr-last-replica-standing", 15_702),
         ("elr-elected-from-elr", 12_456),
+        ("isr-join-high-watermark-loses-acked", 147_886),
+        ("isr-join-epoch-start-keeps-acked", 139_116),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
         ("eos-read-process-write", 6_229),
