@@ -85,6 +85,7 @@ CONTRACTS = [
         33,
         "isr-join-epoch-start-keeps-acked",
     ),
+    ("no-committed-loss", "kip-841-fenced-replica-joins-isr", 23, "kip-841-fenced-replica-refused"),
     # controller generations: a quick restart within the ZooKeeper session, a KRaft fencing
     (
         "committed-on-isr",
@@ -180,6 +181,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("elr-elected-from-elr", 12_456),
         ("isr-join-high-watermark-loses-acked", 147_886),
         ("isr-join-epoch-start-keeps-acked", 139_116),
+        ("kip-841-fenced-replica-joins-isr", 59_184),
+        ("kip-841-fenced-replica-refused", 58_236),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
         ("eos-read-process-write", 6_229),
