@@ -86,6 +86,12 @@ CONTRACTS = [
         "isr-join-epoch-start-keeps-acked",
     ),
     ("no-committed-loss", "kip-841-fenced-replica-joins-isr", 23, "kip-841-fenced-replica-refused"),
+    (
+        "no-committed-loss",
+        "kip-903-stale-broker-epoch-joins-isr",
+        33,
+        "kip-903-stale-broker-epoch-refused",
+    ),
     # controller generations: a quick restart within the ZooKeeper session, a KRaft fencing
     (
         "committed-on-isr",
@@ -183,6 +189,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("isr-join-epoch-start-keeps-acked", 139_116),
         ("kip-841-fenced-replica-joins-isr", 59_184),
         ("kip-841-fenced-replica-refused", 58_236),
+        ("kip-903-stale-broker-epoch-joins-isr", 241_712),
+        ("kip-903-stale-broker-epoch-refused", 231_396),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
         ("eos-read-process-write", 6_229),
