@@ -92,6 +92,12 @@ CONTRACTS = [
         33,
         "kip-903-stale-broker-epoch-refused",
     ),
+    (
+        "no-committed-loss",
+        "hw-below-min-isr-loses-committed",
+        22,
+        "hw-strict-min-isr-keeps-committed",
+    ),
     # controller generations: a quick restart within the ZooKeeper session, a KRaft fencing
     (
         "committed-on-isr",
@@ -191,6 +197,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("kip-841-fenced-replica-refused", 58_236),
         ("kip-903-stale-broker-epoch-joins-isr", 241_712),
         ("kip-903-stale-broker-epoch-refused", 231_396),
+        ("hw-below-min-isr-loses-committed", 5_466),
+        ("hw-strict-min-isr-keeps-committed", 4_858),
         ("eos-original-protocol-late-write", 1_094),
         ("eos-zombie-fenced-by-generation", 3_685),
         ("eos-read-process-write", 6_229),
