@@ -152,7 +152,8 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             str,
             "epoch-start-offset",
             "when a follower rejoins the ISR: its log end reached the HW and the leader's "
-            "epoch start offset (KAFKA-7128, Kafka 2.1+), or the HW only (before 2.1)",
+            "epoch start offset (KAFKA-7128, Kafka 2.0.1 and 2.1+), or the HW only (2.0.0 and "
+            "before)",
             choices=("epoch-start-offset", "high-watermark"),
         ),
         Setting(

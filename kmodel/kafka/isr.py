@@ -2,9 +2,9 @@
 
 - A follower may join the ISR once its log end offset has reached the HW and
   the leader's epoch start offset, the leader's log end when its leader epoch
-  began (`isFollowerInSync`, KAFKA-7128, Kafka 2.1+); before, the HW sufficed,
-  so a new leader whose HW still lagged could take in a follower missing
-  records the previous leader had committed.
+  began (`isFollowerInSync`, KAFKA-7128, Kafka 2.0.1 and 2.1+); before, the HW
+  sufficed, so a new leader whose HW still lagged could take in a follower
+  missing records the previous leader had committed.
 - While an AlterPartition is pending the HW waits for the maximal ISR, the
   committed members and the asked-for ones (KIP-497, Kafka 2.7+): the
   controller may already count a joining follower as in sync.
