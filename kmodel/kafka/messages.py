@@ -325,8 +325,8 @@ class JoinGroupResponse:
 
     def __str__(self) -> str:
         if self.generation < 0:
-            return "JoinGroupResponse(joined, another member keeps the partition)"
-        return f"JoinGroupResponse(generation {self.generation}, assigned the partition)"
+            return "JoinGroupResponse(joined, another member keeps the partitions)"
+        return f"JoinGroupResponse(generation {self.generation}, assigned the partitions)"
 
 
 @dataclass(frozen=True, slots=True)
