@@ -20,6 +20,7 @@ from kmodel.kafka.messages import (
     ControlledShutdownResponse,
     Entry,
     LeaderAndIsr,
+    MetadataRequest,
     SessionExpired,
     UpdateMetadata,
     ZooKeeperConnectionLost,
@@ -39,7 +40,7 @@ ZOOKEEPER = dataclasses.replace(
 
 
 def _controller(config: BrokerConfig) -> tuple[Controller, ControllerState]:
-    controller = Controller(config, Topic("topic", 1, config.replicas), clients=())
+    controller = Controller(config, Topic("topic", 1, config.replicas))
     return controller, controller.initial_state()
 
 
@@ -121,6 +122,28 @@ def test_a_crash_in_kraft_expires_the_session_at_once() -> None:
     controller, state = _controller(KRAFT)
     state, _ = _deliver(controller, state, "broker1", SessionExpired("broker1"))
     assert state.alive == (True, False) and list(controller.steps(state)) == []
+
+
+# -- clients ask for metadata ------------------------------------------------------------
+
+
+def test_a_client_asking_while_no_replica_can_lead_hears_of_the_next_leader() -> None:
+    """The controller never pushes metadata: it answers each MetadataRequest, and a
+    partition without a leader once one is elected (the client keeps asking until then)."""
+    controller, state = _controller(KRAFT)
+    state, sends = _deliver(controller, state, "producer", MetadataRequest())
+    assert sends == [("producer", UpdateMetadata(0, 0, "topic-0"))]
+    for broker in (0, 1):
+        state, sends = _deliver(
+            controller, state, f"broker{broker}", SessionExpired(f"broker{broker}")
+        )
+        assert not any(to == "producer" for to, _ in sends)  # no push to a client
+    assert state.partitions[0].leader == -1
+    state, sends = _deliver(controller, state, "producer", MetadataRequest())
+    assert sends == [] and state.waiting_for_leader == (("producer", 0),)
+    state, sends = _deliver(controller, state, "broker1", BrokerRegistration(1, 0))
+    assert ("producer", UpdateMetadata(1, 3, "topic-0")) in sends
+    assert state.waiting_for_leader == ()
 
 
 # -- the broker's side ---------------------------------------------------------------------

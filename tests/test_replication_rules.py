@@ -59,7 +59,7 @@ def _deliver(controller: Controller, state: ControllerState, sender: str, messag
 
 
 def _with_broker1_fenced(config: BrokerConfig) -> tuple[Controller, ControllerState]:
-    controller = Controller(config, Topic("topic", 1, config.replicas), clients=())
+    controller = Controller(config, Topic("topic", 1, config.replicas))
     state = controller.initial_state()
     state = state._replace(partitions=(state.partitions[0]._replace(isr=(0,)),))
     state, _ = _deliver(controller, state, "broker1", SessionExpired("broker1"))

@@ -27,14 +27,12 @@ class Cluster(NamedTuple):
     crash_groups: dict[str, list[tuple[str, ...]]]
 
 
-def cluster(
-    config: BrokerConfig, topic: Topic, clients: tuple[str, ...], power_cut: str, verify: bool
-) -> Cluster:
-    """The brokers of `topic` and a controller that tells `clients` of every new leader."""
+def cluster(config: BrokerConfig, topic: Topic, power_cut: str, verify: bool) -> Cluster:
+    """The brokers of `topic` and their controller."""
     brokers = [Broker(b, config, topic, verify=verify) for b in range(topic.brokers)]
     names = [broker.name for broker in brokers]
     return Cluster(
-        actors=[*brokers, Controller(config, topic, clients=clients)],
+        actors=[*brokers, Controller(config, topic)],
         crash_notices={name: [(CONTROLLER, _crash_notice(config, name))] for name in names},
         crash_groups={"power-loss": _power_cuts(names, power_cut)},
     )

@@ -25,6 +25,13 @@ first, as a fenced broker does, and is then told it may stop.
   A registration is answered with LeaderAndIsr, which the channel to a broker
   may lose.
 
+Clients learn leaders only by asking (a MetadataRequest), as Kafka's clients
+do: the controller never pushes metadata to them. A client that asks while a
+partition has no leader keeps asking every `retry.backoff.ms` until one is
+elected; the answers in between change nothing, so the controller answers
+that partition once its next leader is elected (`waiting_for_leader`), and a
+run in which no leader ever returns comes to rest with the client waiting.
+
 Its state is the replicated metadata log of KRaft (or ZooKeeper's znodes), so
 it is durable and the controller itself does not crash in these models.
 """
@@ -72,6 +79,8 @@ class ControllerState(NamedTuple):
     unclean_elections: int = 0
     # ZooKeeper mode: crashed brokers whose session (and znode) has not expired yet.
     live_sessions_of_crashed: tuple[int, ...] = ()
+    # (client, partition): asked for the partition's leader while it had none.
+    waiting_for_leader: tuple[tuple[str, int], ...] = ()
 
 
 class Controller(Actor[ControllerState]):
@@ -82,13 +91,13 @@ class Controller(Actor[ControllerState]):
         "elections",
         "unclean_elections",
         "live_sessions_of_crashed",
+        "waiting_for_leader",
     )
 
-    def __init__(self, config: BrokerConfig, topic: Topic, clients: tuple[str, ...]) -> None:
+    def __init__(self, config: BrokerConfig, topic: Topic) -> None:
         super().__init__(CONTROLLER)
         self.config = config
         self.topic = topic
-        self.clients = clients  # who hears of every new leader (UpdateMetadata)
 
     def initial_state(self) -> ControllerState:
         partitions = tuple(
@@ -139,9 +148,18 @@ class Controller(Actor[ControllerState]):
             out.send(sender, AlterPartitionResponse(state.partitions[partition].isr))
             return state
         if isinstance(message, MetadataRequest):
-            for partition, leadership in enumerate(state.partitions):
-                out.send(sender, self._metadata(partition, leadership))
+            return self._answer_metadata(state, sender, out)
         return state
+
+    def _answer_metadata(self, state: ControllerState, client: str, out: Out) -> ControllerState:
+        """Each partition's leader; a partition without one is answered once elected."""
+        waiting = set(state.waiting_for_leader)
+        for partition, leadership in enumerate(state.partitions):
+            if leadership.leader == NO_LEADER:
+                waiting.add((client, partition))
+            else:
+                out.send(client, self._metadata(partition, leadership))
+        return state._replace(waiting_for_leader=tuple(sorted(waiting)))
 
     def _fence(self, state: ControllerState, broker: int, out: Out) -> ControllerState:
         """The broker is gone (its session expired) or shutting down: it may neither lead
@@ -227,7 +245,8 @@ class Controller(Actor[ControllerState]):
         skip: int = NO_LEADER,
     ) -> ControllerState:
         """Apply a change to a partition; a new leader gets a new leader epoch, and every
-        live replica (but `skip`, answered apart) and the clients hear of it."""
+        live replica (but `skip`, answered apart) and the clients waiting for a leader
+        hear of it."""
         leadership = state.partitions[partition]
         current = PartitionRegistration(
             leadership.leader, leadership.isr, leadership.elr, leadership.last_known_leader
@@ -251,9 +270,14 @@ class Controller(Actor[ControllerState]):
         for broker in replicas:
             if state.alive[broker] and broker != skip:
                 out.send(broker_name(broker), update)
-        for client in self.clients:
-            out.send(client, self._metadata(partition, leadership))
-        return state
+        if leader == NO_LEADER:
+            return state
+        waiting = state.waiting_for_leader
+        for client, asked in waiting:
+            if asked == partition:
+                out.send(client, self._metadata(partition, leadership))
+        still = tuple((client, asked) for client, asked in waiting if asked != partition)
+        return state._replace(waiting_for_leader=still)
 
     def _metadata(self, partition: int, leadership: PartitionLeadership) -> UpdateMetadata:
         return UpdateMetadata(

@@ -32,8 +32,7 @@ class Pipeline(ActorSystem):
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         topic = Topic("topic", config.partitions, config.broker.replicas)
-        clients = CLIENT_LINKS[: 1 + config.consumers]
-        brokers = cluster(config.broker, topic, clients, config.power_cut, verify=False)
+        brokers = cluster(config.broker, topic, config.power_cut, verify=False)
         actors = [
             Source(config.records),
             Producer(

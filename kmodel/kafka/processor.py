@@ -326,19 +326,15 @@ class Processor(Actor[ProcessorState]):
             return sender
         return output.partition_name(output.partition_of(int(sender.removeprefix("broker"))))
 
-    def _send(self, state: ProcessorState, destination: str, request: Hashable, out: Out) -> bool:
-        """Send `request` to `destination`, an output partition's leader as the client
-        knows it; False when no leader is known (it goes once one is)."""
+    def _send(self, state: ProcessorState, destination: str, request: Hashable, out: Out) -> None:
+        """Send `request` to `destination`, or to an output partition's leader as the
+        client knows it."""
         if destination in self.config.outputs:
-            leader = state.leaders[self.config.outputs.index(destination)][0]
-            if leader < 0:
-                return False
-            destination = broker_name(leader)
+            destination = broker_name(state.leaders[self.config.outputs.index(destination)][0])
         out.send(destination, request)
-        return True
 
     def _learned_leader(self, state: ProcessorState, update: UpdateMetadata, out: Out):
-        """Metadata, asked for or pushed: writes waiting for this partition's leader go to
+        """Metadata it asked for: writes waiting for this partition's leader go to
         it now."""
         index = self.config.outputs.index(update.partition)
         if update.leader_epoch < state.leaders[index][1]:
@@ -346,9 +342,6 @@ class Processor(Actor[ProcessorState]):
         leaders = replace_at(state.leaders, index, (update.leader, update.leader_epoch))
         state = state._replace(leaders=leaders)
         if update.partition not in state.lost:
-            return state
-        if update.leader < 0:
-            out.set_timer(RETRY)  # no leader yet: ask again after a backoff
             return state
         for destination, request in state.requests:
             if destination == update.partition:
@@ -373,13 +366,12 @@ class Processor(Actor[ProcessorState]):
             )
             for i, partition in enumerate(self.config.outputs)
         )
-        unsent = tuple(p for p, request in requests if not self._send(state, p, request, out))
-        if unsent:
-            out.send(CONTROLLER, MetadataRequest())  # no leader known: ask where it is now
+        for partition, request in requests:
+            self._send(state, partition, request, out)
         out.set_timer(REQUEST_TIMEOUT)
         sequences = tuple(s + 1 for s in state.sequences)
         state = state._replace(phase="producing", requests=requests, sequences=sequences)
-        return state._replace(lost=unsent)
+        return state._replace(lost=())
 
     def _produced(self, state: ProcessorState, sender: str, answer: ProduceResponse, out):
         if state.phase != "producing" or not any(
@@ -422,14 +414,10 @@ class Processor(Actor[ProcessorState]):
             # The client drops the connection: late answers are ignored; abort.
             state = state._replace(session=state.session + 1, requests=())
             return self._end(state, commit=False, out=out)
-        unsent = tuple(
-            destination
-            for destination, request in state.requests
-            if destination in state.lost and not self._send(state, destination, request, out)
-        )
-        if unsent:
-            out.send(CONTROLLER, MetadataRequest())
-        return state._replace(lost=unsent)
+        for destination, request in state.requests:
+            if destination in state.lost:
+                self._send(state, destination, request, out)
+        return state._replace(lost=())
 
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
         if timer == REQUEST_TIMEOUT:

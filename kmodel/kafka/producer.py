@@ -17,8 +17,9 @@ record.
 
 Records are keyed: record r goes to partition (r − 1) mod P of the topic, as
 a keyed record always goes to its key's partition. The client knows each
-partition's leader, keeps a sequence per partition and sends each batch to
-its partition's leader; its request timeout is one timer over every request
+partition's leader (learning it by asking the controller, after an error or
+a lost connection to it), keeps a sequence per partition and sends each batch
+to its partition's leader; its request timeout is one timer over every request
 in flight, and when it fires every connection with a request in flight is
 dropped.
 
@@ -37,6 +38,7 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ProducerConfig
+from kmodel.kafka.election import NO_LEADER
 from kmodel.kafka.messages import (
     MetadataRequest,
     ProduceRequest,
@@ -136,11 +138,18 @@ class Producer(Actor[ProducerState]):
         return state
 
     def on_connection_lost(self, state: ProducerState, peer: str, out: Out) -> ProducerState:
-        """Requests on a lost (or refused) connection are gone both ways, so no late
-        answer can come: they wait for the leader's address, then go again as they are.
-        Kafka retries a disconnection until delivery.timeout.ms, which the explored
-        bounds never reach, so it uses up no explored retry; with retries=0 the
-        send fails at once."""
+        """Kafka's client asks for fresh metadata after every disconnection: the leader
+        it lost is no longer trusted, and the next request to its partitions waits for
+        the answer. Requests on a lost (or refused) connection are gone both ways, so
+        no late answer can come: they wait for the leader's address, then go again as
+        they are. Kafka retries a disconnection until delivery.timeout.ms, which the
+        explored bounds never reach, so it uses up no explored retry; with retries=0
+        the send fails at once."""
+        leaders = tuple(
+            (NO_LEADER, epoch) if broker_name(leader) == peer else (leader, epoch)
+            for leader, epoch in state.leaders
+        )
+        state = state._replace(leaders=leaders)
         lost = [b for b in state.batches if broker_name(b.broker) == peer and not b.held_back]
         if not lost:
             return state
@@ -156,7 +165,9 @@ class Producer(Actor[ProducerState]):
         return "timeout"  # fires while the answer is still on its way: a slow broker
 
     def on_timer(self, state: ProducerState, timer: Hashable, out: Out) -> ProducerState:
-        # Kafka closes the connection on a request timeout: all requests in flight fail.
+        # Kafka closes the connection on a request timeout: all requests in flight fail
+        # and go again to the leader the client knows (one no longer leading answers
+        # NOT_LEADER_OR_FOLLOWER, and the client then asks for fresh metadata).
         return self._retry(state, lambda b: not (b.waiting_metadata or b.held_back), out)
 
     def _retry(
@@ -170,7 +181,7 @@ class Producer(Actor[ProducerState]):
         """Retry the selected batches as a new attempt: now, once the leader is known
         (`wait`), or once an earlier batch is written (`hold`). A batch whose retries
         are used up fails for good."""
-        kept, failing = [], []
+        kept, on_the_wire, failing = [], [], []
         for batch in state.batches:
             if not selected(batch):
                 kept.append(batch)
@@ -184,8 +195,12 @@ class Producer(Actor[ProducerState]):
                 kept.append(batch._replace(waiting_metadata=wait, held_back=hold))
             else:
                 ready = batch._replace(waiting_metadata=False, held_back=False)
-                kept.append(self._produce(state, ready, out))
+                sent = self._produce(state, ready, out)
+                done = self.config.acks == "0" and not sent.waiting_metadata
+                (on_the_wire if done else kept).append(sent)
         state = state._replace(batches=tuple(kept))
+        for batch in on_the_wire:
+            state = self._completed(state, batch, out)
         for batch in failing:
             state = self._failed(state, batch, out)
         return self._after_change(state, out)
@@ -213,19 +228,23 @@ class Producer(Actor[ProducerState]):
         ), batch
 
     def _enqueue(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        return self._after_change(self._dispatch(state, batch, out), out)
+
+    def _dispatch(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        """Send a new batch; with acks=0 (fire and forget) the record counts as sent once
+        it is on the wire, any other waits for its answer."""
         batch = self._produce(state, batch, out)
         if self.config.acks == "0" and not batch.waiting_metadata:
-            # Fire and forget: the record counts as sent once it is on the wire.
-            state = self._completed(state, batch, out)
-        else:
-            state = state._replace(batches=state.batches + (batch,))
-        return self._after_change(state, out)
+            return self._completed(state, batch, out)
+        return state._replace(batches=state.batches + (batch,))
 
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
-        """Send `batch` to the leader; with no leader known it waits for metadata."""
+        """Send `batch` to its partition's leader; with that leader no longer trusted
+        (its connection was lost), ask for fresh metadata and send once it comes."""
         leader = state.leaders[batch.partition][0]
-        if leader < 0:
-            return batch._replace(waiting_metadata=True, broker=-1)
+        if leader == NO_LEADER:
+            out.send(CONTROLLER, MetadataRequest())
+            return batch._replace(waiting_metadata=True, broker=NO_LEADER)
         producer_id = state.incarnation if self.config.idempotence else 0
         request = ProduceRequest(
             batch.record,
@@ -309,7 +328,7 @@ class Producer(Actor[ProducerState]):
         state = state._replace(failed=_add(state.failed, batch.record))
         if self.resend_on_failure and batch.resent < self.max_resends:
             state, again = self._new_batch(state, batch.record, batch.position, batch.resent + 1)
-            return state._replace(batches=state.batches + (self._produce(state, again, out),))
+            return self._dispatch(state, again, out)
         return self._completed(state, batch, out)
 
 

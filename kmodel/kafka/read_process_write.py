@@ -56,8 +56,7 @@ class ReadProcessWrite(ActorSystem):
         ]
         crash_notices, crash_groups = {}, {}
         if output:
-            # Clients learn leaders by asking (a MetadataRequest), as Kafka's clients do.
-            brokers = cluster(config.broker, output, (), config.power_cut, verify=config.verify)
+            brokers = cluster(config.broker, output, config.power_cut, verify=config.verify)
             actors += brokers.actors
             crash_notices, crash_groups = brokers.crash_notices, brokers.crash_groups
             if config.consumer:

@@ -259,7 +259,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
     def _learned_leader(
         self, state: TxnCoordinatorState, update: UpdateMetadata, out: Out
     ) -> TxnCoordinatorState:
-        """Metadata, asked for or pushed: markers waiting for this partition go now."""
+        """Metadata it asked for: markers waiting for this partition go now."""
         index = self.output.partition_names().index(update.partition)
         if update.leader_epoch < state.leaders[index][1]:
             return state
@@ -267,9 +267,6 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         state = state._replace(leaders=replace_at(state.leaders, index, leader))
         due = tuple(key for key in state.unreachable if key[0] == update.partition)
         if not due:
-            return state
-        if update.leader < 0:
-            out.set_timer(MARKER_RETRY)  # no leader yet: ask again after a backoff
             return state
         waiting = tuple(key for key in state.unreachable if key not in due)
         return self._send_markers(state._replace(unreachable=waiting), out, to=due)
