@@ -14,14 +14,20 @@ actor layer knows:
   message would be a new step of that member, and could overtake. A message
   behind another in a FIFO queue cannot. A member that sends to a crashed
   actor makes that actor join: its restart changes how the send ends.
-- Only worlds where no fault can happen any more (every fault budget spent):
-  a crash, a loss or a broken connection reaches the state of every actor it
-  touches, and faults share budgets. Eventual steps, which wait until nothing
-  else can happen, turn the reduction off where they are due, and so does a
-  step after which its actor shuts down (every peer hears it).
+- Crashes that budgets still allow: an actor's crash is one of its steps. It
+  resets every connection it has and its peers hear of it, so a member that
+  may crash brings in every actor it talks with, and an actor that may crash
+  joins when it talks with a member; a power cut brings in every actor it
+  takes down. Budgets are counters: a run that spends them in one order can
+  spend them in any, so shared budgets need nothing more. The set must hold a
+  step that is no fault, which no fault elsewhere can disable. Where a loss, a
+  duplicate or a broken connection could still happen, every step is explored.
+  Eventual steps, which wait until nothing else can happen, turn the
+  reduction off where they are due, and so does a step after which its actor
+  shuts down (every peer hears it).
 - Visibility: every step of the set must leave unchanged what the properties
-  still undecided read (their declared parts and fields); a set with a
-  visible step is not used.
+  still undecided read (their declared parts and fields, the fault counts);
+  a set with a visible step is not used.
 - The cycle proviso for breadth-first search: the set is used only if every
   world it leads to is new or on the next level (the search checks this), so
   no step can be put off forever around a cycle.
@@ -66,9 +72,10 @@ class PartialOrderReduced(Reduced):
         self.tried = 0  # worlds where a smaller set was looked for
         self._watched_by: dict[int, list[tuple[str, tuple[str, ...] | None]]] = {}
         self._reads_network = False
+        self._reads_faults = False
         self._invisible: dict[tuple[int, int], bool] = {}
         self._judged_for: frozenset[str] = frozenset()
-        self._closures: dict[tuple[int, int, tuple[int, ...]], frozenset[int]] = {}
+        self._closures: dict[tuple, frozenset[int]] = {}
 
     def watch(self, pending: Collection[str]) -> None:
         """Judge visibility by the properties named in `pending` (kept up to date by the
@@ -81,23 +88,58 @@ class PartialOrderReduced(Reduced):
         """(normal, faulty) successors through a stubborn set, and a way to get all of
         them; None where no step can be left out. Only the set's worlds are built."""
         system = self.actors
-        if system._allowed[world[-1]] or (self.tried > TRIAL and self.reduced < self.tried // 20):
-            return None  # a fault can still happen, or sets are hardly ever smaller here
+        if self.tried > TRIAL and self.reduced < self.tried // 20:
+            return None  # sets are hardly ever smaller here
+        allowed = system._allowed[world[-1]]
+        if allowed and next(system._network_transitions(world, allowed), None) is not None:
+            return None  # a loss, a duplicate or a broken connection can still happen
         moves = system.moves(world)
-        if len(moves) < 2:
+        crashes = self._crashes(world, allowed)
+        if len(moves) + len(crashes) < 2:
             return None
         self.tried += 1
-        chosen = self._stubborn(world, moves)
+        chosen = self._stubborn(world, moves, crashes, allowed)
         if chosen is None:
             return None
         self.reduced += 1
+        chosen_moves, chosen_crashes = chosen
         install = system.install_move
-        after = [install(world, move) for move in chosen]
-        return after, [], lambda: ([install(world, move) for move in moves], [])
+        normal = [install(world, move) for move in chosen_moves if move[1] is None]
+        faulty = [install(world, move) for move in chosen_moves if move[1] is not None]
+        faulty += [after for _, after in chosen_crashes]
+        return normal, faulty, lambda: system.successors(world)
+
+    def _crashes(
+        self, world: World, allowed: frozenset[str]
+    ) -> list[tuple[tuple[int, ...], World]]:
+        """The crashes and power cuts the budgets allow: (actors taken down, world after)."""
+        if not allowed:
+            return []
+        system = self.actors
+        up = system._up
+        found = [
+            ((i,), system._crash(world, i, key))
+            for i, key in enumerate(system._crash_keys)
+            if key in allowed and up[world[i]]
+        ]
+        found += [
+            (members, system._crash_group(world, members, key))
+            for key, members in system._crash_groups
+            if key in allowed and any(up[world[i]] for i in members)
+        ]
+        return found
 
     # -- the stubborn set ----------------------------------------------------------
 
-    def _stubborn(self, world: World, found: list[Transition]) -> list[Transition] | None:
+    def _stubborn(
+        self,
+        world: World,
+        found: list[Transition],
+        crashes: list[tuple[tuple[int, ...], World]],
+        allowed: frozenset[str],
+    ) -> tuple[list[Transition], list[tuple[tuple[int, ...], World]]] | None:
+        """The moves and crashes of the first stubborn set found that leaves something
+        out and is invisible, or None."""
         system = self.actors
         by_actor: dict[int, list[Transition]] = {}
         up = system._up
@@ -108,35 +150,54 @@ class PartialOrderReduced(Reduced):
             if not up[transition[3][0]]:
                 return None  # the actor shuts down: every peer hears its connections close
             by_actor.setdefault(transition[2], []).append(transition)
-        if len(by_actor) < 2:
+        if not by_actor:
             return None
         self._refresh_visibility()
         if self._reads_network:
             return None
         down = tuple(i for i in range(len(system.actors)) if not up[world[i]])
+        touched = tuple(taken for taken, _ in crashes)
+        everything = len(found) + len(crashes)
         for seed in sorted(by_actor, key=lambda actor: len(by_actor[actor])):
-            members = self._closures.get((seed, world[-2], down))
+            cached = (seed, world[-2], down, touched)
+            members = self._closures.get(cached)
             if members is None:
-                members = self._closure(seed, world[-2], down)
-                self._closures[seed, world[-2], down] = members
+                members = self._closures[cached] = self._closure(seed, world[-2], down, touched)
             chosen = [t for actor in members for t in by_actor.get(actor, ())]
-            if len(chosen) < len(found) and all(
-                self._invisible_move(world, move) for move in chosen
+            chosen_crashes = [crash for crash in crashes if crash[0][0] in members]
+            if (
+                len(chosen) + len(chosen_crashes) < everything
+                and any(move[1] is None for move in chosen)
+                and all(self._invisible_move(world, move) for move in chosen)
+                and all(self._invisible_crash(world, after) for _, after in chosen_crashes)
             ):
-                return chosen  # the first good set from the smallest seeds: no search for the best
+                # The first good set from the smallest seeds: no search for the best.
+                return chosen, chosen_crashes
         return None
 
-    def _closure(self, seed: int, net: int, down: tuple[int, ...]) -> frozenset[int]:
+    def _closure(
+        self, seed: int, net: int, down: tuple[int, ...], touched: tuple[tuple[int, ...], ...]
+    ) -> frozenset[int]:
         """The actors whose steps must be explored with `seed`'s: those that may send to
-        a member over an empty connection, and the crashed actors a member may send to
-        (whether a send is refused depends on their restart). It depends only on the
-        network (`net`) and on who is `down`, so it is computed once for each."""
+        a member over an empty connection, the crashed actors a member may send to
+        (whether a send is refused depends on their restart), and for each crash the
+        budgets allow (the actors each `touched`) every actor it takes down with a
+        member, every actor a member that may crash talks with, and every actor that
+        may crash and talks with a member. It depends only on the network (`net`), on
+        who is `down` and on `touched`, so it is computed once for each."""
         system = self.actors
         waiting = set()  # (sender, receiver) with a message on the way
         if self.fifo:
             waiting = {connection for connection, _ in system._nets.values[net]}
         restarts = [actor.restarts for actor in system.actors]
+        at_risk = {actor for taken in touched for actor in taken}
         members, todo = {seed}, [seed]
+
+        def join(actor: int) -> None:
+            if actor not in members:
+                members.add(actor)
+                todo.append(actor)
+
         while todo:
             member = todo.pop()
             for sender in system.senders[member]:
@@ -144,12 +205,20 @@ class PartialOrderReduced(Reduced):
                     continue
                 if sender in down and not restarts[sender]:
                     continue  # down for good: it sends nothing
-                members.add(sender)
-                todo.append(sender)
+                join(sender)
             for target in system.reaches[member]:
-                if target not in members and target in down and restarts[target]:
-                    members.add(target)
-                    todo.append(target)
+                if target in down and restarts[target]:
+                    join(target)
+            if not at_risk:
+                continue
+            peers = {*system.senders[member], *system.reaches[member]}
+            for peer in peers:
+                if member in at_risk or peer in at_risk:
+                    join(peer)
+            for taken in touched:
+                if member in taken:
+                    for actor in taken:
+                        join(actor)
         return frozenset(members)
 
     # -- visibility ------------------------------------------------------------------
@@ -164,6 +233,7 @@ class PartialOrderReduced(Reduced):
         system = self.actors
         watched: dict[int, list[tuple[str, tuple[str, ...] | None]]] = {}
         self._reads_network = False
+        self._reads_faults = False
         for prop in system.properties():
             if prop.name not in pending or prop.kind is PropertyKind.AT_END:
                 continue  # ends are reached exactly, whatever the order
@@ -174,6 +244,8 @@ class PartialOrderReduced(Reduced):
             for position in prop.reads:
                 if position == system.network_part:
                     self._reads_network = True
+                elif position == system.faults_part:
+                    self._reads_faults = True
                 elif position < len(system.actors):
                     watched.setdefault(position, []).append((prop.name, fields.get(position)))
         self._watched_by = watched
@@ -182,10 +254,12 @@ class PartialOrderReduced(Reduced):
         """The move changes nothing a pending property reads: only its actor's slot and
         the network change, and of the slot no field a property reads. A move whose
         send would be refused (its actor would then hear of it) counts as visible."""
-        _, _, actor, (slot, sends), _, _ = move
+        _, _, actor, (slot, sends), _, spent = move
         before = world[actor]
         up = self.actors._up
         if any(not up[world[target]] for target, _ in sends):
+            return False
+        if spent is not None and self._reads_faults:
             return False
         if slot == before or actor not in self._watched_by:
             return True
@@ -194,6 +268,17 @@ class PartialOrderReduced(Reduced):
         if invisible is None:
             invisible = self._invisible[key] = self._unchanged(actor, before, slot)
         return invisible
+
+    def _invisible_crash(self, world: World, after: World) -> bool:
+        """A crash changes nothing a pending property reads: not the fault counts, and of
+        each actor it touches (the crashed and those hearing of it) no field read."""
+        if self._reads_faults:
+            return False
+        return all(
+            world[position] == after[position]
+            or self._unchanged(position, world[position], after[position])
+            for position in self._watched_by
+        )
 
     def _unchanged(self, position: int, before: int, now: int) -> bool:
         slots = self.actors._slots.values
