@@ -43,6 +43,12 @@ CONTRACTS = [
     ("no-duplicate-in-log", "alo-duplicate-producer-retry", 5, "at-most-once"),
     ("no-duplicate-effect", "alo-duplicate-consumer-redelivery", 19, "alo-dedup-table-durable"),
     ("no-duplicate-effect", "alo-dedup-table-memory", 12, "alo-upsert-sink"),
+    (
+        "no-duplicate-effect",
+        "offsets-expire-while-group-active",
+        24,
+        "offsets-kept-while-group-active",
+    ),
     ("producer-order", "max-in-flight-reordering", 17, "max-in-flight-idempotent"),
     ("no-committed-loss", "min-isr-1-unclean-election", 22, "min-isr-1-clean-election"),
     # follower truncation: each generation breaks a contract the next one keeps
@@ -208,6 +214,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("eos-end-to-end", 25_355),
         ("eos-end-to-end-two-partitions", 236_775),
         ("alo-two-partitions-consumer-redelivery", 41_183),
+        ("offsets-expire-while-group-active", 886),
+        ("offsets-kept-while-group-active", 646),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -157,6 +157,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=("epoch-start-offset", "high-watermark"),
         ),
         Setting(
+            "offsets.retention",
+            str,
+            "group-empty",
+            "when a group's committed offsets expire once offsets.retention.minutes pass "
+            "(bounds.offset_expirations): only while the group has no member (KIP-211, "
+            "Kafka 2.1+), or after their commit even while the group consumes (before 2.1)",
+            choices=("group-empty", "since-commit"),
+        ),
+        Setting(
             "fenced.replicas.join.isr",
             bool,
             False,
@@ -361,6 +370,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "offset_expirations",
+            int,
+            0,
+            "times offsets.retention.minutes pass with no offset commit of the group",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "isr_shrinks",
             int,
             0,
@@ -480,6 +497,7 @@ class BrokerConfig:
     strict_min_isr: bool
     eligible_leader_replicas: bool
     zookeeper: bool  # controller.mode=zookeeper: ZooKeeper sessions and LeaderAndIsr requests
+    offsets_retention: str  # group-empty (KIP-211) | since-commit
 
     @property
     def page_cache_matters(self) -> bool:
@@ -742,6 +760,7 @@ PRODUCER_FAULTS = {
     "timeouts": "timeout",
     "fetch_waits": "fetch-wait",
     "rebalances": "rebalance",
+    "offset_expirations": "offset-expiry",
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
     "controlled_shutdowns": "controlled-shutdown",
@@ -749,7 +768,7 @@ PRODUCER_FAULTS = {
 }
 # The faults of a consumer application: in a read-process-write spec, of the consumer
 # that reads the output topic.
-CONSUMER_FAULTS = ("consumer_crashes", "fetch_waits", "rebalances")
+CONSUMER_FAULTS = ("consumer_crashes", "fetch_waits", "rebalances", "offset_expirations")
 READ_PROCESS_WRITE_FAULTS = {
     "processor_crashes": "crash:processor",
     "txn_coordinator_crashes": "crash:txn-coordinator",
@@ -758,6 +777,7 @@ READ_PROCESS_WRITE_FAULTS = {
     "sink_crashes": "crash:sink",
     "fetch_waits": "fetch-wait",
     "rebalances": "rebalance",
+    "offset_expirations": "offset-expiry",
     "timeouts": "timeout",
     "transaction_timeouts": "transaction-timeout",
     "takeovers": "takeover",
@@ -827,6 +847,7 @@ def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> Br
         strict_min_isr=broker["strict.min.isr"],
         eligible_leader_replicas=broker["eligible.leader.replicas.version"] == 1,
         zookeeper=broker["controller.mode"] == "zookeeper",
+        offsets_retention=broker["offsets.retention"],
     )
 
 

@@ -8,6 +8,13 @@ max.poll.interval.ms), a fault with its own budget: the generation moves on,
 and a commit from the old generation is rejected with ILLEGAL_GENERATION,
 though the evicted consumer may still be processing what it polled.
 
+Committed offsets expire once `offsets.retention.minutes` pass without a
+commit, a fault with its own budget (`offsets_retention` names the
+generation): since KIP-211 (Kafka 2.1) only while the group has no member
+(here: its consumer was evicted and has not joined again), before it even
+while the group consumes. A member that then fetches its offsets finds none
+and starts where `auto.offset.reset` says.
+
 Transactional offset commits (TxnOffsetCommit) stay pending per producer id
 until the transaction coordinator's marker commits or discards them; like
 any partition, the offsets log rejects a producer epoch older than one it
@@ -75,11 +82,16 @@ class GroupCoordinator(Actor[CoordinatorState]):
     )
 
     def __init__(
-        self, name: str = NAME, members: tuple[str, ...] = (), partitions: int = 1
+        self,
+        name: str = NAME,
+        members: tuple[str, ...] = (),
+        partitions: int = 1,
+        offsets_retention: str = "",
     ) -> None:
         super().__init__(name)
         self.members = members  # the group's members, when more than one may own the partition
         self.partitions = partitions
+        self.offsets_retention = offsets_retention  # "": offsets never expire here
 
     def initial_state(self) -> CoordinatorState:
         return CoordinatorState(committed=(-1,) * self.partitions)
@@ -180,18 +192,32 @@ class GroupCoordinator(Actor[CoordinatorState]):
                 yield ("expire", state.owner)
         elif state.member:
             yield ("evict",)
+        if self.offsets_retention and any(offset >= 0 for offset in state.committed):
+            yield ("retention",)
 
     def step_fault(self, state: CoordinatorState, step: Hashable) -> str | None:
-        return "takeover" if step[0] == "expire" else "rebalance"
+        return {"expire": "takeover", "retention": "offset-expiry"}.get(step[0], "rebalance")
 
     def describe_step(self, state: CoordinatorState, step: Hashable) -> str:
         if step[0] == "expire":
             return f"expires the session of {step[1]}, which is only paused: rebalance"
+        if step[0] == "retention":
+            passed = "sees offsets.retention.minutes pass with no commit"
+            if self._offsets_expire(state):
+                return f"{passed}: the committed offsets expire"
+            return f"{passed}: the group has a member (KIP-211), so its offsets stay"
         return "evicts the consumer (session timeout): rebalance to a new generation"
+
+    def _offsets_expire(self, state: CoordinatorState) -> bool:
+        return self.offsets_retention == "since-commit" or not state.member
 
     def on_step(self, state: CoordinatorState, step: Hashable, out: Out) -> CoordinatorState:
         if step[0] == "expire":
             return self._expire(state, step[1], out)
+        if step[0] == "retention":
+            if not self._offsets_expire(state):
+                return state
+            return state._replace(committed=(-1,) * self.partitions)
         return state._replace(
             generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )

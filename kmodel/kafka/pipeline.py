@@ -46,7 +46,9 @@ class Pipeline(ActorSystem):
         ]
         if config.consumers:
             actors += [
-                GroupCoordinator(partitions=topic.partitions),
+                GroupCoordinator(
+                    partitions=topic.partitions, offsets_retention=config.broker.offsets_retention
+                ),
                 Consumer(config.consumer, topic),
                 Sink(config.sink_upsert, config.sink_dedup),
             ]

@@ -61,7 +61,10 @@ class ReadProcessWrite(ActorSystem):
             crash_notices, crash_groups = brokers.crash_notices, brokers.crash_groups
             if config.consumer:
                 actors += [
-                    GroupCoordinator(partitions=output.partitions),
+                    GroupCoordinator(
+                        partitions=output.partitions,
+                        offsets_retention=config.broker.offsets_retention,
+                    ),
                     Consumer(config.consumer, output),
                     Sink(config.sink_upsert, config.sink_dedup),
                 ]

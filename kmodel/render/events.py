@@ -307,7 +307,8 @@ def describe_faults(trace: Trace) -> list[str]:
         elif event.what == TIMER:
             phrases.append(f"an early timeout at {who(event.actor)}")
         else:
-            phrases.append(f"a {event.fault} at {who(event.actor)}")
+            article = "an" if event.fault[:1] in "aeiou" else "a"
+            phrases.append(f"{article} {event.fault} at {who(event.actor)}")
     return phrases
 
 
