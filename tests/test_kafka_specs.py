@@ -49,6 +49,7 @@ CONTRACTS = [
         24,
         "offsets-kept-while-group-active",
     ),
+    ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
     ("producer-order", "max-in-flight-reordering", 17, "max-in-flight-idempotent"),
     ("no-committed-loss", "min-isr-1-unclean-election", 22, "min-isr-1-clean-election"),
     # follower truncation: each generation breaks a contract the next one keeps
@@ -216,6 +217,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("alo-two-partitions-consumer-redelivery", 41_183),
         ("offsets-expire-while-group-active", 886),
         ("offsets-kept-while-group-active", 646),
+        ("eos-abort-without-seek-skips-record", 316),
+        ("eos-abort-seeks-to-committed", 641),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

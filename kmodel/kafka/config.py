@@ -286,6 +286,13 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "sendOffsetsToTransaction with consumer.groupMetadata() (KIP-447 fencing)",
         ),
         Setting(
+            "seek.after.abort",
+            bool,
+            True,
+            "after abortTransaction() the application seeks its input back to the committed "
+            "position (false: a common mistake, it polls on past the aborted records)",
+        ),
+        Setting(
             "output", str, "kafka", "an output topic or an external sink", choices=("kafka", "sink")
         ),
     ),
@@ -656,6 +663,7 @@ ONLY_FOR_KIND = {
         ("application", "transactional.id.scope"),
         ("application", "offsets"),
         ("application", "send.offsets.group.metadata"),
+        ("application", "seek.after.abort"),
         ("application", "output"),
         ("bounds", "processor_crashes"),
         ("bounds", "takeovers"),
@@ -866,6 +874,7 @@ class ReadProcessWriteConfig:
     transactional_id: str
     offsets: str
     group_metadata: bool
+    seek_after_abort: bool
     bump_on_end: bool
     verify: bool
     sink_upsert: bool
@@ -892,6 +901,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         transactional_id=producer["transactional.id"],
         offsets=app["offsets"],
         group_metadata=app["send.offsets.group.metadata"],
+        seek_after_abort=app["seek.after.abort"],
         bump_on_end=broker["transaction.version"] >= 2,
         verify=broker["transaction.partition.verification.enable"],
         sink_upsert=sink["write"] == "upsert",

@@ -4,7 +4,8 @@
     loop: record = poll(); beginTransaction(); send(output, record) to every output
           partition; sendOffsetsToTransaction(position + 1, groupMetadata);
           commitTransaction()    — on an abortable error: abortTransaction() and
-          rewind to the committed position
+          rewind to the committed position (unless `seek.after.abort` is false,
+          a common mistake: it then polls on past the aborted record)
 
 One input record per transaction. Where the input position is stored is the
 `offsets` setting: in the transaction (sendOffsetsToTransaction), committed
@@ -83,6 +84,7 @@ class ProcessorConfig:
     output: Topic | None  # the output topic; None when the output is the sink
     offsets: str  # transaction | after-commit | sink
     group_metadata: bool  # sendOffsetsToTransaction with the consumer's group metadata
+    seek_after_abort: bool  # rewind to the committed position after an abort (else poll on)
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
 
@@ -173,10 +175,18 @@ class Processor(Actor[ProcessorState]):
         out.send(destination, request)
         return state._replace(phase=phase, requests=((destination, request),), lost=())
 
-    def _init(self, state: ProcessorState, out: Out) -> ProcessorState:
-        """initTransactions, or (with a producer id) a bump of this producer's own epoch."""
+    def _init(self, state: ProcessorState, out: Out, phase: str = "init") -> ProcessorState:
+        """initTransactions, or (with a producer id) a bump of this producer's own epoch
+        (`phase` "bumping": after an abort)."""
         request = InitProducerId(self.transactional_id, state.epoch)
-        return self._ask(state, "init", TXN_COORDINATOR, request, out)
+        return self._ask(state, phase, TXN_COORDINATOR, request, out)
+
+    def _after_abort(self, state: ProcessorState, out: Out) -> ProcessorState:
+        """Seek back to the committed position, or (the mistake) poll on past the record
+        of the aborted transaction, which is then never processed."""
+        if self.config.seek_after_abort:
+            return self._fetch_offsets(state, out)
+        return self._next(state._replace(position=state.position + 1), out)
 
     def _fetch_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
         if self.config.offsets == "sink":
@@ -220,7 +230,7 @@ class Processor(Actor[ProcessorState]):
         if isinstance(message, ProduceResponse):
             return self._produced(state, sender, message, out)
         phase = state.phase
-        if isinstance(message, InitProducerIdResponse) and phase == "init":
+        if isinstance(message, InitProducerIdResponse) and phase in ("init", "bumping"):
             if message.error != "NONE":
                 return self._failed(state, message.error, out)
             state = state._replace(
@@ -228,6 +238,8 @@ class Processor(Actor[ProcessorState]):
                 epoch=message.epoch,
                 sequences=(0,) * len(self.config.outputs),
             )
+            if phase == "bumping":
+                return self._after_abort(state, out)
             if state.generation < 0:
                 return self._ask(state, "joining", GROUP, JoinGroup(), out)
             return self._fetch_offsets(state, out)
@@ -303,8 +315,8 @@ class Processor(Actor[ProcessorState]):
             if not self.config.bump_on_end:
                 # A write's fate is unknown: bump the epoch to restart the sequence
                 # numbers (KIP-360), then rewind.
-                return self._init(state, out)
-            return self._fetch_offsets(state, out)  # rewind to the committed position
+                return self._init(state, out, phase="bumping")
+            return self._after_abort(state, out)
         if self.config.offsets == "after-commit":
             return self._commit_offsets(state, out)
         return self._next(state._replace(position=state.position + 1), out)

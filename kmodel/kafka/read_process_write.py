@@ -41,6 +41,7 @@ class ReadProcessWrite(ActorSystem):
             output=output,
             offsets=config.offsets,
             group_metadata=config.group_metadata,
+            seek_after_abort=config.seek_after_abort,
             bump_on_end=config.bump_on_end,
             records=config.records,
         )
