@@ -50,6 +50,12 @@ CONTRACTS = [
         "offsets-kept-while-group-active",
     ),
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
+    (
+        "no-duplicate-effect",
+        "eos-offset-fetch-without-require-stable",
+        38,
+        "eos-zombie-fenced-by-generation",
+    ),
     ("producer-order", "max-in-flight-reordering", 17, "max-in-flight-idempotent"),
     ("no-committed-loss", "min-isr-1-unclean-election", 22, "min-isr-1-clean-election"),
     # follower truncation: each generation breaks a contract the next one keeps
@@ -219,6 +225,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("offsets-kept-while-group-active", 646),
         ("eos-abort-without-seek-skips-record", 316),
         ("eos-abort-seeks-to-committed", 641),
+        ("eos-offset-fetch-without-require-stable", 4_477),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -35,7 +35,11 @@ FAULTS = tuple(
 # The two fencing schemes that make a zombie harmless (EOS v2 with KIP-447, EOS v1).
 SCHEMES = (
     {"transactional.id.scope": "instance", "send.offsets.group.metadata": True},
-    {"transactional.id.scope": "input-partition", "send.offsets.group.metadata": False},
+    {
+        "transactional.id.scope": "input-partition",
+        "send.offsets.group.metadata": False,
+        "offset.fetch.require.stable": False,
+    },
 )
 
 

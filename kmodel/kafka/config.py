@@ -286,6 +286,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "sendOffsetsToTransaction with consumer.groupMetadata() (KIP-447 fencing)",
         ),
         Setting(
+            "offset.fetch.require.stable",
+            bool,
+            True,
+            "the application's OffsetFetch sets require_stable, so offsets a transaction "
+            "has not yet committed or aborted are waited for (KIP-447, Kafka 2.5+, as the "
+            "Java consumer does with isolation.level=read_committed); false: before 2.5",
+        ),
+        Setting(
             "seek.after.abort",
             bool,
             True,
@@ -664,6 +672,7 @@ ONLY_FOR_KIND = {
         ("application", "offsets"),
         ("application", "send.offsets.group.metadata"),
         ("application", "seek.after.abort"),
+        ("application", "offset.fetch.require.stable"),
         ("application", "output"),
         ("bounds", "processor_crashes"),
         ("bounds", "takeovers"),
@@ -875,6 +884,7 @@ class ReadProcessWriteConfig:
     offsets: str
     group_metadata: bool
     seek_after_abort: bool
+    require_stable: bool
     bump_on_end: bool
     verify: bool
     sink_upsert: bool
@@ -902,6 +912,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         offsets=app["offsets"],
         group_metadata=app["send.offsets.group.metadata"],
         seek_after_abort=app["seek.after.abort"],
+        require_stable=app["offset.fetch.require.stable"],
         bump_on_end=broker["transaction.version"] >= 2,
         verify=broker["transaction.partition.verification.enable"],
         sink_upsert=sink["write"] == "upsert",

@@ -85,6 +85,7 @@ class ProcessorConfig:
     offsets: str  # transaction | after-commit | sink
     group_metadata: bool  # sendOffsetsToTransaction with the consumer's group metadata
     seek_after_abort: bool  # rewind to the committed position after an abort (else poll on)
+    require_stable: bool  # OffsetFetch waits for offsets a transaction has pending
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
 
@@ -191,7 +192,7 @@ class Processor(Actor[ProcessorState]):
     def _fetch_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
         if self.config.offsets == "sink":
             return self._ask(state, "offsets", SINK, SinkOffsetFetch(), out)
-        request = OffsetFetch(require_stable=self.config.group_metadata)
+        request = OffsetFetch(require_stable=self.config.require_stable)
         return self._ask(state, "offsets", GROUP, request, out)
 
     def _next(self, state: ProcessorState, out: Out) -> ProcessorState:
