@@ -78,3 +78,20 @@ def test_other_models_read_well() -> None:
     lines = narrate(Trace("all-committed", "sometimes", {}, steps))
     assert lines[0] == "1. The TM takes the step TMCommit."
     assert lines[1] == "2. RM0 receives a message from the TM: RMRcvCommitMsg(0)."
+
+
+def test_a_crash_names_the_messages_its_reset_connections_lose_both_ways() -> None:
+    commit = {"type": "OffsetCommit", "offsets": [1], "generation": 1}
+    fetch = {"type": "FetchResponse"}
+    before = {"in_flight": [["consumer", "coordinator", commit], ["broker0", "consumer", fetch]]}
+    steps = (
+        Step("crash", "consumer", None, None, "crash:consumer", "crash", {"in_flight": []}),
+        Step("crash", "producer", None, None, "crash:producer", "crash", {"in_flight": []}),
+    )
+    first, second, _ = narrate(Trace("no-loss", "at_end", before, steps))
+    assert first == (
+        "1. The consumer crashes; it keeps only what it stored durably, and its connections "
+        "reset: the OffsetCommit from the consumer to the coordinator and the FetchResponse "
+        "from broker0 to the consumer are lost."
+    )
+    assert second.endswith("and no message was on its way to or from it.")

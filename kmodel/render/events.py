@@ -308,7 +308,8 @@ def describe_faults(trace: Trace) -> list[str]:
             phrases.append(f"an early timeout at {who(event.actor)}")
         else:
             article = "an" if event.fault[:1] in "aeiou" else "a"
-            phrases.append(f"{article} {event.fault} at {who(event.actor)}")
+            where = "" if event.actor == SYSTEM else f" at {who(event.actor)}"
+            phrases.append(f"{article} {event.fault}{where}")
     return phrases
 
 
