@@ -47,3 +47,27 @@ def test_write_picks_the_format_from_the_extension(tmp_path: Path) -> None:
     path = write(TRACE, tmp_path / "t.json")
     assert json.loads(path.read_text())["property"] == "no-loss"
     assert write(TRACE, tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
+
+
+CRASH_LOSES = Trace(
+    "no-loss",
+    "at_end",
+    {"in_flight": [["b", "a", {"type": "OffsetCommit"}]]},
+    (Step("crash", "b", None, None, "crash:b", "crash", {"in_flight": []}),),
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "arrow"),
+    [
+        ("plantuml", "b -[#CC0000]>x a : lost: OffsetCommit"),
+        ("mermaid", "b-xa: lost: OffsetCommit"),
+    ],
+)
+def test_a_crash_draws_what_its_sender_had_on_the_way_as_lost(fmt: str, arrow: str) -> None:
+    assert arrow in render(CRASH_LOSES, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_pictures_draw_a_crash_with_its_lost_messages(fmt: str) -> None:
+    assert render(CRASH_LOSES, fmt)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kmodel.core.trace import Step, Trace
@@ -90,6 +90,64 @@ def events(trace: Trace) -> list[Event]:
     return [_event(step, number, number == count) for number, step in enumerate(trace.steps, 1)]
 
 
+# A message a crash's reset connections lost: (sender, receiver, its kind).
+LostMessage = tuple[str, str, str]
+
+
+def crash_losses(trace: Trace) -> dict[int, tuple[LostMessage, ...] | None]:
+    """For each crash or power cut (by step number), the messages in flight before it
+    and gone after it, both ways (a crash resets TCP connections); None where the
+    states do not record what was in flight."""
+    found: dict[int, tuple[LostMessage, ...] | None] = {}
+    before = trace.initial
+    for number, step in enumerate(trace.steps, 1):
+        if step.kind in ("crash", "crash-group"):
+            found[number] = _gone(before, step.state)
+        before = step.state
+    return found
+
+
+def _gone(before: Any, after: Any) -> tuple[LostMessage, ...] | None:
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return None
+    if "in_flight" not in before or "in_flight" not in after:
+        return None
+    remaining = [repr(entry) for entry in after["in_flight"]]
+    lost = []
+    for entry in before["in_flight"]:
+        if repr(entry) in remaining:
+            remaining.remove(repr(entry))
+        else:
+            sender, receiver, message = entry
+            kind = message["type"] if isinstance(message, dict) and "type" in message else message
+            lost.append((sender, receiver, str(kind)))
+    return tuple(lost)
+
+
+def drawn(trace: Trace) -> list[Event]:
+    """The events a picture draws: every step's, each crash followed by the messages its
+    reset connections lost, drawn as lost on their way."""
+    losses = crash_losses(trace)
+    shown = []
+    for event in events(trace):
+        shown.append(event)
+        for sender, receiver, kind in losses.get(event.number) or ():
+            shown.append(
+                replace(
+                    event,
+                    what=LOST,
+                    kind="lose",
+                    actor=receiver,
+                    sender=sender,
+                    receiver=receiver,
+                    text=f"{kind} (the crash resets the connection)",
+                    fault=None,
+                    final=False,
+                )
+            )
+    return shown
+
+
 def _event(step: Step, number: int, final: bool) -> Event:
     kind, label = step.kind, step.label
     sender, receiver = step.sender, step.receiver
@@ -144,7 +202,7 @@ def participants(trace: Trace) -> list[str]:
     siblings (RM0, RM1 ...) kept together and sorted by number.
     """
     seen: list[str] = []
-    for event in events(trace):
+    for event in drawn(trace):
         for name in (event.sender, event.receiver, event.actor):
             if name is not None and name not in seen:
                 seen.append(name)

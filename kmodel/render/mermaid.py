@@ -64,7 +64,7 @@ def to_mermaid(
     config = ev.settings_text(settings, defaults)
     if config and span:
         lines.append(f"    Note over {span}: {'<br/>'.join(escape(line) for line in config)}")
-    for event in ev.events(trace):
+    for event in ev.drawn(trace):
         body = _event_lines(event, alias)
         if event.final:
             band = WITNESS_BAND if ev.is_witness(trace) else BROKEN_BAND

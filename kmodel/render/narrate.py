@@ -33,12 +33,9 @@ def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
     """
     down: set[str] = set()
     lines = []
-    before = trace.initial
-    for event, step in zip(ev.events(trace), trace.steps, strict=True):
-        crash = event.what == ev.CRASH or event.kind == "crash-group"
-        lost = _lost_in_flight(before, step.state) if crash else None
-        lines.append(f"{event.number}. {_sentence(event, down, lost)}")
-        before = step.state
+    losses = ev.crash_losses(trace)
+    for event in ev.events(trace):
+        lines.append(f"{event.number}. {_sentence(event, down, losses.get(event.number))}")
         if event.what == ev.CRASH:
             down.add(event.actor)
         elif event.what == ev.RESTART:
@@ -47,7 +44,9 @@ def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
     return lines
 
 
-def _sentence(event: ev.Event, down: set[str], lost: list | None = None) -> str:
+def _sentence(
+    event: ev.Event, down: set[str], lost: tuple[ev.LostMessage, ...] | None = None
+) -> str:
     actor = ev.who(event.actor)
     text = event.text
     if event.what == ev.CRASH:
@@ -103,42 +102,16 @@ def _sentence(event: ev.Event, down: set[str], lost: list | None = None) -> str:
     return _cap(sentence) + _fault_remark(event)
 
 
-def _lost_in_flight(before: object, after: object) -> list | None:
-    """The messages in flight before a crash and gone after it, (sender, receiver,
-    message) each; None when the states do not say what was in flight."""
-    if not (isinstance(before, dict) and isinstance(after, dict)):
-        return None
-    if "in_flight" not in before or "in_flight" not in after:
-        return None
-    remaining = [repr(entry) for entry in after["in_flight"]]
-    lost = []
-    for entry in before["in_flight"]:
-        if repr(entry) in remaining:
-            remaining.remove(repr(entry))
-        else:
-            lost.append(entry)
-    return lost
-
-
-def _losses(lost: list | None, whose: str) -> str:
+def _losses(lost: tuple[ev.LostMessage, ...] | None, whose: str) -> str:
     """What a crash's reset connections lose: a crash resets TCP connections both ways,
     so a message the crashed actor had sent is lost as well as one on its way to it."""
     if lost is None:
         return "and the messages on their way to it are lost."
     if not lost:
         return "and no message was on its way to or from it."
-    phrases = [
-        f"{_kind(message)} from {ev.who(src)} to {ev.who(dst)}" for src, dst, message in lost
-    ]
+    phrases = [f"the {kind} from {ev.who(src)} to {ev.who(dst)}" for src, dst, kind in lost]
     verb = "is" if len(lost) == 1 else "are"
     return f"and {whose} connections reset: {ev.join_words(phrases)} {verb} lost."
-
-
-def _kind(message: object) -> str:
-    """A message in flight, as a state records it, by its kind: ``the OffsetCommit``."""
-    if isinstance(message, dict) and "type" in message:
-        return f"the {message['type']}"
-    return f"the message “{message}”"
 
 
 def _fault_remark(event: ev.Event) -> str:

@@ -72,7 +72,7 @@ def to_plantuml(
         for section, items in config:
             lines.append(f"  <b>{escape(section)}</b>: {escape(', '.join(items))}")
         lines.append("end note")
-    for event in ev.events(trace):
+    for event in ev.drawn(trace):
         lines += _event_lines(event, alias)
         if event.final:
             colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR

@@ -229,7 +229,7 @@ def _figure(
     # The rows.
     rows: list[_Row] = []
     top = first_row
-    for event in ev.events(trace):
+    for event in ev.drawn(trace):
         lines, left = _row_lines(event, xs, width)
         height = max(0.34, 0.2 + LINE * len(lines))
         if event.what in (ev.INTERNAL, ev.TIMER, ev.CRASH, ev.RESTART) or not event.between:
@@ -245,7 +245,7 @@ def _figure(
     ending_lines = _wrap(("✓ " if witness else "✗ ") + ending, text_width, FONT + 0.5, True)
     ending_top = rows_bottom + HEAD_BOX + 0.2
     legend_top = ending_top + LINE * len(ending_lines) + 0.15
-    legend = _legend_rows(_legend_keys(ev.events(trace)), width)
+    legend = _legend_rows(_legend_keys(ev.drawn(trace)), width)
     height = legend_top + 0.1 + LEGEND_ROW * len(legend)
 
     figure = Figure(figsize=(width, height))
