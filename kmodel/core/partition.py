@@ -179,7 +179,7 @@ class Partition:
                     if nkey not in parents:
                         arrive(nxt, nkey, ref, cost, rank | number)
                     elif nkey in improvable:
-                        self._better_path(nkey, ref, cost, rank | number)
+                        self._better_path(nxt, nkey, ref, cost, rank | number)
 
     def _postponable(self, successors: list[Hashable]) -> bool:
         """The cycle proviso: the steps a stubborn set leaves out may wait only if every
@@ -203,7 +203,7 @@ class Partition:
             if nkey not in parents:
                 arrive(nxt, nkey, ref, cost, rank)
             elif nkey in self.next_ranks:
-                self._better_path(nkey, ref, cost, rank)
+                self._better_path(nxt, nkey, ref, cost, rank)
 
     def _arrival(self) -> Callable[[Hashable, Hashable, Ref, int, int], None]:
         """What happens to a state met for the first time, for one level's use: it joins
@@ -229,9 +229,12 @@ class Partition:
 
         return arrive
 
-    def _better_path(self, nkey: Hashable, ref: Ref, cost: int, rank: int) -> None:
+    def _better_path(self, state: Hashable, nkey: Hashable, ref: Ref, cost: int, rank: int) -> None:
         """A state of the next level met again: keep the path with fewer faults, then
-        (several partitions) the lower rank, which is also its place in the level."""
+        (several partitions) the lower rank, which is also its place in the level. In
+        one process the properties judge the state again on its better path, so a trace
+        through it is weighed where that path is met, as several partitions weigh it by
+        rank at the level's end."""
         faults = self.next_faults.get(nkey, 0)
         if self.owner is None:
             better = cost < faults
@@ -246,6 +249,8 @@ class Partition:
                 self.next_faults[nkey] = cost
             else:
                 self.next_faults.pop(nkey, None)
+            if self.owner is None:
+                self.tracker.visit(state, nkey, cost)
 
     def end_level(self) -> dict[str, tuple[int, int, Any]]:
         """Close the level: decide properties at their best candidates, move the next
