@@ -50,6 +50,7 @@ CONTRACTS = [
         "offsets-kept-while-group-active",
     ),
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
+    ("no-duplicate-effect", "commit-failed-processed-anyway", 24, "commit-failed-rejoins"),
     (
         "no-duplicate-effect",
         "eos-offset-fetch-without-require-stable",
@@ -226,6 +227,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("eos-abort-without-seek-skips-record", 316),
         ("eos-abort-seeks-to-committed", 641),
         ("eos-offset-fetch-without-require-stable", 4_477),
+        ("commit-failed-processed-anyway", 234),
+        ("commit-failed-rejoins", 214),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

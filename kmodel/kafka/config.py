@@ -264,6 +264,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("commit.mode", str, "sync", "commitSync or commitAsync", choices=("sync", "async")),
         Setting(
+            "commit.failed",
+            str,
+            "rejoin",
+            "what the application does when a commit fails with CommitFailedException (the "
+            "group moved on): rejoin and drop the records it polled, or (a common mistake) "
+            "process them anyway, then rejoin",
+            choices=("rejoin", "process"),
+        ),
+        Setting(
             "transactional.id.scope",
             str,
             "instance",
@@ -494,6 +503,7 @@ class ConsumerConfig:
     commit: str  # before-processing | after-processing
     commit_async: bool
     read_committed: bool  # isolation.level
+    process_after_failed_commit: bool  # commit.failed=process: the mistake
 
 
 @dataclass(frozen=True, slots=True)
@@ -815,6 +825,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         commit=app["consumer.commit"],
         commit_async=app["commit.mode"] == "async",
         read_committed=consumer["isolation.level"] == "read_committed",
+        process_after_failed_commit=app["commit.failed"] == "process",
     )
 
 

@@ -6,6 +6,9 @@
   a crash before the commit processes the records again).
 - `enable.auto.commit`: each poll first commits the position the previous poll
   returned, without waiting for the answer.
+- A commit that fails with CommitFailedException (the group moved on) makes it
+  rejoin and drop what it polled; with `commit.failed = process`, a common
+  mistake, it processes that first.
 
 Processing a record is one step: write it to the sink and wait for the sink's
 acknowledgement, so a crash can fall between two records of one poll. The
@@ -65,6 +68,7 @@ class ConsumerState(NamedTuple):
     in_hand: tuple[tuple[int, int, int], ...] = ()  # (partition, offset, record) not processed
     writing: bool = False  # a SinkWrite is waiting for its acknowledgement
     commit_after: bool = False  # a commit is due once the records in hand are processed
+    rejoin_after: bool = False  # a commit failed: rejoin once the records in hand are processed
     auto_commit_from: tuple[int, ...] = ()  # the positions the previous poll returned
     # (partition, offset) processed, or passed over as a marker or aborted (ghost, durable)
     processed: tuple[tuple[int, int], ...] = ()
@@ -139,6 +143,8 @@ class Consumer(Actor[ConsumerState]):
         if state.in_hand:
             if not state.writing:
                 yield ("process", state.in_hand[0])
+        elif state.rejoin_after:
+            yield ("rejoin",)
         elif state.commit_after:
             yield ("commit",)
         elif self._to_fetch(state):
@@ -160,6 +166,8 @@ class Consumer(Actor[ConsumerState]):
             return f"processes r{record} ({self._where(partition)}offset {offset})"
         if step[0] == "commit":
             return f"commits {_shown(state.positions)}"
+        if step[0] == "rejoin":
+            return "rejoins the group, having processed what the failed commit covered"
         wheres = []
         for p in self._to_fetch(state):
             position = state.positions[p]
@@ -180,6 +188,8 @@ class Consumer(Actor[ConsumerState]):
             return state._replace(writing=True)
         if step[0] == "commit":
             return self._commit(state._replace(commit_after=False), state.positions, out)
+        if step[0] == "rejoin":
+            return self._rejoin(state, out)
         if self.config.auto_commit and state.auto_commit_from:
             out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
             state = state._replace(auto_commit_from=())
@@ -242,11 +252,11 @@ class Consumer(Actor[ConsumerState]):
             )
         if isinstance(message, OffsetCommitResponse):
             if message.error != "NONE":
-                # CommitFailedException: the group moved on; rejoin and start over.
-                out.send(COORDINATOR, JoinGroup())
-                return state._replace(
-                    phase="joining", in_hand=(), writing=False, commit_after=False
-                )
+                # CommitFailedException: the group moved on; rejoin and start over, or
+                # (the mistake) process what was polled first.
+                if self.config.process_after_failed_commit and state.in_hand:
+                    return state._replace(phase="polling", rejoin_after=True)
+                return self._rejoin(state, out)
             if state.phase == "committing":
                 return state._replace(phase="polling")
             return state
@@ -297,6 +307,13 @@ class Consumer(Actor[ConsumerState]):
         if self.config.commit == "before-processing":
             return self._commit(state, positions, out)
         return state._replace(commit_after=True)
+
+    def _rejoin(self, state: ConsumerState, out: Out) -> ConsumerState:
+        """Join the group again, dropping what was polled and not processed."""
+        out.send(COORDINATOR, JoinGroup())
+        return state._replace(
+            phase="joining", in_hand=(), writing=False, commit_after=False, rejoin_after=False
+        )
 
     def _commit(self, state: ConsumerState, offsets: tuple[int, ...], out: Out) -> ConsumerState:
         out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
