@@ -62,6 +62,11 @@ def _load(tmp_path: Path, text: str):
             "broker.stale.broker.epoch.join.isr",
             "KIP-903",
         ),
+        (
+            '[consumer]\n"enable.auto.commit" = false\n[application]\nprocessing = "worker-pool"\n',
+            "application.processing",
+            "enable.auto.commit = true",
+        ),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

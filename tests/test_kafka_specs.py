@@ -51,6 +51,7 @@ CONTRACTS = [
     ),
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
     ("no-duplicate-effect", "commit-failed-processed-anyway", 24, "commit-failed-rejoins"),
+    ("no-loss", "auto-commit-worker-pool-loses-records", 19, "auto-commit"),
     (
         "no-duplicate-effect",
         "eos-offset-fetch-without-require-stable",
@@ -229,6 +230,7 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("eos-offset-fetch-without-require-stable", 4_477),
         ("commit-failed-processed-anyway", 234),
         ("commit-failed-rejoins", 214),
+        ("auto-commit-worker-pool-loses-records", 1_606),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -264,6 +264,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("commit.mode", str, "sync", "commitSync or commitAsync", choices=("sync", "async")),
         Setting(
+            "processing",
+            str,
+            "poll-loop",
+            "where polled records are processed: in the poll loop before the next poll, or "
+            "handed to a worker pool while the loop polls on (then auto commit may store "
+            "positions past records still being processed)",
+            choices=("poll-loop", "worker-pool"),
+        ),
+        Setting(
             "commit.failed",
             str,
             "rejoin",
@@ -504,6 +513,7 @@ class ConsumerConfig:
     commit_async: bool
     read_committed: bool  # isolation.level
     process_after_failed_commit: bool  # commit.failed=process: the mistake
+    worker_pool: bool  # processing=worker-pool: the loop polls on while records are in hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,6 +630,17 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
                 "consumer.auto.offset.reset",
                 '"none" makes the consumer fail without a committed offset; kmodel '
                 "explores earliest and latest",
+            )
+        )
+    if (
+        settings["application"]["processing"] == "worker-pool"
+        and not (settings["consumer"]["enable.auto.commit"])
+    ):
+        problems.append(
+            (
+                "application.processing",
+                '"worker-pool" is modelled with enable.auto.commit = true, whose commits '
+                'then run ahead of the workers; with manual commits use "poll-loop"',
             )
         )
     problems += _transaction_rules(settings)
@@ -826,6 +847,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         commit_async=app["commit.mode"] == "async",
         read_committed=consumer["isolation.level"] == "read_committed",
         process_after_failed_commit=app["commit.failed"] == "process",
+        worker_pool=app["processing"] == "worker-pool",
     )
 
 

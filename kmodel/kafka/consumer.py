@@ -6,6 +6,9 @@
   a crash before the commit processes the records again).
 - `enable.auto.commit`: each poll first commits the position the previous poll
   returned, without waiting for the answer.
+- `processing = worker-pool`: the records of a poll go to a worker pool and the
+  loop polls on, so auto commit can store a position past records still being
+  processed.
 - A commit that fails with CommitFailedException (the group moved on) makes it
   rejoin and drop what it polled; with `commit.failed = process`, a common
   mistake, it processes that first.
@@ -143,11 +146,15 @@ class Consumer(Actor[ConsumerState]):
         if state.in_hand:
             if not state.writing:
                 yield ("process", state.in_hand[0])
+            if not self.config.worker_pool:
+                return  # the poll loop processes what it polled before it polls again
         elif state.rejoin_after:
             yield ("rejoin",)
+            return
         elif state.commit_after:
             yield ("commit",)
-        elif self._to_fetch(state):
+            return
+        if self._to_fetch(state):
             yield ("poll",)
 
     def _to_fetch(self, state: ConsumerState) -> list[int]:
