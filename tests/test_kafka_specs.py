@@ -52,6 +52,7 @@ CONTRACTS = [
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
     ("no-duplicate-effect", "commit-failed-processed-anyway", 24, "commit-failed-rejoins"),
     ("no-loss", "auto-commit-worker-pool-loses-records", 19, "auto-commit"),
+    ("committed-never-back", "commit-async-retry-moves-offset-back", 26, "commit-async-no-retry"),
     (
         "no-duplicate-effect",
         "eos-offset-fetch-without-require-stable",
@@ -231,6 +232,8 @@ def test_acks1_failover_trace_reads_like_kafka() -> None:
         ("commit-failed-processed-anyway", 234),
         ("commit-failed-rejoins", 214),
         ("auto-commit-worker-pool-loses-records", 1_606),
+        ("commit-async-retry-moves-offset-back", 4_004),
+        ("commit-async-no-retry", 3_842),
     ],
 )
 def test_pinned_state_counts(name: str, states: int) -> None:

@@ -264,6 +264,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("commit.mode", str, "sync", "commitSync or commitAsync", choices=("sync", "async")),
         Setting(
+            "commit.async.retry",
+            bool,
+            False,
+            "the commitAsync callback sends a commit that failed with a retriable error again "
+            "(a common mistake: the retry can land after a newer commit and move the "
+            "committed offset back)",
+        ),
+        Setting(
             "processing",
             str,
             "poll-loop",
@@ -403,6 +411,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "coordinator_loads",
+            int,
+            0,
+            "times the consumer group's coordinator moves and loads its offsets partition, "
+            "answering commits with COORDINATOR_LOAD_IN_PROGRESS meanwhile",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "offset_expirations",
             int,
             0,
@@ -514,6 +531,7 @@ class ConsumerConfig:
     read_committed: bool  # isolation.level
     process_after_failed_commit: bool  # commit.failed=process: the mistake
     worker_pool: bool  # processing=worker-pool: the loop polls on while records are in hand
+    retry_async_commits: bool  # commit.async.retry: the mistake
 
 
 @dataclass(frozen=True, slots=True)
@@ -809,6 +827,7 @@ PRODUCER_FAULTS = {
     "fetch_waits": "fetch-wait",
     "rebalances": "rebalance",
     "offset_expirations": "offset-expiry",
+    "coordinator_loads": "coordinator-load",
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
     "controlled_shutdowns": "controlled-shutdown",
@@ -816,7 +835,13 @@ PRODUCER_FAULTS = {
 }
 # The faults of a consumer application: in a read-process-write spec, of the consumer
 # that reads the output topic.
-CONSUMER_FAULTS = ("consumer_crashes", "fetch_waits", "rebalances", "offset_expirations")
+CONSUMER_FAULTS = (
+    "consumer_crashes",
+    "fetch_waits",
+    "rebalances",
+    "offset_expirations",
+    "coordinator_loads",
+)
 READ_PROCESS_WRITE_FAULTS = {
     "processor_crashes": "crash:processor",
     "txn_coordinator_crashes": "crash:txn-coordinator",
@@ -826,6 +851,7 @@ READ_PROCESS_WRITE_FAULTS = {
     "fetch_waits": "fetch-wait",
     "rebalances": "rebalance",
     "offset_expirations": "offset-expiry",
+    "coordinator_loads": "coordinator-load",
     "timeouts": "timeout",
     "transaction_timeouts": "transaction-timeout",
     "takeovers": "takeover",
@@ -848,6 +874,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         read_committed=consumer["isolation.level"] == "read_committed",
         process_after_failed_commit=app["commit.failed"] == "process",
         worker_pool=app["processing"] == "worker-pool",
+        retry_async_commits=app["commit.async.retry"],
     )
 
 

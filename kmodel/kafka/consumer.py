@@ -6,6 +6,9 @@
   a crash before the commit processes the records again).
 - `enable.auto.commit`: each poll first commits the position the previous poll
   returned, without waiting for the answer.
+- A commit answered with a retriable error (the coordinator is loading its
+  offsets) is sent again by commitSync; commitAsync leaves it to the next
+  commit unless `commit.async.retry` (a common mistake) retries it.
 - `processing = worker-pool`: the records of a poll go to a worker pool and the
   loop polls on, so auto commit can store a position past records still being
   processed.
@@ -59,6 +62,7 @@ from kmodel.kafka.topic import Topic
 
 NAME = "consumer"
 WRITE_RETRY = "retry.backoff.ms"
+RETRIABLE_COMMIT_ERRORS = ("COORDINATOR_LOAD_IN_PROGRESS",)
 
 
 class ConsumerState(NamedTuple):
@@ -258,6 +262,12 @@ class Consumer(Actor[ConsumerState]):
                 processed=state.processed + ((partition, offset),),
             )
         if isinstance(message, OffsetCommitResponse):
+            if message.error in RETRIABLE_COMMIT_ERRORS:
+                # commitSync retries until it succeeds; a commitAsync callback hears the
+                # error, and a later commit covers it unless the application retries.
+                if state.phase == "committing" or self.config.retry_async_commits:
+                    out.send(COORDINATOR, OffsetCommit(message.offsets, state.generation))
+                return state
             if message.error != "NONE":
                 # CommitFailedException: the group moved on; rejoin and start over, or
                 # (the mistake) process what was polled first.

@@ -91,8 +91,14 @@ def consumer_contracts(
 ) -> list[Property[World]]:
     """The contracts that need the consuming side of the pipeline: `everything` is each
     (partition, record) the sink must end up with."""
-    consumer, sink = of("consumer"), of("sink")
+    consumer, sink, coordinator = of("consumer"), of("sink"), of("coordinator")
     return [
+        Property.always(
+            "committed-never-back",
+            lambda w: coordinator(w).regressions == 0,
+            "no commit moves the group's committed offset back",
+            reads=system.reads("coordinator.regressions"),
+        ),
         Property.at_end(
             "no-loss",
             lambda w: set(sink(w).effects) >= everything,

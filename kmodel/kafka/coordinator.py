@@ -15,6 +15,13 @@ generation): since KIP-211 (Kafka 2.1) only while the group has no member
 while the group consumes. A member that then fetches its offsets finds none
 and starts where `auto.offset.reset` says.
 
+The coordinator may be loading its offsets partition (it moved to this broker,
+a fault with its own budget, "coordinator-load"): until it has loaded, an
+OffsetCommit gets COORDINATOR_LOAD_IN_PROGRESS, a retriable error, and is not
+stored, and offset fetches wait. `regressions` counts commits that stored an
+offset below the one committed before (a ghost, for the contract that a
+group's committed offset never goes back).
+
 Transactional offset commits (TxnOffsetCommit) stay pending per producer id
 until the transaction coordinator's marker commits or discards them; like
 any partition, the offsets log rejects a producer epoch older than one it
@@ -65,6 +72,8 @@ class CoordinatorState(NamedTuple):
     producer_epochs: tuple[tuple[int, int], ...] = ()  # (producer id, latest epoch) seen
     owner: str = ""  # the member that owns the partition (groups of several members)
     expired: tuple[str, ...] = ()  # members whose session expired
+    loading: bool = False  # loading the offsets partition: commits fail retriably
+    regressions: int = 0  # commits that moved a committed offset back (ghost)
 
 
 class GroupCoordinator(Actor[CoordinatorState]):
@@ -79,6 +88,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "producer_epochs",
         "owner",
         "expired",
+        "regressions",
     )
 
     def __init__(
@@ -111,7 +121,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if isinstance(message, SessionExpired) and self.members:
             return self._expire(state, message.name, out)
         if isinstance(message, OffsetFetch):
-            if message.require_stable and state.pending:
+            if state.loading or (message.require_stable and state.pending):
                 return state._replace(waiting=state.waiting + (sender,))
             out.send(sender, OffsetFetchResponse(state.committed))
             return state
@@ -123,8 +133,13 @@ class GroupCoordinator(Actor[CoordinatorState]):
             if not state.member or message.generation != state.generation:
                 out.send(sender, OffsetCommitResponse(message.offsets, "ILLEGAL_GENERATION"))
                 return state
+            if state.loading:
+                error = "COORDINATOR_LOAD_IN_PROGRESS"
+                out.send(sender, OffsetCommitResponse(message.offsets, error))
+                return state
             out.send(sender, OffsetCommitResponse(message.offsets))
-            return state._replace(committed=message.offsets)
+            back = any(new < old for new, old in zip(message.offsets, state.committed, strict=True))
+            return state._replace(committed=message.offsets, regressions=state.regressions + back)
         return state
 
     def _assign(self, state: CoordinatorState, member: str, out: Out) -> CoordinatorState:
@@ -194,13 +209,22 @@ class GroupCoordinator(Actor[CoordinatorState]):
             yield ("evict",)
         if self.offsets_retention and any(offset >= 0 for offset in state.committed):
             yield ("retention",)
+        if self.offsets_retention:  # the consumer's group: its coordinator may move
+            yield ("loaded",) if state.loading else ("load",)
 
     def step_fault(self, state: CoordinatorState, step: Hashable) -> str | None:
-        return {"expire": "takeover", "retention": "offset-expiry"}.get(step[0], "rebalance")
+        if step[0] == "loaded":
+            return None
+        faults = {"expire": "takeover", "retention": "offset-expiry", "load": "coordinator-load"}
+        return faults.get(step[0], "rebalance")
 
     def describe_step(self, state: CoordinatorState, step: Hashable) -> str:
         if step[0] == "expire":
             return f"expires the session of {step[1]}, which is only paused: rebalance"
+        if step[0] == "load":
+            return "moves to another broker and loads the offsets partition"
+        if step[0] == "loaded":
+            return "has loaded the offsets partition"
         if step[0] == "retention":
             passed = "sees offsets.retention.minutes pass with no commit"
             if self._offsets_expire(state):
@@ -214,6 +238,13 @@ class GroupCoordinator(Actor[CoordinatorState]):
     def on_step(self, state: CoordinatorState, step: Hashable, out: Out) -> CoordinatorState:
         if step[0] == "expire":
             return self._expire(state, step[1], out)
+        if step[0] in ("load", "loaded"):
+            state = state._replace(loading=step[0] == "load")
+            if not state.loading and not state.pending:
+                for requester in state.waiting:
+                    out.send(requester, OffsetFetchResponse(state.committed))
+                state = state._replace(waiting=())
+            return state
         if step[0] == "retention":
             if not self._offsets_expire(state):
                 return state
