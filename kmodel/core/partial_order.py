@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from kmodel.core.world import ActorSystem, World
 
 Transition = tuple[Any, ...]  # a `Move` of the actor layer
+# The actors a crash (or, if `group`, a power cut) takes down, and its budget key.
+Crash = tuple[tuple[int, ...], str, bool]
 # Worlds to look for smaller sets at before judging whether it pays: where fewer than one
 # in twenty is smaller, every world is expanded whole (which is always sound).
 TRIAL = 4096
@@ -98,36 +100,39 @@ class PartialOrderReduced(Reduced):
         if len(moves) + len(crashes) < 2:
             return None
         self.tried += 1
-        chosen = self._stubborn(world, moves, crashes, allowed)
+        chosen = self._stubborn(world, moves, crashes)
         if chosen is None:
             return None
         self.reduced += 1
-        chosen_moves, chosen_crashes = chosen
+        chosen_moves, crashed = chosen
         install = system.install_move
         normal = [install(world, move) for move in chosen_moves if move[1] is None]
         faulty = [install(world, move) for move in chosen_moves if move[1] is not None]
-        faulty += [after for _, after in chosen_crashes]
-        return normal, faulty, lambda: system.successors(world)
+        return normal, faulty + crashed, lambda: system.successors(world)
 
-    def _crashes(
-        self, world: World, allowed: frozenset[str]
-    ) -> list[tuple[tuple[int, ...], World]]:
-        """The crashes and power cuts the budgets allow: (actors taken down, world after)."""
+    def _crashes(self, world: World, allowed: frozenset[str]) -> list[Crash]:
+        """The crashes and power cuts the budgets allow; their worlds are built only for
+        a set that holds them."""
         if not allowed:
             return []
-        system = self.actors
-        up = system._up
+        up = self.actors._up
         found = [
-            ((i,), system._crash(world, i, key))
-            for i, key in enumerate(system._crash_keys)
+            ((i,), key, False)
+            for i, key in enumerate(self.actors._crash_keys)
             if key in allowed and up[world[i]]
         ]
         found += [
-            (members, system._crash_group(world, members, key))
-            for key, members in system._crash_groups
+            (members, key, True)
+            for key, members in self.actors._crash_groups
             if key in allowed and any(up[world[i]] for i in members)
         ]
         return found
+
+    def _crashed(self, world: World, crash: Crash) -> World:
+        taken, key, group = crash
+        if group:
+            return self.actors._crash_group(world, taken, key)
+        return self.actors._crash(world, taken[0], key)
 
     # -- the stubborn set ----------------------------------------------------------
 
@@ -135,11 +140,10 @@ class PartialOrderReduced(Reduced):
         self,
         world: World,
         found: list[Transition],
-        crashes: list[tuple[tuple[int, ...], World]],
-        allowed: frozenset[str],
-    ) -> tuple[list[Transition], list[tuple[tuple[int, ...], World]]] | None:
-        """The moves and crashes of the first stubborn set found that leaves something
-        out and is invisible, or None."""
+        crashes: list[Crash],
+    ) -> tuple[list[Transition], list[World]] | None:
+        """The moves of the first stubborn set found that leaves something out and is
+        invisible, with the worlds after its crashes; or None."""
         system = self.actors
         by_actor: dict[int, list[Transition]] = {}
         up = system._up
@@ -156,7 +160,7 @@ class PartialOrderReduced(Reduced):
         if self._reads_network:
             return None
         down = tuple(i for i in range(len(system.actors)) if not up[world[i]])
-        touched = tuple(taken for taken, _ in crashes)
+        touched = tuple(taken for taken, _, _ in crashes)
         everything = len(found) + len(crashes)
         for seed in sorted(by_actor, key=lambda actor: len(by_actor[actor])):
             cached = (seed, world[-2], down, touched)
@@ -169,10 +173,11 @@ class PartialOrderReduced(Reduced):
                 len(chosen) + len(chosen_crashes) < everything
                 and any(move[1] is None for move in chosen)
                 and all(self._invisible_move(world, move) for move in chosen)
-                and all(self._invisible_crash(world, after) for _, after in chosen_crashes)
             ):
-                # The first good set from the smallest seeds: no search for the best.
-                return chosen, chosen_crashes
+                crashed = [self._crashed(world, crash) for crash in chosen_crashes]
+                if all(self._invisible_crash(world, after) for after in crashed):
+                    # The first good set from the smallest seeds: no search for the best.
+                    return chosen, crashed
         return None
 
     def _closure(

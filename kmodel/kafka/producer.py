@@ -196,8 +196,7 @@ class Producer(Actor[ProducerState]):
             else:
                 ready = batch._replace(waiting_metadata=False, held_back=False)
                 sent = self._produce(state, ready, out)
-                done = self.config.acks == "0" and not sent.waiting_metadata
-                (on_the_wire if done else kept).append(sent)
+                (on_the_wire if self._done_once_sent(sent) else kept).append(sent)
         state = state._replace(batches=tuple(kept))
         for batch in on_the_wire:
             state = self._completed(state, batch, out)
@@ -231,12 +230,15 @@ class Producer(Actor[ProducerState]):
         return self._after_change(self._dispatch(state, batch, out), out)
 
     def _dispatch(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
-        """Send a new batch; with acks=0 (fire and forget) the record counts as sent once
-        it is on the wire, any other waits for its answer."""
+        """Send a new batch; unless it is done once sent, it waits for its answer."""
         batch = self._produce(state, batch, out)
-        if self.config.acks == "0" and not batch.waiting_metadata:
+        if self._done_once_sent(batch):
             return self._completed(state, batch, out)
         return state._replace(batches=state.batches + (batch,))
+
+    def _done_once_sent(self, batch: Batch) -> bool:
+        """Fire and forget (acks=0): a batch on the wire counts as sent."""
+        return self.config.acks == "0" and not batch.waiting_metadata
 
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
         """Send `batch` to its partition's leader; with that leader no longer trusted

@@ -14,6 +14,7 @@ appear.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -112,15 +113,15 @@ def _gone(before: Any, after: Any) -> tuple[LostMessage, ...] | None:
         return None
     if "in_flight" not in before or "in_flight" not in after:
         return None
-    remaining = [repr(entry) for entry in after["in_flight"]]
+    remaining = Counter(map(repr, after["in_flight"]))
     lost = []
     for entry in before["in_flight"]:
-        if repr(entry) in remaining:
-            remaining.remove(repr(entry))
-        else:
-            sender, receiver, message = entry
-            kind = message["type"] if isinstance(message, dict) and "type" in message else message
-            lost.append((sender, receiver, str(kind)))
+        if remaining[repr(entry)]:
+            remaining[repr(entry)] -= 1
+            continue
+        sender, receiver, message = entry
+        kind = message["type"] if isinstance(message, dict) and "type" in message else message
+        lost.append((sender, receiver, str(kind)))
     return tuple(lost)
 
 
