@@ -124,6 +124,12 @@ def consumer_contracts(
             reads=system.reads("consumer.skipped"),
         ),
         Property.sometimes(
+            "offset-committed",
+            lambda w: any(offset >= 0 for offset in coordinator(w).committed),
+            "witness: the group stores a committed offset",
+            reads=system.reads("coordinator.committed"),
+        ),
+        Property.sometimes(
             "all-delivered",
             lambda w: set(sink(w).effects) >= everything,
             "witness: every record can reach the sink",
