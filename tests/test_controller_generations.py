@@ -131,7 +131,7 @@ def test_a_client_asking_while_no_replica_can_lead_hears_of_the_next_leader() ->
     """The controller never pushes metadata: it answers each MetadataRequest, and a
     partition without a leader once one is elected (the client keeps asking until then)."""
     controller, state = _controller(KRAFT)
-    state, sends = _deliver(controller, state, "producer", MetadataRequest())
+    state, sends = _deliver(controller, state, "producer", MetadataRequest("topic-0"))
     assert sends == [("producer", UpdateMetadata(0, 0, "topic-0"))]
     for broker in (0, 1):
         state, sends = _deliver(
@@ -139,7 +139,7 @@ def test_a_client_asking_while_no_replica_can_lead_hears_of_the_next_leader() ->
         )
         assert not any(to == "producer" for to, _ in sends)  # no push to a client
     assert state.partitions[0].leader == -1
-    state, sends = _deliver(controller, state, "producer", MetadataRequest())
+    state, sends = _deliver(controller, state, "producer", MetadataRequest("topic-0"))
     assert sends == [] and state.waiting_for_leader == (("producer", 0),)
     state, sends = _deliver(controller, state, "broker1", BrokerRegistration(1, 0))
     assert ("producer", UpdateMetadata(1, 3, "topic-0")) in sends

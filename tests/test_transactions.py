@@ -173,7 +173,7 @@ def test_a_marker_refused_by_a_former_leader_goes_to_the_leader_the_metadata_nam
     state, _ = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
     refused = WriteTxnMarkersResponse("output-0", 1, 1, True, "NOT_LEADER_OR_FOLLOWER")
     state, sent = deliver(coordinator, state, refused, "broker0")
-    assert sent == [("controller", MetadataRequest())]
+    assert sent == [("controller", MetadataRequest("output-0"))]
     moved = UpdateMetadata(3, 1, "output-0")
     state, sent = deliver(coordinator, state, moved, "controller")
     assert sent == [("broker3", WriteTxnMarkers("output-0", 1, 1, True, 1))]

@@ -39,7 +39,8 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
-from kmodel.kafka.broker import CONTROLLER, broker_name
+from kmodel.kafka import metadata
+from kmodel.kafka.broker import broker_name
 from kmodel.kafka.config import ConsumerConfig
 from kmodel.kafka.coordinator import NAME as COORDINATOR
 from kmodel.kafka.isolation import consumable
@@ -48,7 +49,6 @@ from kmodel.kafka.messages import (
     FetchResponse,
     JoinGroup,
     JoinGroupResponse,
-    MetadataRequest,
     OffsetCommit,
     OffsetCommitResponse,
     OffsetFetch,
@@ -69,7 +69,7 @@ class ConsumerState(NamedTuple):
     phase: str = "joining"  # joining | offsets | polling | committing
     generation: int = -1
     leaders: tuple[tuple[int, int], ...] = ()  # per partition: (leader, leader epoch)
-    awaiting_metadata: bool = False
+    asking: metadata.Asking = ()  # per partition: the metadata request on its way
     positions: tuple[int, ...] = ()  # per partition, the next offset (-1: the latest)
     fetching: tuple[bool, ...] = ()  # per partition: a fetch is outstanding
     in_hand: tuple[tuple[int, int, int], ...] = ()  # (partition, offset, record) not processed
@@ -98,6 +98,7 @@ class Consumer(Actor[ConsumerState]):
         partitions = range(self.topic.partitions)
         return ConsumerState(
             leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
+            asking=metadata.nothing_asked(self.topic.partitions),
             positions=(-1,) * self.topic.partitions,
             fetching=(False,) * self.topic.partitions,
             high_watermarks=((0, 0),) * self.topic.partitions,
@@ -124,11 +125,12 @@ class Consumer(Actor[ConsumerState]):
                 for fetching, (leader, _) in zip(state.fetching, state.leaders, strict=True)
             ]
             if any(lost):  # the fetches are gone: find the leaders
-                out.send(CONTROLLER, MetadataRequest())
                 fetching = tuple(
                     f and not gone for f, gone in zip(state.fetching, lost, strict=True)
                 )
-                return state._replace(fetching=fetching, awaiting_metadata=True)
+                state = state._replace(fetching=fetching)
+                for partition in (p for p, gone in enumerate(lost) if gone):
+                    state = self._ask_leader(state, partition, out)
         return state
 
     def _reset_position(self) -> int:
@@ -145,7 +147,7 @@ class Consumer(Actor[ConsumerState]):
     # -- the poll loop as steps ------------------------------------------------------
 
     def steps(self, state: ConsumerState) -> Iterable[Hashable]:
-        if state.phase != "polling" or state.awaiting_metadata:
+        if state.phase != "polling" or any(state.asking):
             return
         if state.in_hand:
             if not state.writing:
@@ -278,25 +280,30 @@ class Consumer(Actor[ConsumerState]):
                 return state._replace(phase="polling")
             return state
         if isinstance(message, UpdateMetadata):
-            return self._learned_leader(state, message)
+            return self._learned_leader(state, message, out)
         return state
 
-    def _learned_leader(self, state: ConsumerState, update: UpdateMetadata) -> ConsumerState:
+    def _ask_leader(self, state: ConsumerState, partition: int, out: Out) -> ConsumerState:
+        name = self.topic.partition_name(partition)
+        return state._replace(asking=metadata.ask(state.asking, partition, name, out))
+
+    def _learned_leader(self, state: ConsumerState, update: UpdateMetadata, out: Out):
         partition = self.topic.partition_names().index(update.partition)
+        asking = metadata.answered(state.asking, partition, update.partition, out)
+        state = state._replace(asking=asking)
         if update.leader_epoch > state.leaders[partition][1]:
             leaders = replace_at(state.leaders, partition, (update.leader, update.leader_epoch))
             state = state._replace(leaders=leaders)
             # fetch again, from the new leader
             state = state._replace(fetching=replace_at(state.fetching, partition, False))
-        return state._replace(awaiting_metadata=False)
+        return state
 
     def _fetched(self, state: ConsumerState, partition: int, response: FetchResponse, out: Out):
         if response.error == "OFFSET_OUT_OF_RANGE":
             positions = replace_at(state.positions, partition, self._reset_position())
             return _resume(state, positions)
         if response.error != "NONE":
-            out.send(CONTROLLER, MetadataRequest())
-            return state._replace(awaiting_metadata=True)
+            return self._ask_leader(state, partition, out)
         seen, regressions = state.high_watermarks[partition]
         if response.high_watermark < seen:
             regressions += 1

@@ -148,17 +148,19 @@ class Controller(Actor[ControllerState]):
             out.send(sender, AlterPartitionResponse(state.partitions[partition].isr))
             return state
         if isinstance(message, MetadataRequest):
-            return self._answer_metadata(state, sender, out)
+            partition = self.topic.partition_names().index(message.partition)
+            return self._answer_metadata(state, sender, partition, out)
         return state
 
-    def _answer_metadata(self, state: ControllerState, client: str, out: Out) -> ControllerState:
-        """Each partition's leader; a partition without one is answered once elected."""
-        waiting = set(state.waiting_for_leader)
-        for partition, leadership in enumerate(state.partitions):
-            if leadership.leader == NO_LEADER:
-                waiting.add((client, partition))
-            else:
-                out.send(client, self._metadata(partition, leadership))
+    def _answer_metadata(
+        self, state: ControllerState, client: str, partition: int, out: Out
+    ) -> ControllerState:
+        """The partition's leader; a partition without one is answered once elected."""
+        leadership = state.partitions[partition]
+        if leadership.leader != NO_LEADER:
+            out.send(client, self._metadata(partition, leadership))
+            return state
+        waiting = {*state.waiting_for_leader, (client, partition)}
         return state._replace(waiting_for_leader=tuple(sorted(waiting)))
 
     def _fence(self, state: ControllerState, broker: int, out: Out) -> ControllerState:

@@ -401,8 +401,10 @@ def _record(partition: int, record: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MetadataRequest:
+    partition: str  # the partition whose leader the client asks for
+
     def __str__(self) -> str:
-        return "MetadataRequest"
+        return f"MetadataRequest({self.partition})"
 
 
 # -- transactions (KIP-98, KIP-447, KIP-890) -------------------------------------

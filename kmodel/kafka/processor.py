@@ -41,7 +41,8 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
-from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
+from kmodel.kafka import metadata
+from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
 from kmodel.kafka.messages import (
     GROUP,
     AddPartitionsToTxn,
@@ -50,7 +51,6 @@ from kmodel.kafka.messages import (
     InitProducerIdResponse,
     JoinGroup,
     JoinGroupResponse,
-    MetadataRequest,
     OffsetCommit,
     OffsetCommitResponse,
     OffsetFetch,
@@ -113,6 +113,7 @@ class ProcessorState(NamedTuple):
     restarts: int = 0  # (ghost, durable)
     # The output partitions' leaders and leader epochs the client knows (its metadata).
     leaders: tuple[tuple[int, int], ...] = ()
+    asking: metadata.Asking = ()  # per output partition: the metadata request on its way
 
 
 class Processor(Actor[ProcessorState]):
@@ -130,17 +131,18 @@ class Processor(Actor[ProcessorState]):
     # -- life cycle ---------------------------------------------------------------
 
     def initial_state(self) -> ProcessorState:
-        return ProcessorState(leaders=self._first_leaders())
+        output = self.config.output
+        partitions = output.partitions if output else 0
+        return ProcessorState(
+            leaders=tuple((output.replicas(p)[0], 0) for p in range(partitions)),
+            asking=metadata.nothing_asked(partitions),
+        )
 
     def first_state(self) -> ProcessorState:
         """The first instance starts in the group (generation 1); a second one stands by."""
         if self.standby:
-            return ProcessorState(phase="standby", leaders=self._first_leaders())
-        return ProcessorState(generation=1, leaders=self._first_leaders())
-
-    def _first_leaders(self) -> tuple[tuple[int, int], ...]:
-        output = self.config.output
-        return tuple((output.replicas(p)[0], 0) for p in range(output.partitions if output else 0))
+            return self.initial_state()._replace(phase="standby")
+        return self.initial_state()._replace(generation=1)
 
     def on_start(self, state: ProcessorState, out: Out) -> ProcessorState:
         if state.phase == "init":
@@ -346,10 +348,16 @@ class Processor(Actor[ProcessorState]):
             destination = broker_name(state.leaders[self.config.outputs.index(destination)][0])
         out.send(destination, request)
 
+    def _ask_leader(self, state: ProcessorState, partition: str, out: Out) -> ProcessorState:
+        index = self.config.outputs.index(partition)
+        return state._replace(asking=metadata.ask(state.asking, index, partition, out))
+
     def _learned_leader(self, state: ProcessorState, update: UpdateMetadata, out: Out):
         """Metadata it asked for: writes waiting for this partition's leader go to
         it now."""
         index = self.config.outputs.index(update.partition)
+        asking = metadata.answered(state.asking, index, update.partition, out)
+        state = state._replace(asking=asking)
         if update.leader_epoch < state.leaders[index][1]:
             return state
         leaders = replace_at(state.leaders, index, (update.leader, update.leader_epoch))
@@ -397,7 +405,7 @@ class Processor(Actor[ProcessorState]):
         if answer.error in RETRIABLE:
             # The partition's leader moved: ask where it is now, and send the write again
             # when the answer comes.
-            out.send(CONTROLLER, MetadataRequest())
+            state = self._ask_leader(state, sender, out)
             return state._replace(lost=tuple(sorted(set(state.lost) | {sender})))
         if answer.error != "NONE":
             return self._failed(state, answer.error, out)
@@ -443,7 +451,7 @@ class Processor(Actor[ProcessorState]):
             return state
         if peer in self.config.outputs:
             # Find the partition's leader again, and send the write once it is known.
-            out.send(CONTROLLER, MetadataRequest())
+            state = self._ask_leader(state, peer, out)
             return state._replace(lost=tuple(sorted(state.lost + (peer,))))
         out.set_timer(RETRY)
         if state.phase == "writing" and self.config.offsets == "sink":

@@ -36,10 +36,10 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
-from kmodel.kafka.broker import CONTROLLER, broker_name
+from kmodel.kafka import metadata
+from kmodel.kafka.broker import broker_name
 from kmodel.kafka.config import ProducerConfig
 from kmodel.kafka.messages import (
-    MetadataRequest,
     ProduceRequest,
     ProduceResponse,
     SourceCommit,
@@ -70,6 +70,7 @@ class Batch(NamedTuple):
 class ProducerState(NamedTuple):
     incarnation: int = 1  # the producer id of this incarnation (durable counter)
     leaders: tuple[tuple[int, int], ...] = ()  # per partition: (leader, leader epoch)
+    asking: metadata.Asking = ()  # per partition: the metadata request on its way
     reading: bool = False  # a SourceRead is outstanding
     next_position: int = -1  # the next source position to read (-1: ask the source)
     stored_position: int = -1  # the source position last stored
@@ -104,6 +105,7 @@ class Producer(Actor[ProducerState]):
         partitions = range(self.topic.partitions)
         return ProducerState(
             leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
+            asking=metadata.nothing_asked(self.topic.partitions),
             next_sequences=(0,) * self.topic.partitions,
         )
 
@@ -122,17 +124,17 @@ class Producer(Actor[ProducerState]):
             return self._answered(state, message, out)
         if isinstance(message, UpdateMetadata):
             partition = self.topic.partition_names().index(message.partition)
+            asking = metadata.answered(state.asking, partition, message.partition, out)
+            state = state._replace(asking=asking)
             if message.leader_epoch < state.leaders[partition][1]:
                 return state
             leader = (message.leader, message.leader_epoch)
             state = state._replace(leaders=replace_at(state.leaders, partition, leader))
-            # Requests that went to a broker which no longer leads are retried at the leader.
+            # Batches waiting for the partition's leader go to it now. Requests on their way
+            # stay there until answered (a former leader answers NOT_LEADER_OR_FOLLOWER), as
+            # Kafka's Sender leaves in-flight batches alone on a metadata change.
             return self._retry(
-                state,
-                lambda b: (
-                    b.partition == partition and (b.waiting_metadata or b.broker != message.leader)
-                ),
-                out,
+                state, lambda b: b.partition == partition and b.waiting_metadata, out
             )
         return state
 
@@ -146,8 +148,9 @@ class Producer(Actor[ProducerState]):
         delivery.timeout.ms, which the explored bounds never reach, so it uses up no
         explored retry; with retries=0 the send fails at once."""
         lost = [b for b in state.batches if broker_name(b.broker) == peer and not b.held_back]
-        if lost or any(broker_name(leader) == peer for leader, _ in state.leaders):
-            out.send(CONTROLLER, MetadataRequest())
+        for partition, (leader, _) in enumerate(state.leaders):
+            if broker_name(leader) == peer or any(b.partition == partition for b in lost):
+                state = self._ask_leader(state, partition, out)
         if not lost:
             return state
         if self.config.attempts == 1:
@@ -156,6 +159,10 @@ class Producer(Actor[ProducerState]):
             b._replace(waiting_metadata=True) if b in lost else b for b in state.batches
         )
         return self._after_change(state._replace(batches=batches), out)
+
+    def _ask_leader(self, state: ProducerState, partition: int, out: Out) -> ProducerState:
+        name = self.topic.partition_name(partition)
+        return state._replace(asking=metadata.ask(state.asking, partition, name, out))
 
     def timer_fault(self, state: ProducerState, timer: Hashable) -> str | None:
         return "timeout"  # fires while the answer is still on its way: a slow broker
@@ -297,7 +304,7 @@ class Producer(Actor[ProducerState]):
             # Leadership moved: wait for the new leader's address and send again. The
             # request was answered, so no late answer can come; Kafka retries this until
             # delivery.timeout.ms, so it does not use up the explored retries.
-            out.send(CONTROLLER, MetadataRequest())
+            state = self._ask_leader(state, batch.partition, out)
             batches = tuple(
                 b._replace(waiting_metadata=True) if b is batch else b for b in state.batches
             )

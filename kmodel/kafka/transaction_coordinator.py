@@ -38,13 +38,13 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
-from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
+from kmodel.kafka import metadata
+from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
 from kmodel.kafka.messages import (
     AddPartitionsToTxn,
     EndTxn,
     InitProducerId,
     InitProducerIdResponse,
-    MetadataRequest,
     TxnResponse,
     UpdateMetadata,
     VerifyTxn,
@@ -78,6 +78,7 @@ class TxnCoordinatorState(NamedTuple):
     unreachable: tuple[tuple[str, int], ...] = ()
     # The output partitions' leaders and leader epochs, as the metadata cache has them.
     leaders: tuple[tuple[int, int], ...] = ()
+    asking: metadata.Asking = ()  # per output partition: the metadata request on its way
 
 
 class TransactionCoordinator(Actor[TxnCoordinatorState]):
@@ -94,12 +95,11 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
     def initial_state(self) -> TxnCoordinatorState:
         output = self.output
-        leaders = tuple(
-            (output.replicas(p)[0], 0) for p in range(output.partitions if output else 0)
-        )
+        partitions = output.partitions if output else 0
         return TxnCoordinatorState(
             tuple(TxnMetadata(producer_id=i + 1) for i in range(len(self.transactional_ids))),
-            leaders=leaders,
+            leaders=tuple((output.replicas(p)[0], 0) for p in range(partitions)),
+            asking=metadata.nothing_asked(partitions),
         )
 
     def on_start(self, state: TxnCoordinatorState, out: Out) -> TxnCoordinatorState:
@@ -247,11 +247,14 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
                 partition in m.pending and m.producer_id == producer_id for m in state.transactions
             )
         ]
-        if any(self._is_output(partition) for partition, _ in due):
-            out.send(CONTROLLER, MetadataRequest())
+        asking = state.asking
+        for partition in sorted({partition for partition, _ in due if self._is_output(partition)}):
+            index = self.output.partition_names().index(partition)
+            asking = metadata.ask(asking, index, partition, out)
         if any(not self._is_output(partition) for partition, _ in due):
             out.set_timer(MARKER_RETRY)
-        return state._replace(unreachable=tuple(sorted({*state.unreachable, *due})))
+        unreachable = tuple(sorted({*state.unreachable, *due}))
+        return state._replace(unreachable=unreachable, asking=asking)
 
     def _is_output(self, partition: str) -> bool:
         return self.output is not None and partition in self.output.partition_names()
@@ -261,6 +264,8 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
     ) -> TxnCoordinatorState:
         """Metadata it asked for: markers waiting for this partition go now."""
         index = self.output.partition_names().index(update.partition)
+        asking = metadata.answered(state.asking, index, update.partition, out)
+        state = state._replace(asking=asking)
         if update.leader_epoch < state.leaders[index][1]:
             return state
         leader = (update.leader, update.leader_epoch)
