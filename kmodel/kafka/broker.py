@@ -416,10 +416,7 @@ class Broker(Actor[ReplicaState]):
         return self._advance(state._replace(pending=state.pending + (pending,)), out)
 
     def _serve_fetch(self, state: ReplicaState, sender: str, fetch: Fetch, out: Out):
-        if fetch.replica:
-            error = self._replica_request_error(state, fetch.leader_epoch)
-        else:
-            error = "NONE" if state.role == "leader" else "NOT_LEADER_OR_FOLLOWER"
+        error = self._request_error(state, fetch.leader_epoch)
         if error != "NONE":
             out.send(sender, FetchResponse(fetch.offset, (), 0, error, fetch.session))
             return state
@@ -537,12 +534,13 @@ class Broker(Actor[ReplicaState]):
 
     # -- truncation --------------------------------------------------------------
 
-    def _replica_request_error(self, state: ReplicaState, current_epoch: int) -> str:
-        """Why a leader refuses a follower's Fetch or OffsetsForLeaderEpoch: it does not
-        lead, or (KIP-320) the follower knows an older or a newer epoch than it does."""
+    def _request_error(self, state: ReplicaState, current_epoch: int) -> str:
+        """Why a leader refuses a Fetch or an OffsetsForLeaderEpoch: it does not lead, or
+        (KIP-320) the requester, a follower or a consumer, names an older or a newer
+        current leader epoch than its own (a request that names none is not checked)."""
         if state.role == "none":
             return "NOT_LEADER_OR_FOLLOWER"
-        if fences_by_epoch(self.config.truncation):
+        if fences_by_epoch(self.config.truncation) and current_epoch != UNDEFINED:
             if current_epoch < state.leader_epoch:
                 return "FENCED_LEADER_EPOCH"
             if current_epoch > state.leader_epoch:
@@ -552,7 +550,7 @@ class Broker(Actor[ReplicaState]):
     def _answer_epoch_query(
         self, state: ReplicaState, sender: str, query: OffsetsForLeaderEpoch, out: Out
     ) -> ReplicaState:
-        error = self._replica_request_error(state, query.current_epoch)
+        error = self._request_error(state, query.current_epoch)
         if error != "NONE":
             out.send(sender, OffsetsForLeaderEpochResponse(UNDEFINED, UNDEFINED, error))
             return state

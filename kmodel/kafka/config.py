@@ -18,7 +18,7 @@ from typing import Any
 
 from kmodel.core.schema import Setting, Settings
 from kmodel.kafka.topic import Topic
-from kmodel.kafka.truncation import GENERATIONS, KIP_320
+from kmodel.kafka.truncation import GENERATIONS, KIP_320, fences_by_epoch
 
 # The largest values of Kafka's INT and LONG settings (Java's int and long).
 INT_MAX = 2_147_483_647
@@ -101,6 +101,18 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "read_uncommitted",
             "what a reader of a transactional topic sees",
             choices=("read_committed", "read_uncommitted"),
+        ),
+        Setting(
+            "position.validation",
+            str,
+            KIP_320,
+            "how the consumer finds that its leader's log was truncated under its position: "
+            "kip-320 (the Java consumer since 2.3, librdkafka since 2.1) validates the "
+            "position with OffsetsForLeaderEpoch after each leader change and resets to where "
+            "the logs diverge; none (older clients) notices only an offset past the log's end "
+            "and then applies auto.offset.reset. Against brokers before KIP-320 (broker."
+            "truncation) no client can validate",
+            choices=(KIP_320, "none"),
         ),
     ),
     "broker": (
@@ -532,6 +544,7 @@ class ConsumerConfig:
     process_after_failed_commit: bool  # commit.failed=process: the mistake
     worker_pool: bool  # processing=worker-pool: the loop polls on while records are in hand
     retry_async_commits: bool  # commit.async.retry: the mistake
+    validate_positions: bool  # KIP-320: OffsetsForLeaderEpoch after a leader change
 
 
 @dataclass(frozen=True, slots=True)
@@ -875,6 +888,8 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         process_after_failed_commit=app["commit.failed"] == "process",
         worker_pool=app["processing"] == "worker-pool",
         retry_async_commits=app["commit.async.retry"],
+        validate_positions=consumer["position.validation"] == KIP_320
+        and fences_by_epoch(settings["broker"]["truncation"]),
     )
 
 

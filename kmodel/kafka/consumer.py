@@ -30,6 +30,19 @@ positions of all partitions. With
 `isolation.level = read_committed` the leader answers up to the last stable
 offset with the aborted transactions there, and the consumer drops their
 records and every control marker (`isolation.consumable`).
+
+Position validation (KIP-320, `consumer.position.validation = kip-320`): a fetch
+names the leader epoch the consumer knows, so a leader of another epoch refuses
+it (FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH) and the consumer refreshes its
+metadata. When it learns of a new leader epoch it validates its position before
+fetching again: it asks the leader, with OffsetsForLeaderEpoch, where the epoch of
+the last record it read ends, and if that is below its position the log was
+truncated under it and it moves back to where the logs diverge
+(SubscriptionState.maybeCompleteValidation). Without validation (`none`) it
+notices a truncation only as OFFSET_OUT_OF_RANGE and applies `auto.offset.reset`,
+and a position still inside the new log passes over the records written there.
+Committed offsets carry no leader epoch here, so a position from an OffsetFetch
+is not validated until the consumer reads a record.
 """
 
 from __future__ import annotations
@@ -53,16 +66,22 @@ from kmodel.kafka.messages import (
     OffsetCommitResponse,
     OffsetFetch,
     OffsetFetchResponse,
+    OffsetsForLeaderEpoch,
+    OffsetsForLeaderEpochResponse,
     SinkAck,
     SinkWrite,
     UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
 from kmodel.kafka.topic import Topic
+from kmodel.kafka.truncation import UNDEFINED
 
 NAME = "consumer"
 WRITE_RETRY = "retry.backoff.ms"
 RETRIABLE_COMMIT_ERRORS = ("COORDINATOR_LOAD_IN_PROGRESS",)
+# A partition's position, as SubscriptionState's fetch states: fetching, awaiting
+# validation after a leader change, or validating (OffsetsForLeaderEpoch on its way).
+FETCHING, AWAIT_VALIDATION, VALIDATING = 0, 1, 2
 
 
 class ConsumerState(NamedTuple):
@@ -72,6 +91,10 @@ class ConsumerState(NamedTuple):
     asking: metadata.Asking = ()  # per partition: the metadata request on its way
     positions: tuple[int, ...] = ()  # per partition, the next offset (-1: the latest)
     fetching: tuple[bool, ...] = ()  # per partition: a fetch is outstanding
+    # per partition: the leader epoch of the last entry read (-1: none since the position
+    # was set), and FETCHING, AWAIT_VALIDATION or VALIDATING (KIP-320)
+    offset_epochs: tuple[int, ...] = ()
+    validation: tuple[int, ...] = ()
     in_hand: tuple[tuple[int, int, int], ...] = ()  # (partition, offset, record) not processed
     writing: bool = False  # a SinkWrite is waiting for its acknowledgement
     commit_after: bool = False  # a commit is due once the records in hand are processed
@@ -83,10 +106,11 @@ class ConsumerState(NamedTuple):
     # per partition: (highest high watermark seen, regressions) (ghost, durable)
     high_watermarks: tuple[tuple[int, int], ...] = ()
     restarts: int = 0  # (ghost, durable)
+    truncations: int = 0  # positions moved after the log was truncated under them (ghost, durable)
 
 
 class Consumer(Actor[ConsumerState]):
-    durable = ("processed", "skipped", "high_watermarks", "restarts")
+    durable = ("processed", "skipped", "high_watermarks", "restarts", "truncations")
 
     def __init__(self, config: ConsumerConfig, topic: Topic) -> None:
         super().__init__(NAME)
@@ -101,6 +125,8 @@ class Consumer(Actor[ConsumerState]):
             asking=metadata.nothing_asked(self.topic.partitions),
             positions=(-1,) * self.topic.partitions,
             fetching=(False,) * self.topic.partitions,
+            offset_epochs=(UNDEFINED,) * self.topic.partitions,
+            validation=(FETCHING,) * self.topic.partitions,
             high_watermarks=((0, 0),) * self.topic.partitions,
         )
 
@@ -121,14 +147,20 @@ class Consumer(Actor[ConsumerState]):
             out.set_timer(WRITE_RETRY)  # the write may be lost: write again after a backoff
         else:
             lost = [
-                fetching and broker_name(leader) == peer
-                for fetching, (leader, _) in zip(state.fetching, state.leaders, strict=True)
+                (fetching or validation == VALIDATING) and broker_name(leader) == peer
+                for fetching, validation, (leader, _) in zip(
+                    state.fetching, state.validation, state.leaders, strict=True
+                )
             ]
-            if any(lost):  # the fetches are gone: find the leaders
+            if any(lost):  # the requests are gone: find the leaders
                 fetching = tuple(
                     f and not gone for f, gone in zip(state.fetching, lost, strict=True)
                 )
-                state = state._replace(fetching=fetching)
+                validation = tuple(
+                    AWAIT_VALIDATION if gone and v == VALIDATING else v
+                    for v, gone in zip(state.validation, lost, strict=True)
+                )
+                state = state._replace(fetching=fetching, validation=validation)
                 for partition in (p for p, gone in enumerate(lost) if gone):
                     state = self._ask_leader(state, partition, out)
         return state
@@ -160,18 +192,23 @@ class Consumer(Actor[ConsumerState]):
         elif state.commit_after:
             yield ("commit",)
             return
-        if self._to_fetch(state):
+        if self._to_fetch(state) or self._to_validate(state):
             yield ("poll",)
 
     def _to_fetch(self, state: ConsumerState) -> list[int]:
-        """The partitions a poll sends a fetch for: a leader known, none outstanding."""
+        """The partitions a poll sends a fetch for: a leader known, the position valid,
+        none outstanding."""
         return [
             p
-            for p, (fetching, (leader, _)) in enumerate(
-                zip(state.fetching, state.leaders, strict=True)
+            for p, (fetching, validation, (leader, _)) in enumerate(
+                zip(state.fetching, state.validation, state.leaders, strict=True)
             )
-            if not fetching and leader >= 0
+            if not fetching and validation == FETCHING and leader >= 0
         ]
+
+    def _to_validate(self, state: ConsumerState) -> list[int]:
+        """The partitions whose position a poll validates first (KIP-320)."""
+        return [p for p, v in enumerate(state.validation) if v == AWAIT_VALIDATION]
 
     def describe_step(self, state: ConsumerState, step: Hashable) -> str:
         if step[0] == "process":
@@ -186,7 +223,13 @@ class Consumer(Actor[ConsumerState]):
             position = state.positions[p]
             where = "latest" if position < 0 else f"offset {position}"
             wheres.append(f"{self._where(p)}from {where}")
-        return f"polls {' and '.join(wheres)}"
+        parts = [
+            f"validates {self._where(p)}offset {state.positions[p]}"
+            for p in self._to_validate(state)
+        ]
+        if wheres:
+            parts.append(f"polls {' and '.join(wheres)}")
+        return " and ".join(parts)
 
     def _where(self, partition: int) -> str:
         """The partition's name where the topic has several, for the narration."""
@@ -206,19 +249,24 @@ class Consumer(Actor[ConsumerState]):
         if self.config.auto_commit and state.auto_commit_from:
             out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
             state = state._replace(auto_commit_from=())
+        validation = list(state.validation)
+        for p in self._to_validate(state):
+            leader, epoch = state.leaders[p]
+            out.send(broker_name(leader), OffsetsForLeaderEpoch(state.offset_epochs[p], epoch))
+            validation[p] = VALIDATING
         fetching = list(state.fetching)
         for p in self._to_fetch(state):
             leader, epoch = state.leaders[p]
             fetch = Fetch(
                 state.positions[p],
-                epoch,
+                epoch if self.config.validate_positions else UNDEFINED,
                 False,
                 state.restarts,
                 read_committed=self.config.read_committed,
             )
             out.send(broker_name(leader), fetch)
             fetching[p] = True
-        return state._replace(fetching=tuple(fetching))
+        return state._replace(fetching=tuple(fetching), validation=tuple(validation))
 
     def on_timer(self, state: ConsumerState, timer: Hashable, out: Out) -> ConsumerState:
         if state.writing:
@@ -279,6 +327,8 @@ class Consumer(Actor[ConsumerState]):
             if state.phase == "committing":
                 return state._replace(phase="polling")
             return state
+        if isinstance(message, OffsetsForLeaderEpochResponse):
+            return self._validated(state, sender, message, out)
         if isinstance(message, UpdateMetadata):
             return self._learned_leader(state, message, out)
         return state
@@ -294,14 +344,48 @@ class Consumer(Actor[ConsumerState]):
         if update.leader_epoch > state.leaders[partition][1]:
             leaders = replace_at(state.leaders, partition, (update.leader, update.leader_epoch))
             state = state._replace(leaders=leaders)
-            # fetch again, from the new leader
+            # fetch again, from the new leader, once the position is validated there
             state = state._replace(fetching=replace_at(state.fetching, partition, False))
+            if (
+                self.config.validate_positions
+                and state.positions[partition] >= 0
+                and state.offset_epochs[partition] != UNDEFINED
+            ):
+                validation = replace_at(state.validation, partition, AWAIT_VALIDATION)
+                state = state._replace(validation=validation)
         return state
+
+    def _validated(
+        self, state: ConsumerState, sender: str, answer: OffsetsForLeaderEpochResponse, out: Out
+    ) -> ConsumerState:
+        """Where the epoch of the last record read ends on the leader: below the position,
+        the log was truncated under it, so move back to where the logs diverge; an epoch
+        the leader does not know leaves only auto.offset.reset."""
+        partition = self.topic.partition_of(int(sender.removeprefix("broker")))
+        if state.validation[partition] != VALIDATING:
+            return state  # an answer from before a crash or a newer leader change
+        if answer.error != "NONE":  # not the leader of the epoch it knows: ask again
+            validation = replace_at(state.validation, partition, AWAIT_VALIDATION)
+            return self._ask_leader(state._replace(validation=validation), partition, out)
+        state = state._replace(validation=replace_at(state.validation, partition, FETCHING))
+        if answer.end_offset == UNDEFINED:
+            return self._moved(state, partition, self._reset_position(), UNDEFINED)
+        if answer.end_offset < state.positions[partition]:
+            return self._moved(state, partition, answer.end_offset, answer.leader_epoch)
+        return state
+
+    def _moved(self, state: ConsumerState, partition: int, position: int, epoch: int):
+        """Move `partition`'s position (read in `epoch`) away from one the log no longer
+        holds: to where the logs diverge, or where auto.offset.reset says."""
+        state = state._replace(
+            offset_epochs=replace_at(state.offset_epochs, partition, epoch),
+            truncations=state.truncations + 1,
+        )
+        return _resume(state, replace_at(state.positions, partition, position))
 
     def _fetched(self, state: ConsumerState, partition: int, response: FetchResponse, out: Out):
         if response.error == "OFFSET_OUT_OF_RANGE":
-            positions = replace_at(state.positions, partition, self._reset_position())
-            return _resume(state, positions)
+            return self._moved(state, partition, self._reset_position(), UNDEFINED)
         if response.error != "NONE":
             return self._ask_leader(state, partition, out)
         seen, regressions = state.high_watermarks[partition]
@@ -318,6 +402,11 @@ class Consumer(Actor[ConsumerState]):
         kept = {offset for offset, _ in records}
         passed = tuple((partition, o) for o in range(response.offset, end) if o not in kept)
         positions = replace_at(state.positions, partition, end)
+        if response.entries:
+            last_epoch = response.entries[-1].leader_epoch
+            state = state._replace(
+                offset_epochs=replace_at(state.offset_epochs, partition, last_epoch)
+            )
         state = state._replace(
             positions=positions,
             in_hand=state.in_hand

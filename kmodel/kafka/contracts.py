@@ -136,6 +136,12 @@ def consumer_contracts(
             reads=system.reads("sink.effects"),
         ),
         Property.sometimes(
+            "position-moved",
+            lambda w: consumer(w).truncations > 0,
+            "witness: the consumer finds the log cut under its position and moves it",
+            reads=system.reads("consumer.truncations"),
+        ),
+        Property.sometimes(
             "redelivered",
             lambda w: len(set(sink(w).writes)) < len(sink(w).writes),
             "witness: a record reaches the sink a second time",

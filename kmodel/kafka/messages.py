@@ -127,7 +127,7 @@ class Fetch:
     def __str__(self) -> str:
         who = "replica " if self.replica else ""
         where = "latest" if self.offset < 0 else f"offset {self.offset}"
-        epoch = f", epoch {self.leader_epoch}" if self.replica and self.leader_epoch >= 0 else ""
+        epoch = f", epoch {self.leader_epoch}" if self.leader_epoch >= 0 else ""
         isolation = ", read_committed" if self.read_committed else ""
         return f"Fetch({who}{where}{epoch}{isolation})"
 
@@ -154,8 +154,11 @@ class FetchResponse:
 
 @dataclass(frozen=True, slots=True)
 class OffsetsForLeaderEpoch:
-    leader_epoch: int  # the epoch of the follower's last entry
-    current_epoch: int  # the epoch the follower knows the leader by (KIP-320); -1: not sent
+    """Where does this epoch end? Asked by a follower about its last entry, or by a
+    consumer (KIP-320) about the last record it read."""
+
+    leader_epoch: int  # the epoch of the asker's last entry
+    current_epoch: int  # the epoch the asker knows the leader by (KIP-320); -1: not sent
 
     def __str__(self) -> str:
         current = f", current epoch {self.current_epoch}" if self.current_epoch >= 0 else ""
