@@ -215,6 +215,11 @@ SPEC_MISTAKES = [
         ["broker.transaction.partition.verification.enable", "KIP-890"],
     ),
     (
+        "last-epoch-unlogged-with-transaction-version-2",
+        TXN + '[broker]\n"transaction.log.last.epoch" = false\n',
+        ["broker.transaction.log.last.epoch", "before 2.4", "transaction.version = 0"],
+    ),
+    (
         "offsets-in-sink-with-kafka-output",
         TXN + '[application]\noffsets = "sink"\n',
         ["application.offsets", 'output = "sink"'],

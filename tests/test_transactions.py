@@ -155,6 +155,42 @@ def test_a_new_instance_aborts_the_open_transaction_before_it_gets_its_epoch() -
     assert sent == [("app-1", TxnResponse("end", "PRODUCER_FENCED"))]
 
 
+def bumped_then_restarted(logs_last_epoch: bool):
+    """A producer bumps its own epoch 0 to 1 (KIP-360); the coordinator restarts before
+    the answer leaves."""
+    coordinator = TransactionCoordinator(
+        ("app",), bump_on_end=False, output=OUTPUT, logs_last_epoch=logs_last_epoch
+    )
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    assert sent == [("app-1", InitProducerIdResponse(1, 1))]
+    return coordinator, coordinator.after_crash(state)
+
+
+def test_a_retried_bump_gets_the_epoch_it_bumped_to() -> None:
+    coordinator, state = bumped_then_restarted(logs_last_epoch=True)
+    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    assert sent == [("app-1", InitProducerIdResponse(1, 1))]
+    assert state.transactions[0].epoch == 1 and state.answered_retry
+    assert not state.fenced_owner
+
+
+def test_before_2_4_a_restarted_coordinator_fences_the_retried_bump() -> None:
+    coordinator, state = bumped_then_restarted(logs_last_epoch=False)
+    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    assert sent == [("app-1", InitProducerIdResponse(1, -1, "PRODUCER_FENCED"))]
+    assert state.fenced_owner  # no other instance had replaced it
+
+
+def test_a_new_instance_forgets_the_last_epoch_so_the_old_one_stays_fenced() -> None:
+    coordinator, state = bumped_then_restarted(logs_last_epoch=True)
+    state, sent = deliver(coordinator, state, InitProducerId("app"), "app-2")
+    assert sent == [("app-2", InitProducerIdResponse(1, 2))]
+    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    assert sent == [("app-1", InitProducerIdResponse(1, -1, "PRODUCER_FENCED"))]
+    assert not state.fenced_owner  # app-2 replaced it: a true fence
+
+
 def test_kip_890_bumps_the_epoch_at_every_end_and_accepts_a_resent_end() -> None:
     coordinator = coordinator_of(bump_on_end=True)
     state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))

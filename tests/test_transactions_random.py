@@ -1,5 +1,6 @@
-"""Random fault mixes against the correct exactly-once configurations: every safety
-contract must hold, whatever faults hypothesis picks (within small bounds). A second
+"""Random fault mixes against the correct exactly-once configurations, on the original
+protocol (with partition verification) and on KIP-890's: every safety contract must
+hold, whatever faults hypothesis picks (within small bounds). A second
 instance or a broker crash runs with one output partition only (with two, runs pass a
 million states); `-m slow` draws five times as many mixes."""
 
@@ -24,6 +25,7 @@ SAFETY = (
     "no-zombie-write",
     "offsets-with-outputs",
     "transactions-complete",
+    "no-false-fencing",
 )
 # No sink and no consumer after the output here (the end-to-end specs explore their
 # faults); replication faults are explored by the replication specs.
@@ -43,8 +45,11 @@ SCHEMES = (
 )
 
 
-def correct_settings(scheme: dict, faults: list[str], partitions: int) -> dict:
+def correct_settings(
+    scheme: dict, faults: list[str], partitions: int, transaction_version: int
+) -> dict:
     chosen = copy.deepcopy(KAFKA.defaults())
+    chosen["broker"]["transaction.version"] = transaction_version
     chosen["application"]["kind"] = "read-process-write"
     chosen["producer"]["transactional.id"] = "app"
     chosen["bounds"]["consumers"] = 0
@@ -61,28 +66,33 @@ TWO_INSTANCES = {"takeovers", "hangs"}
 BROKER_FAULTS = {"broker_crashes", "controlled_shutdowns"}
 HEAVY_WITH_TWO_INSTANCES = {"processor_crashes", "txn_coordinator_crashes", *BROKER_FAULTS}
 FAULT_MIXES = st.lists(st.sampled_from(FAULTS), min_size=1, max_size=2, unique=True)
+# The original protocol, whose producer bumps its own epoch after an abort (KIP-360),
+# and KIP-890's, whose every commit and abort bumps it.
+TRANSACTION_VERSIONS = st.sampled_from([0, 2])
 
 
 @pytest.mark.parametrize("scheme", SCHEMES, ids=["eos-v2", "eos-v1"])
 @settings(max_examples=6, deadline=None)
-@given(faults=FAULT_MIXES, partitions=st.integers(1, 2))
+@given(faults=FAULT_MIXES, partitions=st.integers(1, 2), version=TRANSACTION_VERSIONS)
 def test_correct_exactly_once_holds_under_random_faults(
-    scheme: dict, faults: list[str], partitions: int
+    scheme: dict, faults: list[str], partitions: int, version: int
 ) -> None:
-    check_all_safety_holds(scheme, faults, partitions)
+    check_all_safety_holds(scheme, faults, partitions, version)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scheme", SCHEMES, ids=["eos-v2", "eos-v1"])
 @settings(max_examples=30, deadline=None)
-@given(faults=FAULT_MIXES, partitions=st.integers(1, 2))
+@given(faults=FAULT_MIXES, partitions=st.integers(1, 2), version=TRANSACTION_VERSIONS)
 def test_correct_exactly_once_holds_under_more_random_faults(
-    scheme: dict, faults: list[str], partitions: int
+    scheme: dict, faults: list[str], partitions: int, version: int
 ) -> None:
-    check_all_safety_holds(scheme, faults, partitions)
+    check_all_safety_holds(scheme, faults, partitions, version)
 
 
-def check_all_safety_holds(scheme: dict, faults: list[str], partitions: int) -> None:
+def check_all_safety_holds(
+    scheme: dict, faults: list[str], partitions: int, transaction_version: int
+) -> None:
     if TWO_INSTANCES & set(faults):
         # A second instance with a crash of any kind passes half a million states on
         # the replicated output: the eos-zombie-* specs explore those mixes.
@@ -90,10 +100,10 @@ def check_all_safety_holds(scheme: dict, faults: list[str], partitions: int) -> 
     if (TWO_INSTANCES | BROKER_FAULTS) & set(faults):
         # A second instance, or a failover, with a second partition: over a million states.
         partitions = 1
-    system = KAFKA.build(correct_settings(scheme, faults, partitions))
+    system = KAFKA.build(correct_settings(scheme, faults, partitions, transaction_version))
     result = check_bfs(system)
     assert result.complete
     broken = [name for name in SAFETY if result.status_of(name) is not Status.HOLDS]
-    assert broken == [], (faults, partitions, broken)
+    assert broken == [], (faults, partitions, transaction_version, broken)
     for fault in faults:  # the fault was really explored
         assert result.status_of(f"witness:{READ_PROCESS_WRITE_FAULTS[fault]}") is Status.REACHED

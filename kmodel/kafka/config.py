@@ -218,6 +218,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "transaction.log.last.epoch",
+            bool,
+            True,
+            "the transaction log keeps each producer's epoch before its last KIP-360 bump, "
+            "so an InitProducerId retried after a coordinator moved gets its new epoch "
+            "back (inter.broker.protocol.version 2.4+; false: before 2.4, such a retry "
+            "is told PRODUCER_FENCED)",
+        ),
+        Setting(
             "transaction.partition.verification.enable",
             bool,
             True,
@@ -710,6 +719,15 @@ def _transaction_rules(settings: Settings) -> list[tuple[str, str]]:
                 "(KIP-890); turning verification off applies to versions 0 and 1 only",
             )
         )
+    if not broker["transaction.log.last.epoch"] and broker["transaction.version"] > 0:
+        problems.append(
+            (
+                "broker.transaction.log.last.epoch",
+                "false stands for inter.broker.protocol.version before 2.4, and "
+                f"transaction.version={broker['transaction.version']} needs Kafka 4.0: set "
+                "transaction.version = 0",
+            )
+        )
     if app["offsets"] == "sink" and app["output"] != "sink":
         problems.append(
             (
@@ -730,6 +748,7 @@ ONLY_FOR_KIND = {
     ),
     "read-process-write": (
         ("producer", "transaction.timeout.ms"),
+        ("broker", "transaction.log.last.epoch"),
         ("application", "transactional.id.scope"),
         ("application", "offsets"),
         ("application", "send.offsets.group.metadata"),
@@ -961,6 +980,7 @@ class ReadProcessWriteConfig:
     seek_after_abort: bool
     require_stable: bool
     bump_on_end: bool
+    logs_last_epoch: bool
     verify: bool
     sink_upsert: bool
     sink_dedup: str
@@ -989,6 +1009,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         seek_after_abort=app["seek.after.abort"],
         require_stable=app["offset.fetch.require.stable"],
         bump_on_end=broker["transaction.version"] >= 2,
+        logs_last_epoch=broker["transaction.log.last.epoch"],
         verify=broker["transaction.partition.verification.enable"],
         sink_upsert=sink["write"] == "upsert",
         sink_dedup=sink["dedup"],

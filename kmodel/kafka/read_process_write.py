@@ -53,7 +53,12 @@ class ReadProcessWrite(ActorSystem):
             for i in range(1, instances + 1)
         ]
         actors += [
-            TransactionCoordinator(ids, bump_on_end=config.bump_on_end, output=output),
+            TransactionCoordinator(
+                ids,
+                bump_on_end=config.bump_on_end,
+                output=output,
+                logs_last_epoch=config.logs_last_epoch,
+            ),
             GroupCoordinator(GROUP, members=apps),
         ]
         crash_notices, crash_groups = {}, {}

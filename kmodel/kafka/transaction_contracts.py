@@ -177,6 +177,20 @@ def transaction_contracts(
             "witness: an instance learns it is fenced",
             reads=system.reads(*(f"{name}.fenced" for name in processor_names)),
         ),
+        Property.always(
+            "no-false-fencing",
+            lambda w: not coordinator(w).fenced_owner,
+            "the transaction coordinator answers PRODUCER_FENCED only to an instance that a "
+            "newer one has replaced",
+            reads=system.reads(f"{TXN_COORDINATOR}.fenced_owner"),
+        ),
+        Property.sometimes(
+            "bump-retried",
+            lambda w: coordinator(w).answered_retry,
+            "witness: an InitProducerId retried after its answer was lost gets the epoch "
+            "it bumped to",
+            reads=system.reads(f"{TXN_COORDINATOR}.answered_retry"),
+        ),
     ]
     if output:
         brokers = [of(broker_name(b)) for b in range(output.brokers)]

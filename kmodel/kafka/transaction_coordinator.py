@@ -67,6 +67,10 @@ class TxnMetadata(NamedTuple):
     attempt: int = 0  # ghost: the application's attempt this transaction is
     pending: tuple[str, ...] = ()  # partitions whose marker is not yet written
     timed_out: bool = False  # the last epoch bump aborted a timed-out transaction
+    last_epoch: int = -1  # the epoch before a running producer's bump (lastProducerEpoch)
+    # The first epoch of the instance that last initialised afresh: fencing any later
+    # epoch fences the current instance (ghost).
+    owner_epoch: int = 0
 
 
 class TxnCoordinatorState(NamedTuple):
@@ -79,19 +83,35 @@ class TxnCoordinatorState(NamedTuple):
     # The output partitions' leaders and leader epochs, as the metadata cache has them.
     leaders: tuple[tuple[int, int], ...] = ()
     asking: metadata.Asking = ()  # per output partition: the metadata request on its way
+    fenced_owner: bool = False  # PRODUCER_FENCED went to the current instance (ghost)
+    answered_retry: bool = False  # a retried bump got the current epoch back (ghost)
 
 
 class TransactionCoordinator(Actor[TxnCoordinatorState]):
     # The metadata cache is rebuilt from the controller at once after a restart.
-    durable = ("transactions", "outcomes", "leaders")
+    durable = ("transactions", "outcomes", "leaders", "fenced_owner", "answered_retry")
 
     def __init__(
-        self, transactional_ids: tuple[str, ...], bump_on_end: bool, output: Topic | None
+        self,
+        transactional_ids: tuple[str, ...],
+        bump_on_end: bool,
+        output: Topic | None,
+        logs_last_epoch: bool = True,
     ) -> None:
         super().__init__(TXN_COORDINATOR, kind="txn-coordinator")
         self.transactional_ids = transactional_ids
         self.bump_on_end = bump_on_end
         self.output = output
+        self.logs_last_epoch = logs_last_epoch
+
+    def after_crash(self, state: TxnCoordinatorState) -> TxnCoordinatorState:
+        """It reloads its transaction log: before inter-broker protocol 2.4 the log has
+        no last producer epoch."""
+        state = super().after_crash(state)
+        if self.logs_last_epoch:
+            return state
+        forgotten = tuple(meta._replace(last_epoch=-1) for meta in state.transactions)
+        return state._replace(transactions=forgotten)
 
     def initial_state(self) -> TxnCoordinatorState:
         output = self.output
@@ -137,7 +157,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         error = _epoch_error(meta, message.epoch)
         if error:
             out.send(sender, TxnResponse(request, error))
-            return state
+            return _fenced(state, meta, message.epoch, error)
         if meta.status in PREPARED:  # CONCURRENT_TRANSACTIONS: retried once it completes
             return state._replace(parked=state.parked + ((sender, message),))
         if isinstance(message, AddPartitionsToTxn):
@@ -165,9 +185,16 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         self, state: TxnCoordinatorState, index: int, sender: str, request: InitProducerId, out
     ) -> TxnCoordinatorState:
         meta = state.transactions[index]
-        if request.epoch >= 0 and _epoch_error(meta, request.epoch) == "PRODUCER_FENCED":
+        running = request.epoch >= 0  # a running producer bumps its own epoch (KIP-360)
+        if running and request.epoch == meta.last_epoch and meta.status not in PREPARED:
+            # A retry of a bump whose answer was lost: the epoch it got then.
+            out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
+            return state._replace(answered_retry=True)
+        if running and _epoch_error(meta, request.epoch) == "PRODUCER_FENCED":
             out.send(sender, InitProducerIdResponse(meta.producer_id, -1, "PRODUCER_FENCED"))
-            return state
+            return _fenced(state, meta, request.epoch, "PRODUCER_FENCED")
+        if not running:  # a new instance: every epoch given out so far is fenced from now
+            state = _put(state, index, meta._replace(owner_epoch=meta.epoch + 1))
         if meta.status == "Ongoing":
             # The previous instance left a transaction open: abort it under a new epoch.
             state = self._end(state, index, commit=False, bump=True)
@@ -175,7 +202,15 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         if state.transactions[index].status in PREPARED:
             return state._replace(parked=state.parked + ((sender, request),))
         meta = state.transactions[index]
-        meta = meta._replace(epoch=meta.epoch + 1, status="Empty", timed_out=False)
+        epoch = meta.epoch + 1
+        meta = meta._replace(
+            epoch=epoch,
+            status="Empty",
+            timed_out=False,
+            # The epoch the producer named: its own, or (KIP-588) the one before a
+            # transaction timeout's bump.
+            last_epoch=request.epoch,
+        )
         out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
         return _put(state, index, meta)
 
@@ -348,6 +383,15 @@ def _epoch_error(meta: TxnMetadata, epoch: int) -> str:
     if meta.timed_out and epoch == meta.epoch - 1:
         return "INVALID_PRODUCER_EPOCH"  # aborted by the timeout: the producer may start over
     return "PRODUCER_FENCED"
+
+
+def _fenced(
+    state: TxnCoordinatorState, meta: TxnMetadata, epoch: int, error: str
+) -> TxnCoordinatorState:
+    """Note (a ghost) a PRODUCER_FENCED that reached the instance no other has replaced."""
+    if error == "PRODUCER_FENCED" and epoch >= meta.owner_epoch:
+        return state._replace(fenced_owner=True)
+    return state
 
 
 def _put(state: TxnCoordinatorState, index: int, meta: TxnMetadata) -> TxnCoordinatorState:
