@@ -215,6 +215,15 @@ SPEC_MISTAKES = [
         ["broker.transaction.partition.verification.enable", "KIP-890"],
     ),
     (
+        "transaction-setting-for-a-producer-application",
+        TXN + '[application]\n"on.send.timeout" = "resend"\n',
+        [
+            "application.on.send.timeout",
+            'applies to application.kind = "read-process-write" only',
+            'this spec\'s kind is "producer"',
+        ],
+    ),
+    (
         "last-epoch-unlogged-with-transaction-version-2",
         TXN + '[broker]\n"transaction.log.last.epoch" = false\n',
         ["broker.transaction.log.last.epoch", "before 2.4", "transaction.version = 0"],

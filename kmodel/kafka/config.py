@@ -348,6 +348,16 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "position (false: a common mistake, it polls on past the aborted records)",
         ),
         Setting(
+            "on.send.timeout",
+            str,
+            "abort",
+            "what the application does when a write of its transaction times out: abort "
+            "(the Java client makes it: the transaction can only abort), or resend (a "
+            "mistake some clients allow: it sends the record again as a new record in the "
+            "same transaction and commits)",
+            choices=("abort", "resend"),
+        ),
+        Setting(
             "output", str, "kafka", "an output topic or an external sink", choices=("kafka", "sink")
         ),
     ),
@@ -753,6 +763,7 @@ ONLY_FOR_KIND = {
         ("application", "offsets"),
         ("application", "send.offsets.group.metadata"),
         ("application", "seek.after.abort"),
+        ("application", "on.send.timeout"),
         ("application", "offset.fetch.require.stable"),
         ("application", "output"),
         ("bounds", "processor_crashes"),
@@ -978,6 +989,7 @@ class ReadProcessWriteConfig:
     offsets: str
     group_metadata: bool
     seek_after_abort: bool
+    resend_on_timeout: bool
     require_stable: bool
     bump_on_end: bool
     logs_last_epoch: bool
@@ -1007,6 +1019,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         offsets=app["offsets"],
         group_metadata=app["send.offsets.group.metadata"],
         seek_after_abort=app["seek.after.abort"],
+        resend_on_timeout=app["on.send.timeout"] == "resend",
         require_stable=app["offset.fetch.require.stable"],
         bump_on_end=broker["transaction.version"] >= 2,
         logs_last_epoch=broker["transaction.log.last.epoch"],

@@ -5,7 +5,9 @@
           partition; sendOffsetsToTransaction(position + 1, groupMetadata);
           commitTransaction()    — on an abortable error: abortTransaction() and
           rewind to the committed position (unless `seek.after.abort` is false,
-          a common mistake: it then polls on past the aborted record)
+          a common mistake: it then polls on past the aborted record); on a
+          write's timeout it aborts (unless `on.send.timeout` is "resend", the
+          mistake of sending the record again in the same transaction)
 
 One input record per transaction. Where the input position is stored is the
 `offsets` setting: in the transaction (sendOffsetsToTransaction), committed
@@ -85,6 +87,7 @@ class ProcessorConfig:
     offsets: str  # transaction | after-commit | sink
     group_metadata: bool  # sendOffsetsToTransaction with the consumer's group metadata
     seek_after_abort: bool  # rewind to the committed position after an abort (else poll on)
+    resend_on_timeout: bool  # a write timed out: send it again as a new one (else abort)
     require_stable: bool  # OffsetFetch waits for offsets a transaction has pending
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
@@ -434,6 +437,10 @@ class Processor(Actor[ProcessorState]):
         if timer == REQUEST_TIMEOUT:
             # The client drops the connection: late answers are ignored; abort.
             state = state._replace(session=state.session + 1, requests=())
+            if self.config.resend_on_timeout:
+                # The mistake: the record goes again as a new one (its next sequence
+                # numbers), in the same transaction, though the first copy may land.
+                return self._produce(state, out)
             return self._end(state, commit=False, out=out)
         for destination, request in state.requests:
             if destination in state.lost:
@@ -441,6 +448,8 @@ class Processor(Actor[ProcessorState]):
         return state._replace(lost=())
 
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
+        if timer == REQUEST_TIMEOUT and self.config.resend_on_timeout:
+            return "request.timeout.ms expires: drops the connection and sends the record again"
         if timer == REQUEST_TIMEOUT:
             return "request.timeout.ms expires: drops the connection and aborts"
         return f"sends again to {', '.join(state.lost)}, or asks where their leaders are"
