@@ -155,6 +155,18 @@ def test_a_new_instance_aborts_the_open_transaction_before_it_gets_its_epoch() -
     assert sent == [("app-1", TxnResponse("end", "PRODUCER_FENCED"))]
 
 
+def test_a_transaction_timeout_fences_the_producer_as_a_new_instance_would() -> None:
+    coordinator = coordinator_of(bump_on_end=False)
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+    state = coordinator.on_step(state, ("expire", 0), Out())
+    assert state.transactions[0].epoch == 1 and state.outcomes == ((1, False),)
+    for request in (EndTxn("app", 1, 0, False, 1), InitProducerId("app", 0)):
+        state, sent = deliver(coordinator, state, request)
+        assert sent[0][1].error == "PRODUCER_FENCED"
+    assert not state.fenced_owner  # the timeout fenced it: no false fence
+
+
 def bumped_then_restarted(logs_last_epoch: bool):
     """A producer bumps its own epoch 0 to 1 (KIP-360); the coordinator restarts before
     the answer leaves."""

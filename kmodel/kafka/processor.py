@@ -18,9 +18,9 @@ Errors are handled as the Java client makes an application handle them:
 PRODUCER_FENCED closes the producer (a newer instance owns the
 transactional.id); a rejected offset commit (ILLEGAL_GENERATION, the group
 moved on) aborts the transaction first. Either way the instance rejoins the
-group, and gets the partition back only if no live member owns it.
-INVALID_PRODUCER_EPOCH after a transaction timeout re-initialises (KIP-588);
-anything else aborts and rewinds. A request timeout
+group, and gets the partition back only if no live member owns it; so does
+an instance whose transaction the coordinator aborted on
+transaction.timeout.ms, which fences it. Anything else aborts and rewinds. A request timeout
 while a write is unanswered is a budgeted fault ("a slow broker"): the client
 drops the connection, ignores late answers and aborts, though the write may
 still land. After such an abort the producer needs a new epoch to restart its
@@ -331,8 +331,6 @@ class Processor(Actor[ProcessorState]):
         out.cancel_timer(REQUEST_TIMEOUT)
         if error == "PRODUCER_FENCED":
             return self._rejoin(state, out)
-        if error == "INVALID_PRODUCER_EPOCH" and state.phase == "aborting":
-            return self._init(state, out)  # aborted by the transaction timeout: start over
         return self._end(state, commit=False, out=out)
 
     # -- writes -----------------------------------------------------------------------

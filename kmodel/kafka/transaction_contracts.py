@@ -181,7 +181,7 @@ def transaction_contracts(
             "no-false-fencing",
             lambda w: not coordinator(w).fenced_owner,
             "the transaction coordinator answers PRODUCER_FENCED only to an instance that a "
-            "newer one has replaced",
+            "newer one has replaced or whose transaction timed out",
             reads=system.reads(f"{TXN_COORDINATOR}.fenced_owner"),
         ),
         Property.sometimes(

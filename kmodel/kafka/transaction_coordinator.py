@@ -17,9 +17,10 @@ CompleteCommit, CompleteAbort) and the partitions in the transaction.
   can land in a later transaction.
 - A transaction Ongoing for longer than `transaction.timeout.ms` is aborted
   with a bumped epoch: always, once nothing else can happen (an eventual
-  step), and earlier as a budgeted fault ("transaction-timeout"); the producer
-  then hears INVALID_PRODUCER_EPOCH and may start over (KIP-588), while an
-  instance fenced by a newer one hears PRODUCER_FENCED.
+  step), and earlier as a budgeted fault ("transaction-timeout"). The bump
+  fences the producer as a new instance would: its next request under the old
+  epoch hears PRODUCER_FENCED, as Kafka answers (KIP-588's recovery from a
+  timeout was never finished), and the application starts a new producer.
 - It answers the partitions' verification (KIP-890 part 1).
 - Markers go to each partition's leader as its metadata cache knows it (the
   controller's UpdateMetadata). A marker that meets a broker no longer leading
@@ -66,10 +67,9 @@ class TxnMetadata(NamedTuple):
     partitions: tuple[str, ...] = ()
     attempt: int = 0  # ghost: the application's attempt this transaction is
     pending: tuple[str, ...] = ()  # partitions whose marker is not yet written
-    timed_out: bool = False  # the last epoch bump aborted a timed-out transaction
     last_epoch: int = -1  # the epoch before a running producer's bump (lastProducerEpoch)
-    # The first epoch of the instance that last initialised afresh: fencing any later
-    # epoch fences the current instance (ghost).
+    # The oldest epoch no new instance and no transaction timeout has fenced: fencing it
+    # or a later one fences the current instance for nothing (ghost).
     owner_epoch: int = 0
 
 
@@ -206,16 +206,13 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         meta = meta._replace(
             epoch=epoch,
             status="Empty",
-            timed_out=False,
-            # The epoch the producer named: its own, or (KIP-588) the one before a
-            # transaction timeout's bump.
             last_epoch=request.epoch,
         )
         out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
         return _put(state, index, meta)
 
     def _end(
-        self, state: TxnCoordinatorState, index: int, commit: bool, bump: bool, timed_out=False
+        self, state: TxnCoordinatorState, index: int, commit: bool, bump: bool
     ) -> TxnCoordinatorState:
         """Write PrepareCommit or PrepareAbort; the markers go out from `_send_markers`."""
         meta = state.transactions[index]
@@ -223,7 +220,6 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             epoch=meta.epoch + bump,
             status="PrepareCommit" if commit else "PrepareAbort",
             pending=meta.partitions,
-            timed_out=timed_out,
         )
         outcomes = state.outcomes + ((meta.attempt, commit),)
         return _put(state, index, meta)._replace(outcomes=outcomes)
@@ -370,7 +366,10 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         return f"transaction.timeout.ms expires for {name} {when}: aborts with a new epoch"
 
     def on_step(self, state: TxnCoordinatorState, step: Hashable, out: Out):
-        state = self._end(state, step[1], commit=False, bump=True, timed_out=True)
+        state = self._end(state, step[1], commit=False, bump=True)
+        # The bump fences the producer (prepareFenceProducerEpoch): no last epoch to retry.
+        meta = state.transactions[step[1]]
+        state = _put(state, step[1], meta._replace(last_epoch=-1, owner_epoch=meta.epoch))
         return self._send_markers(state, out, only=step[1])
 
     def _meta(self, state: TxnCoordinatorState, transactional_id: str) -> TxnMetadata:
@@ -378,11 +377,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
 
 def _epoch_error(meta: TxnMetadata, epoch: int) -> str:
-    if epoch == meta.epoch:
-        return ""
-    if meta.timed_out and epoch == meta.epoch - 1:
-        return "INVALID_PRODUCER_EPOCH"  # aborted by the timeout: the producer may start over
-    return "PRODUCER_FENCED"
+    return "" if epoch == meta.epoch else "PRODUCER_FENCED"
 
 
 def _fenced(
