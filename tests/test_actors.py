@@ -7,7 +7,7 @@ import pytest
 from kmodel.core.actors import Actor, Out
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
-from kmodel.core.network import UnorderedNetwork
+from kmodel.core.network import FifoNetwork, UnorderedNetwork
 from kmodel.core.result import Status
 from kmodel.core.system import Property
 from kmodel.core.trace import replay
@@ -167,3 +167,13 @@ def test_a_property_cannot_declare_a_read_of_what_the_system_lacks() -> None:
         system.reads("sender.nosuch")
     with pytest.raises(ReadError, match="no actor is named 'nobody'"):
         system.reads("nobody")
+
+
+def test_a_second_connection_can_overtake_the_first() -> None:
+    fifo = FifoNetwork()
+    net = fifo.send(fifo.empty(), [(0, 1, "a"), (0, 1, "b"), (0, 1, "c", 1)])
+    # "b" waits behind "a" on the first connection; "c", on the second, does not.
+    assert {message for _, (_, _, message) in fifo.deliverable(net)} == {"a", "c"}
+    assert fifo.waiting(net) == {(0, 1)}
+    assert fifo.drop(net, lambda src, dst: (src, dst) != (0, 1)) == ()  # a break: both go
+    assert fifo.send(fifo.empty(), [(0, 1, "a", 0)]) == fifo.send(fifo.empty(), [(0, 1, "a")])

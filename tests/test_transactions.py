@@ -28,6 +28,7 @@ from kmodel.kafka.messages import (
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
+from kmodel.kafka.processor import COORDINATOR_TIMEOUT, Processor, ProcessorConfig
 from kmodel.kafka.topic import Topic
 from kmodel.kafka.transaction_coordinator import TransactionCoordinator
 from kmodel.render.mermaid import to_mermaid
@@ -164,7 +165,7 @@ def test_a_transaction_timeout_fences_the_producer_as_a_new_instance_would() -> 
     for request in (EndTxn("app", 1, 0, False, 1), InitProducerId("app", 0)):
         state, sent = deliver(coordinator, state, request)
         assert sent[0][1].error == "PRODUCER_FENCED"
-    assert not state.fenced_owner  # the timeout fenced it: no false fence
+        assert not sent[0][1].unfounded  # the timeout fenced it: no false fence
 
 
 def bumped_then_restarted(logs_last_epoch: bool):
@@ -184,23 +185,22 @@ def test_a_retried_bump_gets_the_epoch_it_bumped_to() -> None:
     state, sent = deliver(coordinator, state, InitProducerId("app", 0))
     assert sent == [("app-1", InitProducerIdResponse(1, 1))]
     assert state.transactions[0].epoch == 1 and state.answered_retry
-    assert not state.fenced_owner
 
 
 def test_before_2_4_a_restarted_coordinator_fences_the_retried_bump() -> None:
     coordinator, state = bumped_then_restarted(logs_last_epoch=False)
-    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
-    assert sent == [("app-1", InitProducerIdResponse(1, -1, "PRODUCER_FENCED"))]
-    assert state.fenced_owner  # no other instance had replaced it
+    _, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    # No other instance had replaced it: the fence is unfounded.
+    assert sent == [("app-1", InitProducerIdResponse(1, -1, "PRODUCER_FENCED", unfounded=True))]
 
 
 def test_a_new_instance_forgets_the_last_epoch_so_the_old_one_stays_fenced() -> None:
     coordinator, state = bumped_then_restarted(logs_last_epoch=True)
     state, sent = deliver(coordinator, state, InitProducerId("app"), "app-2")
     assert sent == [("app-2", InitProducerIdResponse(1, 2))]
-    state, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    _, sent = deliver(coordinator, state, InitProducerId("app", 0))
+    # app-2 replaced it: a true fence.
     assert sent == [("app-1", InitProducerIdResponse(1, -1, "PRODUCER_FENCED"))]
-    assert not state.fenced_owner  # app-2 replaced it: a true fence
 
 
 def test_kip_890_bumps_the_epoch_at_every_end_and_accepts_a_resent_end() -> None:
@@ -261,3 +261,27 @@ def test_a_late_answer_to_an_earlier_marker_completes_nothing() -> None:
     done = WriteTxnMarkersResponse("output-0", 1, 1, True)
     after, _ = deliver(coordinator, state, done, "broker0")
     assert after.transactions[0].status == "CompleteCommit"
+
+
+def test_a_coordinator_request_that_times_out_goes_again_on_a_new_connection() -> None:
+    config = ProcessorConfig(
+        output=OUTPUT,
+        offsets="transaction",
+        group_metadata=True,
+        seek_after_abort=True,
+        resend_on_timeout=False,
+        require_stable=True,
+        bump_on_end=True,
+        records=1,
+    )
+    app = Processor(1, config, "app", standby=False)
+    out = Out()
+    state = app.on_start(app.first_state(), out)
+    assert out.sends == [(TXN_COORDINATOR, InitProducerId("app"))]
+    out = Out()
+    state = app.on_timer(state, COORDINATOR_TIMEOUT, out)
+    assert out.sends == [(TXN_COORDINATOR, InitProducerId("app", connection=1))]
+    late = InitProducerIdResponse(1, 0)  # the answer to the first copy, on the old connection
+    assert app.on_message(state, TXN_COORDINATOR, late, Out()) == state
+    answer = InitProducerIdResponse(1, 1, connection=1)
+    assert app.on_message(state, TXN_COORDINATOR, answer, Out()).epoch == 1

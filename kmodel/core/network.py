@@ -5,7 +5,10 @@ never see it; the actor layer asks the network which messages may be
 delivered next and hands it the messages a handler sent.
 
 - `FifoNetwork`: one ordered queue per (sender, receiver) connection, as TCP
-  gives (and as Kafka runs on); only the head of a queue can arrive next.
+  gives (and as Kafka runs on); only the head of a queue can arrive next. A
+  sender that gives up on a connection and opens another sends on a new
+  queue (an envelope's optional fourth element numbers the connection), and
+  the two queues deliver in any interleaving, as two TCP connections do.
 - `UnorderedNetwork`: a bag; any message in flight can arrive next, and a
   message can be duplicated when the fault budget allows.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 
 Envelope = tuple[int, int, Hashable]  # (sender index, receiver index, message)
+# An envelope to send may name its connection: (sender, receiver, message, connection).
+Outgoing = tuple[int, int, Hashable] | tuple[int, int, Hashable, int]
 NetworkState = tuple
 
 
@@ -27,7 +32,7 @@ class Network:
     def empty(self) -> NetworkState:
         return ()
 
-    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+    def send(self, net: NetworkState, envelopes: list[Outgoing]) -> NetworkState:
         raise NotImplementedError
 
     def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
@@ -61,26 +66,33 @@ class Network:
 
 
 class FifoNetwork(Network):
-    """Per-connection FIFO. State: sorted tuple of ((sender, receiver), messages)."""
+    """Per-connection FIFO. State: sorted tuple of (connection, messages), where a
+    connection is (sender, receiver), or (sender, receiver, n) for the n-th one the
+    sender opened after the first."""
 
     name = "fifo"
 
-    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+    def send(self, net: NetworkState, envelopes: list[Outgoing]) -> NetworkState:
         if not envelopes:
             return net
         queues = dict(net)
-        for src, dst, message in envelopes:
-            queues[src, dst] = queues.get((src, dst), ()) + (message,)
+        for src, dst, message, *connection in envelopes:
+            key = (src, dst, *connection) if connection and connection[0] else (src, dst)
+            queues[key] = queues.get(key, ()) + (message,)
         return tuple(sorted(queues.items()))
 
     def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
-        for position, ((src, dst), messages) in enumerate(net):
-            yield position << 16, (src, dst, messages[0])
+        for position, (connection, messages) in enumerate(net):
+            yield position << 16, (connection[0], connection[1], messages[0])
 
     def in_flight(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
-        for position, ((src, dst), messages) in enumerate(net):
+        for position, (connection, messages) in enumerate(net):
             for offset, message in enumerate(messages):
-                yield position << 16 | offset, (src, dst, message)
+                yield position << 16 | offset, (connection[0], connection[1], message)
+
+    def waiting(self, net: NetworkState) -> set[tuple[int, int]]:
+        """(sender, receiver) pairs whose first connection has a message on its way."""
+        return {connection for connection, _ in net if len(connection) == 2}
 
     def remove(self, net: NetworkState, position: int) -> NetworkState:
         index, offset = position >> 16, position & 0xFFFF
@@ -91,7 +103,7 @@ class FifoNetwork(Network):
         return net[:index] + net[index + 1 :]
 
     def drop(self, net: NetworkState, keep) -> NetworkState:
-        return tuple(entry for entry in net if keep(*entry[0]))
+        return tuple(entry for entry in net if keep(entry[0][0], entry[0][1]))
 
     def map_messages(self, net: NetworkState, convert) -> NetworkState:
         # Connections keep their order; only the messages change.
@@ -104,10 +116,11 @@ class UnorderedNetwork(Network):
     name = "unordered"
     duplicates = True
 
-    def send(self, net: NetworkState, envelopes: list[Envelope]) -> NetworkState:
+    def send(self, net: NetworkState, envelopes: list[Outgoing]) -> NetworkState:
         if not envelopes:
             return net
-        return tuple(sorted(net + tuple(envelopes), key=_envelope_order))
+        bag = tuple(envelope[:3] for envelope in envelopes)  # any order already
+        return tuple(sorted(net + bag, key=_envelope_order))
 
     def deliverable(self, net: NetworkState) -> Iterator[tuple[int, Envelope]]:
         previous = None

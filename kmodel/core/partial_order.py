@@ -12,7 +12,8 @@ actor layer knows:
   member of A (the model's declared topology, which the layer checks on every
   handler it runs) joins A while the queue between them is empty: its next
   message would be a new step of that member, and could overtake. A message
-  behind another in a FIFO queue cannot. A member that sends to a crashed
+  behind another in a FIFO queue cannot, unless its sender may open another
+  connection (the pairs a model declares in `reconnects`). A member that sends to a crashed
   actor makes that actor join: its restart changes how the send ends.
 - Crashes that budgets still allow: an actor's crash is one of its steps. It
   resets every connection it has and its peers hear of it, so a member that
@@ -193,7 +194,8 @@ class PartialOrderReduced(Reduced):
         system = self.actors
         waiting = set()  # (sender, receiver) with a message on the way
         if self.fifo:
-            waiting = {connection for connection, _ in system._nets.values[net]}
+            # A sender that may open another connection can overtake what is waiting.
+            waiting = system.network.waiting(system._nets.values[net]) - system.reconnects
         restarts = [actor.restarts for actor in system.actors]
         at_risk = {actor for taken in touched for actor in taken}
         members, todo = {seed}, [seed]

@@ -135,6 +135,7 @@ class ActorSystem(System[World, Action]):
         eventual: Sequence[str] = (),
         topology: Mapping[str, Iterable[str]] | None = None,
         crash_groups: Mapping[str, Iterable[Iterable[str]]] | None = None,
+        reconnects: Iterable[tuple[str, str]] = (),
     ) -> None:
         names = [actor.name for actor in actors]
         if len(set(names)) != len(names):
@@ -143,6 +144,9 @@ class ActorSystem(System[World, Action]):
         self.names = tuple(names)
         self.index = {name: i for i, name in enumerate(names)}
         self.network = network or FifoNetwork()
+        # (sender, receiver) pairs whose sender may give up on a connection and open
+        # another while the old one still carries messages (`connection_of`).
+        self.reconnects = frozenset((self.index[a], self.index[b]) for a, b in reconnects)
         self.budget = {key: limit for key, limit in (budget or {}).items() if limit}
         self.budget_keys = tuple(sorted(self.budget))
         self.eventual = frozenset(eventual)
@@ -291,6 +295,11 @@ class ActorSystem(System[World, Action]):
     def break_class(self, sender: str, receiver: str) -> str | None:
         """The budget a break of this connection counts against; None if it cannot break."""
         return "break"
+
+    def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
+        """Which of the sender's connections to the receiver `message` travels on (0:
+        the first), on a pair declared in `reconnects`."""
+        return 0
 
     # -- the System interface ----------------------------------------------
 
@@ -637,10 +646,18 @@ class ActorSystem(System[World, Action]):
     def _send(self, net: int, src: int, sends: Sends) -> int:
         after = self._sent.get((net, src, sends))
         if after is None:
-            envelopes = [(src, dst, mid) for dst, mid in sends]
+            envelopes = [self._envelope(src, dst, mid) for dst, mid in sends]
             after = self._net(self.network.send(self._nets.values[net], envelopes))
             self._sent[net, src, sends] = after
         return after
+
+    def _envelope(self, src: int, dst: int, mid: int) -> tuple:
+        """What goes on the network: on a pair that reconnects, with its connection."""
+        if (src, dst) not in self.reconnects:
+            return (src, dst, mid)
+        names = self.names
+        message = self._messages.values[mid]
+        return (src, dst, mid, self.connection_of(names[src], names[dst], message))
 
     def _network_transitions(
         self, world: World, allowed: frozenset[str]

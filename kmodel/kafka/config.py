@@ -459,6 +459,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=1,
         ),
         Setting(
+            "coordinator_timeouts",
+            int,
+            0,
+            "requests to the transaction coordinator that time out while still on their way: "
+            "the client sends them again on a new connection",
+            minimum=0,
+            maximum=2,
+        ),
+        Setting(
             "isr_shrinks",
             int,
             0,
@@ -770,6 +779,7 @@ ONLY_FOR_KIND = {
         ("bounds", "takeovers"),
         ("bounds", "hangs"),
         ("bounds", "txn_coordinator_crashes"),
+        ("bounds", "coordinator_timeouts"),
         ("bounds", "transaction_timeouts"),
     ),
 }
@@ -896,6 +906,7 @@ READ_PROCESS_WRITE_FAULTS = {
     "offset_expirations": "offset-expiry",
     "coordinator_loads": "coordinator-load",
     "timeouts": "timeout",
+    "coordinator_timeouts": "coordinator-timeout",
     "transaction_timeouts": "transaction-timeout",
     "takeovers": "takeover",
     "hangs": "hang",

@@ -429,10 +429,11 @@ class InitProducerId:
 
     transactional_id: str
     epoch: int = -1
+    connection: int = 0  # the client's connection to the coordinator (0: its first)
 
     def __str__(self) -> str:
         bump = "" if self.epoch < 0 else f", bump epoch {self.epoch}"
-        return f"InitProducerId({self.transactional_id}{bump})"
+        return f"InitProducerId({self.transactional_id}{bump}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,11 +441,14 @@ class InitProducerIdResponse:
     producer_id: int
     epoch: int
     error: str = "NONE"
+    connection: int = 0  # the connection of the request it answers
+    unfounded: bool = False  # PRODUCER_FENCED that nothing fenced (ghost)
 
     def __str__(self) -> str:
         if self.error != "NONE":
-            return f"InitProducerIdResponse({self.error})"
-        return f"InitProducerIdResponse(pid {self.producer_id}, epoch {self.epoch})"
+            return f"InitProducerIdResponse({self.error}){_on(self.connection)}"
+        answer = f"pid {self.producer_id}, epoch {self.epoch}"
+        return f"InitProducerIdResponse({answer}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,11 +460,13 @@ class AddPartitionsToTxn:
     epoch: int
     partitions: tuple[str, ...]
     attempt: int
+    connection: int = 0
 
     def __str__(self) -> str:
         if self.partitions == (GROUP,):
-            return f"AddOffsetsToTxn(epoch {self.epoch})"
-        return f"AddPartitionsToTxn({', '.join(self.partitions)}, epoch {self.epoch})"
+            return f"AddOffsetsToTxn(epoch {self.epoch}){_on(self.connection)}"
+        partitions = ", ".join(self.partitions)
+        return f"AddPartitionsToTxn({partitions}, epoch {self.epoch}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,9 +476,11 @@ class EndTxn:
     epoch: int
     commit: bool
     attempt: int
+    connection: int = 0
 
     def __str__(self) -> str:
-        return f"EndTxn({'COMMIT' if self.commit else 'ABORT'}, epoch {self.epoch})"
+        result = "COMMIT" if self.commit else "ABORT"
+        return f"EndTxn({result}, epoch {self.epoch}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,12 +491,21 @@ class TxnResponse:
     request: str  # "add" | "end"
     error: str = "NONE"
     epoch: int = -1
+    connection: int = 0  # the connection of the request it answers
+    unfounded: bool = False  # PRODUCER_FENCED that nothing fenced (ghost)
 
     def __str__(self) -> str:
         name = {"add": "AddPartitionsToTxnResponse", "end": "EndTxnResponse"}[self.request]
         if self.error != "NONE":
-            return f"{name}({self.error})"
-        return f"{name}(epoch {self.epoch})" if self.request == "end" else f"{name}(ok)"
+            answer = self.error
+        else:
+            answer = f"epoch {self.epoch}" if self.request == "end" else "ok"
+        return f"{name}({answer}){_on(self.connection)}"
+
+
+def _on(connection: int) -> str:
+    """How a message names the connection it travels on, past the client's first."""
+    return f" on connection {connection + 1}" if connection else ""
 
 
 # -- transaction coordinator <-> partitions ------------------------------------

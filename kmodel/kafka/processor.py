@@ -37,6 +37,7 @@ writes, and `fenced` records that the instance was told it is fenced.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -76,6 +77,9 @@ from kmodel.kafka.topic import Topic
 
 INPUT = "input"
 REQUEST_TIMEOUT = "request.timeout.ms"
+# A request to the transaction coordinator times out: the client closes the connection
+# and sends the request again on a new one, while the first copy may still arrive.
+COORDINATOR_TIMEOUT = ("request.timeout.ms", TXN_COORDINATOR)
 RETRY = "retry.backoff.ms"
 # Errors after which a write goes again, unchanged, to the partition's leader.
 RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
@@ -113,6 +117,10 @@ class ProcessorState(NamedTuple):
     leaving: bool = False  # the group moved on: leave once the abort is done
     incarnation: int = 1  # durable
     fenced: bool = False  # told PRODUCER_FENCED or ILLEGAL_GENERATION (ghost, durable)
+    # Acted on a PRODUCER_FENCED that no newer instance or timeout stood behind (ghost,
+    # durable).
+    falsely_fenced: bool = False
+    coordinator_connection: int = 0  # connections to the transaction coordinator opened
     restarts: int = 0  # (ghost, durable)
     # The output partitions' leaders and leader epochs the client knows (its metadata).
     leaders: tuple[tuple[int, int], ...] = ()
@@ -120,7 +128,8 @@ class ProcessorState(NamedTuple):
 
 
 class Processor(Actor[ProcessorState]):
-    durable = ("incarnation", "fenced", "restarts")
+    # The connection count too: a restarted client opens new connections, never old ones.
+    durable = ("incarnation", "fenced", "falsely_fenced", "restarts", "coordinator_connection")
 
     def __init__(
         self, instance: int, config: ProcessorConfig, transactional_id: str, standby: bool
@@ -169,8 +178,8 @@ class Processor(Actor[ProcessorState]):
     def on_step(self, state: ProcessorState, step: Hashable, out: Out) -> ProcessorState:
         # Its group session expires: the world tells the coordinator, as a session timeout.
         out.send(GROUP, SessionExpired(self.name))
-        out.cancel_timer(REQUEST_TIMEOUT)
-        out.cancel_timer(RETRY)
+        for timer in (REQUEST_TIMEOUT, COORDINATOR_TIMEOUT, RETRY):
+            out.cancel_timer(timer)
         return state._replace(phase="hung", requests=(), lost=())
 
     # -- requests ------------------------------------------------------------------
@@ -179,12 +188,18 @@ class Processor(Actor[ProcessorState]):
         self, state: ProcessorState, phase: str, destination: str, request: Hashable, out: Out
     ) -> ProcessorState:
         out.send(destination, request)
+        if destination == TXN_COORDINATOR:
+            out.set_timer(COORDINATOR_TIMEOUT)
+        else:
+            out.cancel_timer(COORDINATOR_TIMEOUT)
         return state._replace(phase=phase, requests=((destination, request),), lost=())
 
     def _init(self, state: ProcessorState, out: Out, phase: str = "init") -> ProcessorState:
         """initTransactions, or (with a producer id) a bump of this producer's own epoch
         (`phase` "bumping": after an abort)."""
-        request = InitProducerId(self.transactional_id, state.epoch)
+        request = InitProducerId(
+            self.transactional_id, state.epoch, connection=state.coordinator_connection
+        )
         return self._ask(state, phase, TXN_COORDINATOR, request, out)
 
     def _after_abort(self, state: ProcessorState, out: Out) -> ProcessorState:
@@ -208,13 +223,23 @@ class Processor(Actor[ProcessorState]):
 
     def _add(self, state: ProcessorState, phase: str, partitions, out: Out) -> ProcessorState:
         request = AddPartitionsToTxn(
-            self.transactional_id, state.producer_id, state.epoch, partitions, state.attempt
+            self.transactional_id,
+            state.producer_id,
+            state.epoch,
+            partitions,
+            state.attempt,
+            connection=state.coordinator_connection,
         )
         return self._ask(state, phase, TXN_COORDINATOR, request, out)
 
     def _end(self, state: ProcessorState, commit: bool, out: Out) -> ProcessorState:
         request = EndTxn(
-            self.transactional_id, state.producer_id, state.epoch, commit, state.attempt
+            self.transactional_id,
+            state.producer_id,
+            state.epoch,
+            commit,
+            state.attempt,
+            connection=state.coordinator_connection,
         )
         out.cancel_timer(REQUEST_TIMEOUT)
         return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
@@ -233,6 +258,12 @@ class Processor(Actor[ProcessorState]):
         sender = self._partition_led_by(sender)
         if not any(destination == sender for destination, _ in state.requests):
             return state  # not an answer to anything this instance is waiting for
+        if isinstance(message, InitProducerIdResponse | TxnResponse):
+            if message.connection != state.coordinator_connection:
+                return state  # on a connection the client closed: it never arrives
+            out.cancel_timer(COORDINATOR_TIMEOUT)
+            if message.unfounded:
+                state = state._replace(falsely_fenced=True)
         if isinstance(message, ProduceResponse):
             return self._produced(state, sender, message, out)
         phase = state.phase
@@ -429,9 +460,19 @@ class Processor(Actor[ProcessorState]):
     # -- faults ------------------------------------------------------------------------
 
     def timer_fault(self, state: ProcessorState, timer: Hashable) -> str | None:
+        if timer == COORDINATOR_TIMEOUT:
+            return "coordinator-timeout"
         return "timeout" if timer == REQUEST_TIMEOUT else None
 
     def on_timer(self, state: ProcessorState, timer: Hashable, out: Out) -> ProcessorState:
+        if timer == COORDINATOR_TIMEOUT:
+            # A new connection; the request goes again on it, and the first copy may
+            # still arrive on the old one, whose answers the client never sees.
+            connection = state.coordinator_connection + 1
+            ((destination, request),) = state.requests
+            request = dataclasses.replace(request, connection=connection)
+            state = state._replace(coordinator_connection=connection)
+            return self._ask(state, state.phase, destination, request, out)
         if timer == REQUEST_TIMEOUT:
             # The client drops the connection: late answers are ignored; abort.
             state = state._replace(session=state.session + 1, requests=())
@@ -446,6 +487,11 @@ class Processor(Actor[ProcessorState]):
         return state._replace(lost=())
 
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
+        if timer == COORDINATOR_TIMEOUT:
+            return (
+                "request.timeout.ms expires at the transaction coordinator: closes the "
+                "connection and sends the request again on a new one"
+            )
         if timer == REQUEST_TIMEOUT and self.config.resend_on_timeout:
             return "request.timeout.ms expires: drops the connection and sends the record again"
         if timer == REQUEST_TIMEOUT:

@@ -11,6 +11,8 @@ instance may stand by to take over.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
 from kmodel.core.world import ActorSystem
@@ -87,7 +89,15 @@ class ReadProcessWrite(ActorSystem):
             crash_groups=crash_groups,
             properties=lambda system: transaction_contracts(system, config),
             topology=_topology([actor.name for actor in actors]),
+            reconnects=[
+                pair for app in apps for pair in ((app, TXN_COORDINATOR), (TXN_COORDINATOR, app))
+            ],
         )
+
+    def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
+        """An instance's requests to the transaction coordinator, and the answers, travel
+        on the connection they name: a request that timed out goes again on a new one."""
+        return getattr(message, "connection", 0)
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}

@@ -179,10 +179,17 @@ def transaction_contracts(
         ),
         Property.always(
             "no-false-fencing",
-            lambda w: not coordinator(w).fenced_owner,
-            "the transaction coordinator answers PRODUCER_FENCED only to an instance that a "
-            "newer one has replaced or whose transaction timed out",
-            reads=system.reads(f"{TXN_COORDINATOR}.fenced_owner"),
+            lambda w: not any(p(w).falsely_fenced for p in processors),
+            "an instance is told PRODUCER_FENCED only once a newer one has replaced it or "
+            "its transaction timed out",
+            reads=system.reads(*(f"{name}.falsely_fenced" for name in processor_names)),
+        ),
+        Property.sometimes(
+            "request-overtaken",
+            lambda w: coordinator(w).overtaken,
+            "witness: a request that timed out reaches the coordinator after its resend on a "
+            "new connection",
+            reads=system.reads(f"{TXN_COORDINATOR}.overtaken"),
         ),
         Property.sometimes(
             "bump-retried",

@@ -83,13 +83,16 @@ class TxnCoordinatorState(NamedTuple):
     # The output partitions' leaders and leader epochs, as the metadata cache has them.
     leaders: tuple[tuple[int, int], ...] = ()
     asking: metadata.Asking = ()  # per output partition: the metadata request on its way
-    fenced_owner: bool = False  # PRODUCER_FENCED went to the current instance (ghost)
     answered_retry: bool = False  # a retried bump got the current epoch back (ghost)
+    # Per client, the newest connection a request came on (ghost), and whether a request
+    # came on an older one after that: a timed-out copy overtaken by its resend (ghost).
+    newest: tuple[tuple[str, int], ...] = ()
+    overtaken: bool = False
 
 
 class TransactionCoordinator(Actor[TxnCoordinatorState]):
     # The metadata cache is rebuilt from the controller at once after a restart.
-    durable = ("transactions", "outcomes", "leaders", "fenced_owner", "answered_retry")
+    durable = ("transactions", "outcomes", "leaders", "answered_retry", "newest", "overtaken")
 
     def __init__(
         self,
@@ -146,30 +149,39 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             return state
         if not isinstance(message, InitProducerId | AddPartitionsToTxn | EndTxn):
             return state
+        state = _heard_on(state, sender, message.connection)
         index = self.transactional_ids.index(message.transactional_id)
         meta = state.transactions[index]
         if isinstance(message, InitProducerId):
             return self._init(state, index, sender, message, out)
         request = "add" if isinstance(message, AddPartitionsToTxn) else "end"
+        connection = message.connection  # answers go back on it
         if isinstance(message, EndTxn) and self._is_retry(meta, message):
-            out.send(sender, TxnResponse("end", epoch=meta.epoch))
+            out.send(sender, TxnResponse("end", epoch=meta.epoch, connection=connection))
             return state
-        error = _epoch_error(meta, message.epoch)
-        if error:
-            out.send(sender, TxnResponse(request, error))
-            return _fenced(state, meta, message.epoch, error)
+        if _epoch_error(meta, message.epoch):
+            fenced = TxnResponse(
+                request,
+                "PRODUCER_FENCED",
+                connection=connection,
+                unfounded=_unfounded(meta, message.epoch),
+            )
+            out.send(sender, fenced)
+            return state
         if meta.status in PREPARED:  # CONCURRENT_TRANSACTIONS: retried once it completes
             return state._replace(parked=state.parked + ((sender, message),))
         if isinstance(message, AddPartitionsToTxn):
             partitions = tuple(sorted(set(meta.partitions) | set(message.partitions)))
-            meta = meta._replace(status="Ongoing", partitions=partitions, attempt=message.attempt)
-            out.send(sender, TxnResponse("add", epoch=meta.epoch))
+            attempt = _label(state, meta, message.attempt)
+            meta = meta._replace(status="Ongoing", partitions=partitions, attempt=attempt)
+            out.send(sender, TxnResponse("add", epoch=meta.epoch, connection=connection))
             return _put(state, index, meta)
-        if meta.status != "Ongoing":
-            out.send(sender, TxnResponse("end", epoch=meta.epoch))  # nothing to end
+        if meta.status != "Ongoing":  # nothing to end
+            out.send(sender, TxnResponse("end", epoch=meta.epoch, connection=connection))
             return state
         state = self._end(state, index, message.commit, bump=self.bump_on_end)
-        out.send(sender, TxnResponse("end", epoch=state.transactions[index].epoch))
+        epoch = state.transactions[index].epoch
+        out.send(sender, TxnResponse("end", epoch=epoch, connection=connection))
         return self._send_markers(state, out, only=index)
 
     def _is_retry(self, meta: TxnMetadata, request: EndTxn) -> bool:
@@ -185,14 +197,23 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         self, state: TxnCoordinatorState, index: int, sender: str, request: InitProducerId, out
     ) -> TxnCoordinatorState:
         meta = state.transactions[index]
+        connection = request.connection  # answers go back on it
         running = request.epoch >= 0  # a running producer bumps its own epoch (KIP-360)
         if running and request.epoch == meta.last_epoch and meta.status not in PREPARED:
             # A retry of a bump whose answer was lost: the epoch it got then.
-            out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
+            answer = InitProducerIdResponse(meta.producer_id, meta.epoch, connection=connection)
+            out.send(sender, answer)
             return state._replace(answered_retry=True)
-        if running and _epoch_error(meta, request.epoch) == "PRODUCER_FENCED":
-            out.send(sender, InitProducerIdResponse(meta.producer_id, -1, "PRODUCER_FENCED"))
-            return _fenced(state, meta, request.epoch, "PRODUCER_FENCED")
+        if running and _epoch_error(meta, request.epoch):
+            fenced = InitProducerIdResponse(
+                meta.producer_id,
+                -1,
+                "PRODUCER_FENCED",
+                connection=connection,
+                unfounded=_unfounded(meta, request.epoch),
+            )
+            out.send(sender, fenced)
+            return state
         if not running:  # a new instance: every epoch given out so far is fenced from now
             state = _put(state, index, meta._replace(owner_epoch=meta.epoch + 1))
         if meta.status == "Ongoing":
@@ -208,7 +229,8 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             status="Empty",
             last_epoch=request.epoch,
         )
-        out.send(sender, InitProducerIdResponse(meta.producer_id, meta.epoch))
+        answer = InitProducerIdResponse(meta.producer_id, meta.epoch, connection=connection)
+        out.send(sender, answer)
         return _put(state, index, meta)
 
     def _end(
@@ -380,13 +402,33 @@ def _epoch_error(meta: TxnMetadata, epoch: int) -> str:
     return "" if epoch == meta.epoch else "PRODUCER_FENCED"
 
 
-def _fenced(
-    state: TxnCoordinatorState, meta: TxnMetadata, epoch: int, error: str
-) -> TxnCoordinatorState:
-    """Note (a ghost) a PRODUCER_FENCED that reached the instance no other has replaced."""
-    if error == "PRODUCER_FENCED" and epoch >= meta.owner_epoch:
-        return state._replace(fenced_owner=True)
-    return state
+def _label(state: TxnCoordinatorState, meta: TxnMetadata, attempt: int) -> int:
+    """The ghost naming the application's attempt a transaction is: the newest that
+    joined it. A late copy of a request from an attempt already decided (one that timed
+    out) names none: a transaction it begins is labelled apart from every attempt."""
+    if meta.status == "Ongoing":
+        return max(meta.attempt, attempt)
+    if any(decided == attempt for decided, _ in state.outcomes):
+        return -attempt
+    return attempt
+
+
+def _heard_on(state: TxnCoordinatorState, sender: str, connection: int) -> TxnCoordinatorState:
+    """Note (ghosts) the newest connection of `sender`, and a request that comes on an
+    older one after it."""
+    newest = dict(state.newest)
+    if connection < newest.get(sender, 0):
+        return state if state.overtaken else state._replace(overtaken=True)
+    if connection == newest.get(sender, 0):
+        return state
+    newest[sender] = connection
+    return state._replace(newest=tuple(sorted(newest.items())))
+
+
+def _unfounded(meta: TxnMetadata, epoch: int) -> bool:
+    """A PRODUCER_FENCED for `epoch` fences an instance that no newer one has replaced
+    and no transaction timeout has fenced (a ghost the answer carries)."""
+    return epoch >= meta.owner_epoch
 
 
 def _put(state: TxnCoordinatorState, index: int, meta: TxnMetadata) -> TxnCoordinatorState:
