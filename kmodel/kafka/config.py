@@ -462,8 +462,9 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "coordinator_timeouts",
             int,
             0,
-            "requests to the transaction coordinator that time out while still on their way: "
-            "the client sends them again on a new connection",
+            "requests of a transaction that time out while still on their way (to the "
+            "transaction coordinator, or the offsets to the group coordinator): the client "
+            "sends them again on a new connection",
             minimum=0,
             maximum=2,
         ),

@@ -68,7 +68,8 @@ class CoordinatorState(NamedTuple):
     pending: tuple[PendingOffsets, ...] = ()  # transactional commits awaiting their marker
     committed_by: int = 0  # the transaction attempt whose offsets are committed (ghost)
     stale_commits: tuple[int, ...] = ()  # attempts that committed from an old generation (ghost)
-    waiting: tuple[str, ...] = ()  # OffsetFetch requesters waiting for stable offsets
+    # (requester, connection) of each OffsetFetch waiting for stable offsets
+    waiting: tuple[tuple[str, int], ...] = ()
     producer_epochs: tuple[tuple[int, int], ...] = ()  # (producer id, latest epoch) seen
     owner: str = ""  # the member that owns the partition (groups of several members)
     expired: tuple[str, ...] = ()  # members whose session expired
@@ -115,37 +116,41 @@ class GroupCoordinator(Actor[CoordinatorState]):
     def on_message(self, state: CoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroup):
             if self.members and state.owner not in (sender, *state.expired):
-                out.send(sender, JoinGroupResponse(-1))  # in the group, without the partition
+                # In the group, without the partition.
+                out.send(sender, JoinGroupResponse(-1, message.connection))
                 return state._replace(expired=tuple(m for m in state.expired if m != sender))
-            return self._assign(state, sender, out)
+            return self._assign(state, sender, out, message.connection)
         if isinstance(message, SessionExpired) and self.members:
             return self._expire(state, message.name, out)
         if isinstance(message, OffsetFetch):
             if state.loading or (message.require_stable and state.pending):
-                return state._replace(waiting=state.waiting + (sender,))
-            out.send(sender, OffsetFetchResponse(state.committed))
+                return state._replace(waiting=state.waiting + ((sender, message.connection),))
+            out.send(sender, OffsetFetchResponse(state.committed, message.connection))
             return state
         if isinstance(message, TxnOffsetCommit):
             return self._txn_commit(state, sender, message, out)
         if isinstance(message, WriteTxnMarkers):
             return self._marker(state, sender, message, out)
         if isinstance(message, OffsetCommit):
+            error = "NONE"
             if not state.member or message.generation != state.generation:
-                out.send(sender, OffsetCommitResponse(message.offsets, "ILLEGAL_GENERATION"))
-                return state
-            if state.loading:
+                error = "ILLEGAL_GENERATION"
+            elif state.loading:
                 error = "COORDINATOR_LOAD_IN_PROGRESS"
-                out.send(sender, OffsetCommitResponse(message.offsets, error))
+            out.send(sender, OffsetCommitResponse(message.offsets, error, message.connection))
+            if error != "NONE":
                 return state
-            out.send(sender, OffsetCommitResponse(message.offsets))
             back = any(new < old for new, old in zip(message.offsets, state.committed, strict=True))
             return state._replace(committed=message.offsets, regressions=state.regressions + back)
         return state
 
-    def _assign(self, state: CoordinatorState, member: str, out: Out) -> CoordinatorState:
-        """A rebalance that gives the partition to `member`: a new generation."""
+    def _assign(
+        self, state: CoordinatorState, member: str, out: Out, connection: int = 0
+    ) -> CoordinatorState:
+        """A rebalance that gives the partition to `member` (answering its JoinGroup on
+        `connection`): a new generation."""
         generation = state.generation + 1
-        out.send(member, JoinGroupResponse(generation))
+        out.send(member, JoinGroupResponse(generation, connection))
         expired = tuple(m for m in state.expired if m != member)
         owner = member if self.members else ""
         return state._replace(generation=generation, member=True, owner=owner, expired=expired)
@@ -162,18 +167,19 @@ class GroupCoordinator(Actor[CoordinatorState]):
         self, state: CoordinatorState, sender: str, commit: TxnOffsetCommit, out: Out
     ) -> CoordinatorState:
         known = dict(state.producer_epochs).get(commit.producer_id, -1)
-        if commit.epoch < known:
-            out.send(sender, TxnOffsetCommitResponse("INVALID_PRODUCER_EPOCH"))
-            return state
         stale = commit.member_generation != state.generation
-        if commit.generation >= 0 and stale:
-            out.send(sender, TxnOffsetCommitResponse("ILLEGAL_GENERATION"))
+        error = "NONE"
+        if commit.epoch < known:
+            error = "INVALID_PRODUCER_EPOCH"
+        elif commit.generation >= 0 and stale:
+            error = "ILLEGAL_GENERATION"
+        out.send(sender, TxnOffsetCommitResponse(error, commit.connection))
+        if error != "NONE":
             return state
         if stale:
             state = state._replace(stale_commits=state.stale_commits + (commit.attempt,))
         others = tuple(p for p in state.pending if p.producer_id != commit.producer_id)
         pending = PendingOffsets(commit.producer_id, commit.offset, commit.attempt)
-        out.send(sender, TxnOffsetCommitResponse())
         state = _saw_epoch(state, commit.producer_id, commit.epoch)
         return state._replace(pending=tuple(sorted(others + (pending,))))
 
@@ -194,12 +200,10 @@ class GroupCoordinator(Actor[CoordinatorState]):
             state = state._replace(committed=(mine[0].offset,), committed_by=mine[0].attempt)
         if state.pending:
             return state
-        for requester in state.waiting:
-            out.send(requester, OffsetFetchResponse(state.committed))
-        return state._replace(waiting=())
+        return _answer_waiting(state, out)
 
     def on_connection_lost(self, state: CoordinatorState, peer: str, out: Out):
-        return state._replace(waiting=tuple(w for w in state.waiting if w != peer))
+        return state._replace(waiting=tuple(w for w in state.waiting if w[0] != peer))
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
         if self.members:
@@ -241,9 +245,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if step[0] in ("load", "loaded"):
             state = state._replace(loading=step[0] == "load")
             if not state.loading and not state.pending:
-                for requester in state.waiting:
-                    out.send(requester, OffsetFetchResponse(state.committed))
-                state = state._replace(waiting=())
+                return _answer_waiting(state, out)
             return state
         if step[0] == "retention":
             if not self._offsets_expire(state):
@@ -260,3 +262,10 @@ def _saw_epoch(state: CoordinatorState, producer_id: int, epoch: int) -> Coordin
     epochs = dict(state.producer_epochs)
     epochs[producer_id] = max(epochs.get(producer_id, -1), epoch)
     return state._replace(producer_epochs=tuple(sorted(epochs.items())))
+
+
+def _answer_waiting(state: CoordinatorState, out: Out) -> CoordinatorState:
+    """The offsets are stable (and loaded): answer the fetches that waited for them."""
+    for requester, connection in state.waiting:
+        out.send(requester, OffsetFetchResponse(state.committed, connection))
+    return state._replace(waiting=())

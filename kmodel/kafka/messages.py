@@ -318,53 +318,65 @@ class UpdateMetadata:
 
 @dataclass(frozen=True, slots=True)
 class JoinGroup:
+    connection: int = 0  # the client's connection to the group coordinator (0: its first)
+
     def __str__(self) -> str:
-        return "JoinGroup"
+        return f"JoinGroup{_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class JoinGroupResponse:
     generation: int
+    connection: int = 0
 
     def __str__(self) -> str:
         if self.generation < 0:
-            return "JoinGroupResponse(joined, another member keeps the partitions)"
-        return f"JoinGroupResponse(generation {self.generation}, assigned the partitions)"
+            answer = "joined, another member keeps the partitions"
+        else:
+            answer = f"generation {self.generation}, assigned the partitions"
+        return f"JoinGroupResponse({answer}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetFetch:
     require_stable: bool = False  # KIP-447: wait while a transactional commit is pending
+    connection: int = 0
 
     def __str__(self) -> str:
-        return "OffsetFetch(require stable)" if self.require_stable else "OffsetFetch"
+        stable = "(require stable)" if self.require_stable else ""
+        return f"OffsetFetch{stable}{_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetFetchResponse:
     offsets: tuple[int, ...]  # per partition; -1: no committed offset
+    connection: int = 0
 
     def __str__(self) -> str:
-        return f"OffsetFetchResponse(committed {_offsets(self.offsets)})"
+        return f"OffsetFetchResponse(committed {_offsets(self.offsets)}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetCommit:
     offsets: tuple[int, ...]  # the next offset to read, per partition
     generation: int
+    connection: int = 0
 
     def __str__(self) -> str:
         offsets = "offset" if len(self.offsets) == 1 else "offsets"
-        return f"OffsetCommit({offsets} {_offsets(self.offsets)}, generation {self.generation})"
+        committed = f"{offsets} {_offsets(self.offsets)}, generation {self.generation}"
+        return f"OffsetCommit({committed}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class OffsetCommitResponse:
     offsets: tuple[int, ...]
     error: str = "NONE"
+    connection: int = 0
 
     def __str__(self) -> str:
-        return f"OffsetCommitResponse({_offsets(self.offsets)}: {self.error})"
+        answer = f"{_offsets(self.offsets)}: {self.error}"
+        return f"OffsetCommitResponse({answer}){_on(self.connection)}"
 
 
 def _offsets(offsets: tuple[int, ...]) -> str:
@@ -577,18 +589,20 @@ class TxnOffsetCommit:
     generation: int  # -1: sent without the consumer's group metadata (before KIP-447)
     attempt: int
     member_generation: int  # ghost: the sender's generation, sent or not
+    connection: int = 0
 
     def __str__(self) -> str:
         generation = "" if self.generation < 0 else f", generation {self.generation}"
-        return f"TxnOffsetCommit(offset {self.offset}{generation})"
+        return f"TxnOffsetCommit(offset {self.offset}{generation}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)
 class TxnOffsetCommitResponse:
     error: str = "NONE"
+    connection: int = 0
 
     def __str__(self) -> str:
-        return f"TxnOffsetCommitResponse({self.error})"
+        return f"TxnOffsetCommitResponse({self.error}){_on(self.connection)}"
 
 
 # -- processor <-> external sink ------------------------------------------------

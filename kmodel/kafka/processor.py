@@ -77,9 +77,10 @@ from kmodel.kafka.topic import Topic
 
 INPUT = "input"
 REQUEST_TIMEOUT = "request.timeout.ms"
-# A request to the transaction coordinator times out: the client closes the connection
-# and sends the request again on a new one, while the first copy may still arrive.
-COORDINATOR_TIMEOUT = ("request.timeout.ms", TXN_COORDINATOR)
+# A request of the transaction to a coordinator (to the transaction coordinator, or the
+# offsets to the group coordinator) times out: the client closes the connection and
+# sends the request again on a new one, while the first copy may still arrive.
+COORDINATOR_TIMEOUT = ("request.timeout.ms", "coordinator")
 RETRY = "retry.backoff.ms"
 # Errors after which a write goes again, unchanged, to the partition's leader.
 RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
@@ -120,7 +121,10 @@ class ProcessorState(NamedTuple):
     # Acted on a PRODUCER_FENCED that no newer instance or timeout stood behind (ghost,
     # durable).
     falsely_fenced: bool = False
-    coordinator_connection: int = 0  # connections to the transaction coordinator opened
+    # Connections opened to the transaction coordinator and to the group coordinator,
+    # beyond the first.
+    coordinator_connection: int = 0
+    group_connection: int = 0
     restarts: int = 0  # (ghost, durable)
     # The output partitions' leaders and leader epochs the client knows (its metadata).
     leaders: tuple[tuple[int, int], ...] = ()
@@ -129,7 +133,14 @@ class ProcessorState(NamedTuple):
 
 class Processor(Actor[ProcessorState]):
     # The connection count too: a restarted client opens new connections, never old ones.
-    durable = ("incarnation", "fenced", "falsely_fenced", "restarts", "coordinator_connection")
+    durable = (
+        "incarnation",
+        "fenced",
+        "falsely_fenced",
+        "restarts",
+        "coordinator_connection",
+        "group_connection",
+    )
 
     def __init__(
         self, instance: int, config: ProcessorConfig, transactional_id: str, standby: bool
@@ -188,11 +199,14 @@ class Processor(Actor[ProcessorState]):
         self, state: ProcessorState, phase: str, destination: str, request: Hashable, out: Out
     ) -> ProcessorState:
         out.send(destination, request)
-        if destination == TXN_COORDINATOR:
+        if destination == TXN_COORDINATOR or isinstance(request, TxnOffsetCommit):
             out.set_timer(COORDINATOR_TIMEOUT)
         else:
             out.cancel_timer(COORDINATOR_TIMEOUT)
         return state._replace(phase=phase, requests=((destination, request),), lost=())
+
+    def _join(self, state: ProcessorState, phase: str, out: Out) -> ProcessorState:
+        return self._ask(state, phase, GROUP, JoinGroup(state.group_connection), out)
 
     def _init(self, state: ProcessorState, out: Out, phase: str = "init") -> ProcessorState:
         """initTransactions, or (with a producer id) a bump of this producer's own epoch
@@ -212,7 +226,7 @@ class Processor(Actor[ProcessorState]):
     def _fetch_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
         if self.config.offsets == "sink":
             return self._ask(state, "offsets", SINK, SinkOffsetFetch(), out)
-        request = OffsetFetch(require_stable=self.config.require_stable)
+        request = OffsetFetch(self.config.require_stable, state.group_connection)
         return self._ask(state, "offsets", GROUP, request, out)
 
     def _next(self, state: ProcessorState, out: Out) -> ProcessorState:
@@ -245,7 +259,7 @@ class Processor(Actor[ProcessorState]):
         return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
 
     def _commit_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
-        request = OffsetCommit((state.position + 1,), state.generation)
+        request = OffsetCommit((state.position + 1,), state.generation, state.group_connection)
         return self._ask(state, "committing", GROUP, request, out)
 
     # -- answers ---------------------------------------------------------------------
@@ -258,12 +272,12 @@ class Processor(Actor[ProcessorState]):
         sender = self._partition_led_by(sender)
         if not any(destination == sender for destination, _ in state.requests):
             return state  # not an answer to anything this instance is waiting for
-        if isinstance(message, InitProducerIdResponse | TxnResponse):
-            if message.connection != state.coordinator_connection:
-                return state  # on a connection the client closed: it never arrives
+        if sender in (TXN_COORDINATOR, GROUP) and message.connection != _connection(state, sender):
+            return state  # on a connection the client closed: it never arrives
+        if isinstance(message, InitProducerIdResponse | TxnResponse | TxnOffsetCommitResponse):
             out.cancel_timer(COORDINATOR_TIMEOUT)
-            if message.unfounded:
-                state = state._replace(falsely_fenced=True)
+        if getattr(message, "unfounded", False):
+            state = state._replace(falsely_fenced=True)
         if isinstance(message, ProduceResponse):
             return self._produced(state, sender, message, out)
         phase = state.phase
@@ -278,7 +292,7 @@ class Processor(Actor[ProcessorState]):
             if phase == "bumping":
                 return self._after_abort(state, out)
             if state.generation < 0:
-                return self._ask(state, "joining", GROUP, JoinGroup(), out)
+                return self._join(state, "joining", out)
             return self._fetch_offsets(state, out)
         if isinstance(message, OffsetFetchResponse):  # the input has one partition
             return self._next(state._replace(position=max(message.offsets[0], 0)), out)
@@ -318,7 +332,7 @@ class Processor(Actor[ProcessorState]):
         """Fenced: close the producer and rejoin the group (it may get the partition back)."""
         out.cancel_timer(REQUEST_TIMEOUT)
         state = state._replace(fenced=True, leaving=False)
-        return self._ask(state, "fenced", GROUP, JoinGroup(), out)
+        return self._join(state, "fenced", out)
 
     def _begin(self, state: ProcessorState, record: int, out: Out) -> ProcessorState:
         attempts = state.attempts + 1
@@ -342,6 +356,7 @@ class Processor(Actor[ProcessorState]):
                 state.generation if self.config.group_metadata else -1,
                 state.attempt,
                 member_generation=state.generation,
+                connection=state.group_connection,
             )
             return self._ask(state, "offsets-commit", GROUP, commit, out)
         if answer.epoch != state.epoch:  # KIP-890: a new epoch starts its sequences at 0
@@ -468,10 +483,13 @@ class Processor(Actor[ProcessorState]):
         if timer == COORDINATOR_TIMEOUT:
             # A new connection; the request goes again on it, and the first copy may
             # still arrive on the old one, whose answers the client never sees.
-            connection = state.coordinator_connection + 1
             ((destination, request),) = state.requests
+            connection = _connection(state, destination) + 1
+            field = (
+                "coordinator_connection" if destination == TXN_COORDINATOR else "group_connection"
+            )
+            state = state._replace(**{field: connection})
             request = dataclasses.replace(request, connection=connection)
-            state = state._replace(coordinator_connection=connection)
             return self._ask(state, state.phase, destination, request, out)
         if timer == REQUEST_TIMEOUT:
             # The client drops the connection: late answers are ignored; abort.
@@ -488,8 +506,9 @@ class Processor(Actor[ProcessorState]):
 
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
         if timer == COORDINATOR_TIMEOUT:
+            ((destination, _),) = state.requests
             return (
-                "request.timeout.ms expires at the transaction coordinator: closes the "
+                f"request.timeout.ms expires for a request to the {destination}: closes the "
                 "connection and sends the request again on a new one"
             )
         if timer == REQUEST_TIMEOUT and self.config.resend_on_timeout:
@@ -512,6 +531,13 @@ class Processor(Actor[ProcessorState]):
             # stored position back rather than write again.
             state = state._replace(phase="offsets", requests=((SINK, SinkOffsetFetch()),))
         return state._replace(lost=tuple(sorted(state.lost + (peer,))))
+
+
+def _connection(state: ProcessorState, peer: str) -> int:
+    """The connection to a coordinator the client uses now (0 to any other peer)."""
+    if peer == TXN_COORDINATOR:
+        return state.coordinator_connection
+    return state.group_connection if peer == GROUP else 0
 
 
 def _session(state: ProcessorState) -> int:

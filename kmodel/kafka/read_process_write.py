@@ -90,13 +90,16 @@ class ReadProcessWrite(ActorSystem):
             properties=lambda system: transaction_contracts(system, config),
             topology=_topology([actor.name for actor in actors]),
             reconnects=[
-                pair for app in apps for pair in ((app, TXN_COORDINATOR), (TXN_COORDINATOR, app))
+                pair
+                for app in apps
+                for coordinator in (TXN_COORDINATOR, GROUP)
+                for pair in ((app, coordinator), (coordinator, app))
             ],
         )
 
     def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
-        """An instance's requests to the transaction coordinator, and the answers, travel
-        on the connection they name: a request that timed out goes again on a new one."""
+        """An instance's requests to the coordinators, and the answers, travel on the
+        connection they name: a request that timed out goes again on a new one."""
         return getattr(message, "connection", 0)
 
     def settings(self) -> dict:
