@@ -31,7 +31,7 @@ PINNED_STATES = {
     "amo-producer-crash-before-send": 113,
     "amo-network-failure-during-send": 102,
     "amo-consumer-crash-after-commit": 224,
-    "alo-duplicate-producer-retry": 336,
+    "alo-duplicate-producer-retry": 696,
     "alo-duplicate-consumer-redelivery": 546,
     "page-cache-loss": 572,
     "acks1-leader-failover": 5_210,
@@ -89,7 +89,7 @@ PINNED_STATES = {
     "eos-replicated-unclean-election": 113_211,
     "hw-maximal-isr": 87_675,
     "power-loss-flush-every-write": 40_203,
-    "truncation-high-watermark": 42_650,
+    "truncation-high-watermark": 42_662,
     "consumer-offset-out-of-range-rereads": 747_665,
     "consumer-kip-320-validates-position": 804_075,
 }

@@ -679,4 +679,5 @@ def _produce_response(request: ProduceRequest, error: str, offset: int) -> Produ
         offset if error == "NONE" else -1,
         request.producer_epoch,
         request.sequence,
+        request.connection,
     )

@@ -79,6 +79,7 @@ class ProduceRequest:
     producer_epoch: int = 0
     transactional_id: str = ""  # "": not a transactional write
     transaction: int = 0  # ghost: the application's transaction attempt
+    connection: int = 0  # the client's connection to the broker (0: its first)
 
     def __str__(self) -> str:
         if self.transactional_id:
@@ -88,7 +89,9 @@ class ProduceRequest:
             )
         idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
         retry = f", retry {self.attempt}" if self.attempt else ""
-        return f"ProduceRequest(r{self.record}{idem}, acks={self.acks}{retry})"
+        return (
+            f"ProduceRequest(r{self.record}{idem}, acks={self.acks}{retry}){_on(self.connection)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +106,14 @@ class ProduceResponse:
     offset: int = -1
     producer_epoch: int = 0
     sequence: int = -1
+    connection: int = 0  # the connection of the request it answers
 
     def __str__(self) -> str:
         if self.error == "NONE":
-            return f"ProduceResponse(r{self.record} at offset {self.offset})"
-        return f"ProduceResponse(r{self.record}: {self.error})"
+            answer = f"r{self.record} at offset {self.offset}"
+        else:
+            answer = f"r{self.record}: {self.error}"
+        return f"ProduceResponse({answer}){_on(self.connection)}"
 
 
 # -- replication --------------------------------------------------------------

@@ -60,7 +60,18 @@ class Pipeline(ActorSystem):
             properties=lambda system: contracts(system, config.records, topic),
             topology=_topology([actor.name for actor in actors]),
             crash_groups=brokers.crash_groups,
+            reconnects=[
+                pair
+                for broker in brokers.actors
+                if broker.name.startswith("broker")
+                for pair in (("producer", broker.name), (broker.name, "producer"))
+            ],
         )
+
+    def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
+        """The producer's requests and their answers travel on the connection they name:
+        after a request timeout, a new one."""
+        return getattr(message, "connection", 0)
 
     def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
         """Only the ZooKeeper controller's LeaderAndIsr requests to a broker may be lost."""

@@ -8,12 +8,12 @@ record (so a crash resends whatever was not acknowledged, at-least-once).
 The client keeps up to `max.in.flight.requests.per.connection` requests
 outstanding. A request timeout makes the outcome ambiguous, exactly as in
 Kafka: the client drops the connection, so every request in flight is retried
-(a new attempt) and any late answer to an old attempt is ignored, though the
-broker may well have written it. With `enable.idempotence` each record
-carries the producer id and a per-partition sequence number, and the broker
-drops a retry it has already written. Once a record's retries are used up the
-send fails, and the application gives up on it or sends it again as a new
-record.
+(a new attempt) on a new connection and any late answer to an old attempt is
+ignored, though the broker may well write it, before or after the retry. With
+`enable.idempotence` each record carries the producer id and a per-partition
+sequence number, and the broker drops a retry it has already written. Once a
+record's retries are used up the send fails, and the application gives up on
+it or sends it again as a new record.
 
 Records are keyed: record r goes to partition (r − 1) mod P of the topic, as
 a keyed record always goes to its key's partition. The client knows each
@@ -79,6 +79,7 @@ class ProducerState(NamedTuple):
     acked: tuple[int, ...] = ()  # records the broker acknowledged (ghost, durable)
     failed: tuple[int, ...] = ()  # records whose send finally failed (ghost, durable)
     restarts: int = 0  # (ghost, durable)
+    connection: int = 0  # connections to the brokers dropped on a request timeout so far
 
 
 class Producer(Actor[ProducerState]):
@@ -169,8 +170,11 @@ class Producer(Actor[ProducerState]):
 
     def on_timer(self, state: ProducerState, timer: Hashable, out: Out) -> ProducerState:
         # Kafka closes the connection on a request timeout: all requests in flight fail
-        # and go again to the leader the client knows (one no longer leading answers
-        # NOT_LEADER_OR_FOLLOWER, and the client then asks for fresh metadata).
+        # and go again, on a new connection, to the leader the client knows (one no
+        # longer leading answers NOT_LEADER_OR_FOLLOWER, and the client then asks for
+        # fresh metadata). A request on the old connection may still be written, before
+        # or after its retry.
+        state = state._replace(connection=state.connection + 1)
         return self._retry(state, lambda b: not (b.waiting_metadata or b.held_back), out)
 
     def _retry(
@@ -254,6 +258,7 @@ class Producer(Actor[ProducerState]):
             batch.attempt,
             self.config.acks,
             session=state.incarnation,
+            connection=state.connection,
         )
         out.send(broker_name(leader), request)
         return batch._replace(broker=leader)
