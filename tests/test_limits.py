@@ -3,6 +3,7 @@ stopped early says what it covered and names what it did not reach."""
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import kmodel.report.runner as runner
 from kmodel import cli
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
-from kmodel.core.search import Limits
+from kmodel.core.search import Limits, memory_mb, private_memory_mb
 from kmodel.jobs.run import build_system
 from kmodel.jobs.spec import load_job
 from kmodel.render.graph import GraphTooLarge, state_graph
@@ -201,3 +202,19 @@ def test_making_traces_shortest_keeps_to_the_time_limit() -> None:
     assert decided  # witnesses of the faults, at least
     if any("may not be the shortest" in note for note in result.notes):
         assert "--reduce symmetry" in " ".join(result.notes)
+
+
+def _report_memory(pipe) -> None:
+    pipe.send((memory_mb(), private_memory_mb()))
+
+
+def test_a_forked_worker_counts_only_the_memory_it_holds_alone() -> None:
+    """Pages a worker still shares with the process it was forked from are that
+    process's: counting them again stopped searches run from a large process early."""
+    held = bytearray(b"x" * (96 * 2**20))  # the parent's memory, touched
+    ours, theirs = multiprocessing.get_context("fork").Pipe()
+    worker = multiprocessing.get_context("fork").Process(target=_report_memory, args=(theirs,))
+    worker.start()
+    resident, private = ours.recv()
+    worker.join()
+    assert resident - private > 80 and len(held) > 0

@@ -10,7 +10,9 @@ and closes the level, and the coordinator merges what each decided
 then for the state itself as a portable value.
 
 Workers keep fingerprints in their visited sets, watch the deadline, their
-share of the memory limit and a halt flag the coordinator raises when a
+share of the memory limit (counting the pages they hold alone, not those
+still shared with the coordinator they were forked from) and a halt flag the
+coordinator raises when a
 limit is reached or the search is interrupted; Ctrl-C reaches only the
 coordinator, which stops them and reports what was covered.
 """
@@ -29,7 +31,7 @@ from typing import Any
 
 from kmodel.core.bfs import Cluster
 from kmodel.core.partition import Partition, Stop
-from kmodel.core.search import CLOCK_EVERY, Limits, memory_mb
+from kmodel.core.search import CLOCK_EVERY, Limits, memory_mb, private_memory_mb
 from kmodel.core.system import System
 
 REPORT_EVERY = 4 * CLOCK_EVERY  # states between two progress messages of a worker
@@ -319,8 +321,9 @@ class _Worker:
         if states >= self.next_report:
             self.next_report = states + REPORT_EVERY
             p = self.partition
-            self.pipe.send(("progress", (states, p.transitions, len(p.frontier), memory_mb())))
-            if self.memory_share is not None and memory_mb() >= self.memory_share:
+            memory = private_memory_mb()
+            self.pipe.send(("progress", (states, p.transitions, len(p.frontier), memory)))
+            if self.memory_share is not None and memory >= self.memory_share:
                 raise Stop("max_memory")
         return _next_threshold(states, self.state_share)
 
@@ -356,7 +359,7 @@ class _Worker:
 
     def totals(self) -> tuple[int, int, int, float]:
         p = self.partition
-        return len(p.parents), p.transitions, len(p.frontier), memory_mb()
+        return len(p.parents), p.transitions, len(p.frontier), private_memory_mb()
 
     def fault_profile(self) -> tuple[int, dict[str, int]]:
         return self.partition.fault_profile()

@@ -312,6 +312,18 @@ def memory_mb() -> float:
         return peak_memory_mb()
 
 
+def private_memory_mb() -> float:
+    """The memory this process alone holds (its private pages): what a forked worker
+    adds, without the pages it still shares with the process it was forked from, which
+    its resident size counts again. Its resident size where /proc cannot tell."""
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            private_kb = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+    except (OSError, ValueError, IndexError):
+        return memory_mb()
+    return private_kb / 1024
+
+
 PAGE_SIZE = resource.getpagesize()
 
 
