@@ -85,7 +85,7 @@ class ProduceRequest:
         if self.transactional_id:
             return (
                 f"ProduceRequest(r{self.record}, pid {self.producer_id}, "
-                f"epoch {self.producer_epoch}, seq {self.sequence})"
+                f"epoch {self.producer_epoch}, seq {self.sequence}){_on(self.connection)}"
             )
         idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
         retry = f", retry {self.attempt}" if self.attempt else ""

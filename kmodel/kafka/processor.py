@@ -430,6 +430,7 @@ class Processor(Actor[ProcessorState]):
                     producer_epoch=state.epoch,
                     transactional_id=self.transactional_id,
                     transaction=state.attempt,
+                    connection=state.session,
                 ),
             )
             for i, partition in enumerate(self.config.outputs)

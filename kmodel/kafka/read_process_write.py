@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
 from kmodel.core.world import ActorSystem
-from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR
+from kmodel.kafka.broker import CONTROLLER, TXN_COORDINATOR, broker_name
 from kmodel.kafka.cluster import cluster
 from kmodel.kafka.config import ReadProcessWriteConfig
 from kmodel.kafka.consumer import NAME as CONSUMER
@@ -80,6 +80,7 @@ class ReadProcessWrite(ActorSystem):
                 ]
         else:
             actors.append(Sink(config.sink_upsert, config.sink_dedup))
+        brokers = [broker_name(b) for b in range(output.brokers)] if output else []
         super().__init__(
             actors,
             network=FifoNetwork(),
@@ -92,14 +93,14 @@ class ReadProcessWrite(ActorSystem):
             reconnects=[
                 pair
                 for app in apps
-                for coordinator in (TXN_COORDINATOR, GROUP)
-                for pair in ((app, coordinator), (coordinator, app))
+                for peer in (TXN_COORDINATOR, GROUP, *brokers)
+                for pair in ((app, peer), (peer, app))
             ],
         )
 
     def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
-        """An instance's requests to the coordinators, and the answers, travel on the
-        connection they name: a request that timed out goes again on a new one."""
+        """An instance's requests to the coordinators and the brokers, and the answers,
+        travel on the connection they name: after a request timeout, a new one."""
         return getattr(message, "connection", 0)
 
     def settings(self) -> dict:
