@@ -19,6 +19,7 @@ from kmodel import cli
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
 from kmodel.core.search import Limits, memory_mb, private_memory_mb
+from kmodel.examples.two_phase_commit import TwoPhaseCommit
 from kmodel.jobs.run import build_system
 from kmodel.jobs.spec import load_job
 from kmodel.render.graph import GraphTooLarge, state_graph
@@ -218,3 +219,13 @@ def test_a_forked_worker_counts_only_the_memory_it_holds_alone() -> None:
     resident, private = ours.recv()
     worker.join()
     assert resident - private > 80 and len(held) > 0
+
+
+@pytest.mark.parametrize("search", [check_bfs, check_dfs])
+def test_max_memory_counts_what_the_search_holds_not_the_process(search) -> None:
+    """A process that already holds more than the limit (a test run, a notebook) can
+    still run a search within it; a limit below what the search needs stops it."""
+    held = bytearray(b"x" * (96 * 2**20))
+    model = TwoPhaseCommit(6)  # 50,816 states: past the first look at memory
+    assert search(model, limits=Limits(max_memory_mb=48)).complete and len(held) > 0
+    assert search(model, limits=Limits(max_memory_mb=0.001)).stop_reason == "max_memory"

@@ -342,7 +342,7 @@ class Search:
         self.next_report = states + PROGRESS_EVERY
         _, _, frontier, memory = self.cluster.running_totals()
         self.peak_memory = max(self.peak_memory, memory)
-        if limits.max_memory_mb is not None and memory >= limits.max_memory_mb:
+        if limits.max_memory_mb is not None and memory - self.start_memory >= limits.max_memory_mb:
             raise Stop("max_memory")
         if self.progress is not None:
             snapshot = Progress(

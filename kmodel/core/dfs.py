@@ -60,6 +60,7 @@ def check_dfs(
     deepest = 0
     next_check = CLOCK_EVERY
     next_report = PROGRESS_EVERY
+    start_memory = memory_mb()  # the process's before the search: max_memory is beyond it
     stop_reason = "explored"
 
     def enter(state: Hashable, key: Hashable) -> None:
@@ -89,7 +90,8 @@ def check_dfs(
                 if len(visited) >= next_report:
                     next_report += PROGRESS_EVERY
                     memory = memory_mb()
-                    if limits.max_memory_mb is not None and memory >= limits.max_memory_mb:
+                    held = memory - start_memory
+                    if limits.max_memory_mb is not None and held >= limits.max_memory_mb:
                         return "max_memory"
                     if progress is not None:
                         depth = len(path) - 1

@@ -26,7 +26,9 @@ class Limits:
     max_states: int | None = None
     max_depth: int | None = None
     max_seconds: float | None = None
-    max_memory_mb: float | None = None  # resident memory of the search, all workers together
+    # The memory the search holds, all workers together: beyond what the process held
+    # when it began, so a search run from a large process is not stopped for it.
+    max_memory_mb: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
