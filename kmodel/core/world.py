@@ -297,9 +297,10 @@ class ActorSystem(System[World, Action]):
         return "break"
 
     def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
-        """Which of the sender's connections to the receiver `message` travels on (0:
-        the first), on a pair declared in `reconnects`."""
-        return 0
+        """Which of the sender's connections to the receiver `message` travels on, on a
+        pair declared in `reconnects`: the one its `connection` field names (0, the
+        first, for a message without one)."""
+        return getattr(message, "connection", 0)
 
     # -- the System interface ----------------------------------------------
 

@@ -68,11 +68,6 @@ class Pipeline(ActorSystem):
             ],
         )
 
-    def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
-        """The producer's requests and their answers travel on the connection they name:
-        after a request timeout, a new one."""
-        return getattr(message, "connection", 0)
-
     def loss_class(self, sender: str, receiver: str, message: Hashable) -> str | None:
         """Only the ZooKeeper controller's LeaderAndIsr requests to a broker may be lost."""
         if self.config.broker.zookeeper and isinstance(message, LeaderAndIsr):

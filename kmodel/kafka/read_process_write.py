@@ -11,8 +11,6 @@ instance may stand by to take over.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 from kmodel.core.actors import Actor
 from kmodel.core.network import FifoNetwork
 from kmodel.core.world import ActorSystem
@@ -97,11 +95,6 @@ class ReadProcessWrite(ActorSystem):
                 for pair in ((app, peer), (peer, app))
             ],
         )
-
-    def connection_of(self, sender: str, receiver: str, message: Hashable) -> int:
-        """An instance's requests to the coordinators and the brokers, and the answers,
-        travel on the connection they name: after a request timeout, a new one."""
-        return getattr(message, "connection", 0)
 
     def settings(self) -> dict:
         return {**super().settings(), "records": self.config.records}
