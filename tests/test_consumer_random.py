@@ -5,40 +5,29 @@ hypothesis picks (within small bounds). `-m slow` draws five times as many mixes
 
 from __future__ import annotations
 
-import copy
-
 import pytest
+from fault_mixes import check_safety_holds as check_faults
+from fault_mixes import with_faults
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmodel.core.bfs import check_bfs
-from kmodel.core.result import Status
 from kmodel.kafka.config import CONSUMER_FAULTS
-from kmodel.kafka.model import KAFKA
 
 SAFETY = ("no-loss", "no-skip", "committed-never-back")
 FAULT_MIXES = st.lists(st.sampled_from(CONSUMER_FAULTS), min_size=1, max_size=2, unique=True)
 
 
 def at_least_once(faults: list[str], commit_mode: str) -> dict:
-    chosen = copy.deepcopy(KAFKA.defaults())
-    chosen["consumer"]["auto.offset.reset"] = "earliest"
-    chosen["consumer"]["enable.auto.commit"] = False
-    chosen["application"]["commit.mode"] = commit_mode
-    chosen["bounds"]["records"] = 1
-    for fault in faults:
-        chosen["bounds"][fault] = 1
-    return chosen
+    changes = {
+        "consumer": {"auto.offset.reset": "earliest", "enable.auto.commit": False},
+        "application": {"commit.mode": commit_mode},
+        "bounds": {"records": 1},
+    }
+    return with_faults(changes, faults)
 
 
 def check_safety_holds(faults: list[str], commit_mode: str) -> None:
-    result = check_bfs(KAFKA.build(at_least_once(faults, commit_mode)))
-    assert result.complete
-    verdicts = {p.name: p.status for p in result.properties}
-    assert {name: verdicts[name] for name in SAFETY} == dict.fromkeys(SAFETY, Status.HOLDS)
-    witnessed = {p.name: p.status for p in result.properties if p.name.startswith("witness:")}
-    assert len(witnessed) == len(faults)  # one witness per fault drawn, each reached
-    assert set(witnessed.values()) == {Status.REACHED}
+    check_faults(at_least_once(faults, commit_mode), SAFETY, faults)
 
 
 @settings(max_examples=6, deadline=None)

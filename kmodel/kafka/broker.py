@@ -69,7 +69,7 @@ from kmodel.kafka.messages import (
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
-from kmodel.kafka.producer_state import check_write, producer_entry
+from kmodel.kafka.producer_state import ProducerEntry, check_write, producer_entry, repeats
 from kmodel.kafka.topic import Topic
 from kmodel.kafka.truncation import (
     HIGH_WATERMARK,
@@ -90,6 +90,7 @@ STEP_FAULTS = {
     "shrink": "isr-shrink",
     "fetch-wait": "fetch-wait",
     "controlled-shutdown": "controlled-shutdown",
+    "expire-producer": "producer-expiry",
 }
 
 
@@ -133,12 +134,19 @@ class ReplicaState(NamedTuple):
     requested_isr: tuple[int, ...] = ()
     fetching: bool = False  # a follower's Fetch or OffsetsForLeaderEpoch is outstanding
     verifying: tuple[tuple[str, ProduceRequest], ...] = ()  # first writes being verified
+    # Per producer id being verified: (producer id, epoch, lowest sequence number seen),
+    # until a transactional batch of it is appended (Kafka's VerificationStateEntry).
+    verification: tuple[tuple[int, int, int], ...] = ()
     committed: tuple[int, ...] = ()  # records it saw below its HW while leading (ghost, durable)
     broker_epoch: int = 0  # given by the controller at registration (UNREGISTERED until then)
     epoch_start: int = 0  # a leader's log end when its leader epoch began
     replica_epochs: tuple[int, ...] = ()  # the leader's view: each follower's broker epoch
     shutting_down: bool = False  # a controlled shutdown was asked for
     clean_shutdown_epoch: int = -1  # the clean-shutdown file's broker epoch (durable)
+    # Producer ids whose state this replica expired (producer.id.expiration.ms), each with
+    # the log end offset then: its state counts only the batches appended since (durable,
+    # as Kafka's producer state snapshots are).
+    forgotten: tuple[tuple[int, int], ...] = ()
 
 
 class Broker(Actor[ReplicaState]):
@@ -151,6 +159,7 @@ class Broker(Actor[ReplicaState]):
         "leader_epoch",
         "committed",
         "clean_shutdown_epoch",
+        "forgotten",
     )
 
     def __init__(self, broker: int, config: BrokerConfig, topic: Topic, verify: bool) -> None:
@@ -208,6 +217,7 @@ class Broker(Actor[ReplicaState]):
             committed=state.committed,
             clean_shutdown_epoch=state.clean_shutdown_epoch,
             broker_epoch=0 if self.config.zookeeper else UNREGISTERED,
+            forgotten=_forgotten_within(state.forgotten, len(log)),
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
@@ -223,6 +233,11 @@ class Broker(Actor[ReplicaState]):
                     yield ("fetch-wait", index)
         if state.role != "none" and not state.shutting_down:
             yield ("controlled-shutdown",)
+        if self.config.producer_expiries:
+            for producer_id in sorted({e.producer_id for e in state.log if e.producer_id}):
+                known = self._producer_entry(state, producer_id)
+                if known is not None and not known.open:
+                    yield ("expire-producer", producer_id)
 
     def step_fault(self, state: ReplicaState, step: Hashable) -> str | None:
         return STEP_FAULTS.get(step[0])
@@ -235,6 +250,11 @@ class Broker(Actor[ReplicaState]):
         if step[0] == "fetch-wait":
             parked = state.parked[step[1]]
             return f"fetch.max.wait.ms expires: answers the {parked.requester}'s fetch empty"
+        if step[0] == "expire-producer":
+            return (
+                f"sees producer.id.expiration.ms pass with no write of producer id {step[1]}: "
+                "forgets its epoch and sequence numbers"
+            )
         return f"flushes the log to disk (offsets {state.flushed}..{len(state.log) - 1})"
 
     def on_step(self, state: ReplicaState, step: Hashable, out: Out) -> ReplicaState:
@@ -243,6 +263,9 @@ class Broker(Actor[ReplicaState]):
             return state._replace(shutting_down=True)
         if step[0] == "flush":
             return state._replace(flushed=len(state.log))
+        if step[0] == "expire-producer":
+            kept = tuple(f for f in state.forgotten if f[0] != step[1])
+            return state._replace(forgotten=kept + ((step[1], len(state.log)),))
         if step[0] == "fetch-wait":
             # The long poll times out: an empty answer carrying the current HW.
             parked = state.parked[step[1]]
@@ -323,15 +346,36 @@ class Broker(Actor[ReplicaState]):
             return state
         offset = len(state.log)
         if request.producer_id:
-            known = producer_entry(state.log, request.producer_id)
-            error, repeated = check_write(known, request.producer_epoch, request.sequence)
+            known = self._producer_entry(state, request.producer_id)
+            error, repeated = check_write(
+                known,
+                request.producer_epoch,
+                request.sequence,
+                self.config.unknown_producer_id_error,
+            )
+            since = _forgotten_since(state.forgotten, request.producer_id)
+            if since and self.config.producer_expiry_after_delivery_timeout:
+                # producer.id.expiration.ms >= delivery.timeout.ms: a retry of a batch
+                # written before the producer expired would arrive after its delivery
+                # timeout, later than any client sends it. So it came before the expiry
+                # and was recognised as the duplicate it is.
+                earlier = repeats(
+                    state.log, since, request.producer_id, request.producer_epoch, request.sequence
+                )
+                error, repeated = ("", earlier) if earlier >= 0 else (error, repeated)
+            lowest = next((v for v in state.verification if v[0] == request.producer_id), None)
+            if not error and repeated < 0 and lowest and request.sequence > lowest[2]:
+                # A lower sequence number is being verified: this batch would leave a gap.
+                error = "OUT_OF_ORDER_SEQUENCE_NUMBER"
             if error:
                 answer(error)
                 return state
             opens = request.transactional_id and not (known and known.open)
             if repeated < 0 and opens and self.verify and not verified:
                 out.send(TXN_COORDINATOR, self._verify_request(request))
-                return state._replace(verifying=state.verifying + ((sender, request),))
+                verification = _lowest_sequence(state.verification, request)
+                verifying = state.verifying + ((sender, request),)
+                return state._replace(verifying=verifying, verification=verification)
             offset = offset if repeated < 0 else repeated
         if offset == len(state.log):
             entry = Entry(
@@ -354,7 +398,8 @@ class Broker(Actor[ReplicaState]):
     def _append(self, state: ReplicaState, entry: Entry) -> ReplicaState:
         log = state.log + (entry,)
         flushed = len(log) if self.config.flush_every_write else state.flushed
-        return state._replace(log=log, flushed=flushed)
+        verification = _verified_by(state.verification, (entry,))
+        return state._replace(log=log, flushed=flushed, verification=verification)
 
     def _verified(self, state: ReplicaState, answer: VerifyTxnResponse, out: Out) -> ReplicaState:
         """The coordinator's answer: the waiting first writes go in, or are refused."""
@@ -397,7 +442,7 @@ class Broker(Actor[ReplicaState]):
         if state.role != "leader":
             out.send(sender, dataclasses.replace(done, error="NOT_LEADER_OR_FOLLOWER"))
             return state
-        known = producer_entry(state.log, marker.producer_id)
+        known = self._producer_entry(state, marker.producer_id)
         if known is not None and marker.epoch < known.epoch:
             out.send(sender, done)
             return state
@@ -476,7 +521,10 @@ class Broker(Actor[ReplicaState]):
         log = state.log + response.entries
         flushed = len(log) if self.config.flush_every_write else state.flushed
         high_watermark = max(state.high_watermark, min(response.high_watermark, len(log)))
-        state = state._replace(log=log, flushed=flushed, high_watermark=high_watermark)
+        verification = _verified_by(state.verification, response.entries)
+        state = state._replace(
+            log=log, flushed=flushed, high_watermark=high_watermark, verification=verification
+        )
         return self._fetch(state, out)
 
     def _leader_and_isr(self, state: ReplicaState, update: LeaderAndIsr, out: Out):
@@ -608,7 +656,13 @@ class Broker(Actor[ReplicaState]):
             log=state.log[:end],
             flushed=min(state.flushed, end),
             high_watermark=min(state.high_watermark, end),
+            forgotten=_forgotten_within(state.forgotten, end),
         )
+
+    def _producer_entry(self, state: ReplicaState, producer_id: int) -> ProducerEntry | None:
+        """What this replica knows of `producer_id`: its batches since it last forgot it."""
+        since = _forgotten_since(state.forgotten, producer_id)
+        return producer_entry(state.log, producer_id, since)
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
         if follower in state.isr or state.requested_isr:
@@ -668,6 +722,38 @@ def _consumer_answer(state: ReplicaState, parked: Parked, end: int) -> FetchResp
 
 def _broker_number(name: str) -> int:
     return int(name.removeprefix("broker"))
+
+
+def _lowest_sequence(
+    verification: tuple[tuple[int, int, int], ...], request: ProduceRequest
+) -> tuple[tuple[int, int, int], ...]:
+    """VerificationStateEntry.maybeUpdateLowestSequenceAndEpoch: a lower sequence number
+    of the same epoch, or any of a later epoch, becomes the one to wait for."""
+    pid, epoch, sequence = request.producer_id, request.producer_epoch, request.sequence
+    known = next((v for v in verification if v[0] == pid), None)
+    if known is not None and not ((epoch == known[1] and sequence < known[2]) or epoch > known[1]):
+        return verification
+    return tuple(v for v in verification if v[0] != pid) + ((pid, epoch, sequence),)
+
+
+def _verified_by(
+    verification: tuple[tuple[int, int, int], ...], entries: tuple[Entry, ...]
+) -> tuple[tuple[int, int, int], ...]:
+    """A transactional batch or marker appended ends its producer's verification."""
+    done = {e.producer_id for e in entries if e.transactional}
+    return tuple(v for v in verification if v[0] not in done) if done else verification
+
+
+def _forgotten_since(forgotten: tuple[tuple[int, int], ...], producer_id: int) -> int:
+    return next((since for pid, since in forgotten if pid == producer_id), 0)
+
+
+def _forgotten_within(
+    forgotten: tuple[tuple[int, int], ...], end: int
+) -> tuple[tuple[int, int], ...]:
+    """A producer forgotten stays forgotten when the log is cut to `end`: what the replica
+    appends after the cut counts again."""
+    return tuple((pid, min(since, end)) for pid, since in forgotten)
 
 
 def _produce_response(request: ProduceRequest, error: str, offset: int) -> ProduceResponse:

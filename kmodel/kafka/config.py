@@ -76,6 +76,18 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "the id whose epoch fences older instances (read-process-write needs one)",
         ),
         Setting(
+            "unknown.producer.id",
+            str,
+            "bump-epoch",
+            "what the idempotent producer does when a leader answers UNKNOWN_PRODUCER_ID (it "
+            "forgot the producer): bump-epoch (KIP-360, the Java client since 2.5) bumps its "
+            "producer epoch, starts the partition's sequence numbers again at 0 and retries; "
+            "reset-or-fail (the Java client 1.0 to 2.4) starts them again at 0 only if the "
+            "log start offset passed the last acknowledged offset (here: nothing of the "
+            "partition acknowledged yet), and fails the batch otherwise",
+            choices=("bump-epoch", "reset-or-fail"),
+        ),
+        Setting(
             "transaction.timeout.ms",
             int,
             60_000,
@@ -208,6 +220,24 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "elects from the ELR, then the last known leader (KIP-966; Kafka 4.1+ new "
             "clusters, 4.0 opt-in); 0: the last ISR member stays in the ISR (before 4.1)",
             choices=(0, 1),
+        ),
+        Setting(
+            "producer.id.expiration.ms",
+            int,
+            86_400_000,
+            "a leader forgets a producer id this long after its last write "
+            "(bounds.producer_expiries); at or above the producer's delivery.timeout.ms no "
+            "retry of an earlier batch can still arrive (KIP-854)",
+            minimum=1,
+            maximum=INT_MAX,
+        ),
+        Setting(
+            "unknown.producer.id.error",
+            bool,
+            False,
+            "a leader with no state of a producer answers UNKNOWN_PRODUCER_ID to a batch "
+            "whose sequence number is not 0 (true: Kafka 0.11 to 2.4; false: 2.5+ accepts it "
+            "with any sequence number, KIP-360)",
         ),
         Setting(
             "transaction.version",
@@ -544,6 +574,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=1,
         ),
         Setting(
+            "producer_expiries",
+            int,
+            0,
+            "times a replica sees producer.id.expiration.ms pass with no write of the "
+            "producer and forgets its producer state",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "leader_and_isr_losses",
             int,
             0,
@@ -561,6 +600,7 @@ class ProducerConfig:
     attempts: int  # 1 + the retries explored (delivery.timeout.ms and retries both cap it)
     max_in_flight: int
     idempotence: bool
+    bump_epoch_on_unknown_producer: bool = True  # KIP-360: unknown.producer.id = bump-epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,6 +633,9 @@ class BrokerConfig:
     eligible_leader_replicas: bool
     zookeeper: bool  # controller.mode=zookeeper: ZooKeeper sessions and LeaderAndIsr requests
     offsets_retention: str  # group-empty (KIP-211) | since-commit
+    producer_expiries: bool  # a replica may forget a producer (bounds.producer_expiries)
+    unknown_producer_id_error: bool  # before 2.5: UNKNOWN_PRODUCER_ID, not any sequence
+    producer_expiry_after_delivery_timeout: bool  # no retry outlives a producer's state
 
     @property
     def page_cache_matters(self) -> bool:
@@ -684,6 +727,14 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
             )
         )
     problems += _zookeeper_rules(broker)
+    if settings["bounds"]["producer_expiries"] and not idempotence_of(settings):
+        problems.append(
+            (
+                "bounds.producer_expiries",
+                "a broker keeps state only of idempotent or transactional producers, and this "
+                "producer is neither: set enable.idempotence = true, or producer_expiries = 0",
+            )
+        )
     if settings["consumer"]["auto.offset.reset"] == "none":
         problems.append(
             (
@@ -765,6 +816,8 @@ ONLY_FOR_KIND = {
         ("application", "on.send.failure"),
         ("bounds", "producer_crashes"),
         ("bounds", "network_failures"),
+        ("bounds", "producer_expiries"),
+        ("producer", "unknown.producer.id"),
     ),
     "read-process-write": (
         ("producer", "transaction.timeout.ms"),
@@ -886,6 +939,7 @@ PRODUCER_FAULTS = {
     "power_failures": "power-loss",
     "controlled_shutdowns": "controlled-shutdown",
     "leader_and_isr_losses": "leader-and-isr-loss",
+    "producer_expiries": "producer-expiry",
 }
 # The faults of a consumer application: in a read-process-write spec, of the consumer
 # that reads the output topic.
@@ -949,9 +1003,15 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             attempts=attempts,
             max_in_flight=producer["max.in.flight.requests.per.connection"],
             idempotence=idempotence_of(settings),
+            bump_epoch_on_unknown_producer=producer["unknown.producer.id"] == "bump-epoch",
         ),
         consumer=consumer_config(settings),
-        broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
+        broker=broker_config(
+            broker,
+            power_failures=bounds["power_failures"] > 0,
+            producer_expiries=bounds["producer_expiries"] > 0,
+            delivery_timeout_ms=producer["delivery.timeout.ms"],
+        ),
         source_commit_before_send=app["source.commit"] == "before-send",
         resend_on_failure=app["on.send.failure"] == "resend",
         sink_upsert=sink["write"] == "upsert",
@@ -964,8 +1024,14 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     )
 
 
-def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> BrokerConfig:
-    """The `[broker]` settings of a spec (Kafka's names) as the replicas read them."""
+def broker_config(
+    broker: Mapping[str, Any],
+    power_failures: bool = False,
+    producer_expiries: bool = False,
+    delivery_timeout_ms: int = 120_000,
+) -> BrokerConfig:
+    """The `[broker]` settings of a spec (Kafka's names) as the replicas read them, with
+    the faults they may meet and the producers' delivery.timeout.ms."""
     return BrokerConfig(
         replicas=broker["replication.factor"],
         min_insync=broker["min.insync.replicas"],
@@ -982,6 +1048,10 @@ def broker_config(broker: Mapping[str, Any], power_failures: bool = False) -> Br
         eligible_leader_replicas=broker["eligible.leader.replicas.version"] == 1,
         zookeeper=broker["controller.mode"] == "zookeeper",
         offsets_retention=broker["offsets.retention"],
+        producer_expiries=producer_expiries,
+        unknown_producer_id_error=broker["unknown.producer.id.error"],
+        producer_expiry_after_delivery_timeout=broker["producer.id.expiration.ms"]
+        >= delivery_timeout_ms,
     )
 
 
@@ -1024,7 +1094,11 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         records=bounds["records"],
         output=output if to_kafka else None,
         consumer=consumer_config(settings) if to_kafka and bounds["consumers"] else None,
-        broker=broker_config(broker, power_failures=bounds["power_failures"] > 0),
+        broker=broker_config(
+            broker,
+            power_failures=bounds["power_failures"] > 0,
+            delivery_timeout_ms=producer["delivery.timeout.ms"],
+        ),
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",
         transactional_id=producer["transactional.id"],

@@ -77,6 +77,15 @@ def contracts(system: ActorSystem, records: int, topic: Topic) -> list[Property[
             reads=system.reads("controller.elections"),
         ),
     ]
+    if "producer-expiry" in system.budget_keys:
+        properties.append(
+            Property.sometimes(
+                "forgotten-producer-writes",
+                lambda w: any(_writes_after_forgetting(b(w)) for b in brokers),
+                "witness: a replica appends a batch of a producer whose state it had forgotten",
+                reads=[*broker_logs, *system.reads(*(f"{name}.forgotten" for name in names))],
+            )
+        )
     if "consumer" in system.index:
         keyed = {((r - 1) % topic.partitions, r) for r in everything}
         properties += consumer_contracts(system, of, keyed)
@@ -284,6 +293,14 @@ def witnesses_of_faults(system: ActorSystem) -> Sequence[Property[World]]:
         )
         for key in system.budget_keys
     ]
+
+
+def _writes_after_forgetting(replica: Any) -> bool:
+    return any(
+        entry.producer_id == producer_id
+        for producer_id, since in replica.forgotten
+        for entry in replica.log[since:]
+    )
 
 
 def _first_occurrences_increase(records: list[int]) -> bool:

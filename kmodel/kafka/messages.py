@@ -87,7 +87,8 @@ class ProduceRequest:
                 f"ProduceRequest(r{self.record}, pid {self.producer_id}, "
                 f"epoch {self.producer_epoch}, seq {self.sequence}){_on(self.connection)}"
             )
-        idem = f", pid={self.producer_id}, seq={self.sequence}" if self.producer_id else ""
+        epoch = f", epoch={self.producer_epoch}" if self.producer_epoch else ""
+        idem = f", pid={self.producer_id}{epoch}, seq={self.sequence}" if self.producer_id else ""
         retry = f", retry {self.attempt}" if self.attempt else ""
         return (
             f"ProduceRequest(r{self.record}{idem}, acks={self.acks}{retry}){_on(self.connection)}"

@@ -53,6 +53,7 @@ from kmodel.kafka.topic import Topic
 NAME = "producer"
 REQUEST_TIMEOUT = "request.timeout.ms"
 RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+SEQUENCE_ERRORS = ("OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID")
 
 
 class Batch(NamedTuple):
@@ -65,6 +66,7 @@ class Batch(NamedTuple):
     broker: int = -1  # the broker the last attempt went to
     held_back: bool = False  # to be resent once an earlier sequence is written
     partition: int = 0
+    epoch: int = 0  # the producer epoch it carries (a KIP-360 bump renumbers it)
 
 
 class ProducerState(NamedTuple):
@@ -80,6 +82,8 @@ class ProducerState(NamedTuple):
     failed: tuple[int, ...] = ()  # records whose send finally failed (ghost, durable)
     restarts: int = 0  # (ghost, durable)
     connection: int = 0  # connections to the brokers dropped on a request timeout so far
+    epochs: tuple[int, ...] = ()  # per partition: the producer epoch its batches carry
+    acked_partitions: tuple[int, ...] = ()  # partitions with an acknowledged batch (1.0-2.4)
 
 
 class Producer(Actor[ProducerState]):
@@ -108,6 +112,7 @@ class Producer(Actor[ProducerState]):
             leaders=tuple((self.topic.replicas(p)[0], 0) for p in partitions),
             asking=metadata.nothing_asked(self.topic.partitions),
             next_sequences=(0,) * self.topic.partitions,
+            epochs=(0,) * self.topic.partitions,
         )
 
     def on_start(self, state: ProducerState, out: Out) -> ProducerState:
@@ -227,7 +232,8 @@ class Producer(Actor[ProducerState]):
         sequence number under idempotence."""
         partition = (record - 1) % self.topic.partitions
         sequence = state.next_sequences[partition] if self.config.idempotence else -1
-        batch = Batch(record, position, sequence, 0, resent, partition=partition)
+        epoch = state.epochs[partition]
+        batch = Batch(record, position, sequence, 0, resent, partition=partition, epoch=epoch)
         following = state.next_sequences[partition] + self.config.idempotence
         return state._replace(
             next_sequences=replace_at(state.next_sequences, partition, following)
@@ -237,7 +243,22 @@ class Producer(Actor[ProducerState]):
         return self._after_change(self._dispatch(state, batch, out), out)
 
     def _dispatch(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
-        """Send a new batch; unless it is done once sent, it waits for its answer."""
+        """Send a new batch; unless it is done once sent, it waits for its answer. Kafka's
+        accumulator drains a partition's batches in order, so a new batch waits behind
+        one that waits to be sent again."""
+        ahead = next(
+            (
+                b
+                for b in state.batches
+                if b.partition == batch.partition and (b.waiting_metadata or b.held_back)
+            ),
+            None,
+        )
+        if ahead is not None:
+            queued = batch._replace(
+                waiting_metadata=ahead.waiting_metadata, held_back=ahead.held_back
+            )
+            return state._replace(batches=state.batches + (queued,))
         batch = self._produce(state, batch, out)
         if self._done_once_sent(batch):
             return self._completed(state, batch, out)
@@ -258,6 +279,7 @@ class Producer(Actor[ProducerState]):
             batch.attempt,
             self.config.acks,
             session=state.incarnation,
+            producer_epoch=batch.epoch,
             connection=state.connection,
         )
         out.send(broker_name(leader), request)
@@ -296,15 +318,25 @@ class Producer(Actor[ProducerState]):
         others = tuple(b for b in state.batches if b is not batch)
         if response.error == "NONE":
             state = state._replace(batches=others, acked=_add(state.acked, batch.record))
+            if not self.config.bump_epoch_on_unknown_producer:
+                acked = _add(state.acked_partitions, batch.partition)
+                state = state._replace(acked_partitions=acked)
             state = self._completed(state, batch, out)
             # Batches held back behind this one (out of order) can go now.
             return self._retry(state, lambda b: b.held_back, out)
+        renumbered = (response.producer_epoch, response.sequence) != (batch.epoch, batch.sequence)
+        if response.error in SEQUENCE_ERRORS and renumbered:
+            # Its sequence numbers started again since this attempt went out: send it again
+            # as it is now (Kafka retries a batch whose sequence has been reset).
+            return self._retry(state, lambda b: b is batch, out)
         if response.error == "OUT_OF_ORDER_SEQUENCE_NUMBER" and any(
             b.partition == batch.partition and b.sequence < batch.sequence for b in others
         ):
             # An earlier batch is still unresolved: retry this one after it (as Kafka's
             # idempotent producer does), holding it back meanwhile.
             return self._retry(state, lambda b: b is batch, out, hold=True)
+        if response.error == "UNKNOWN_PRODUCER_ID":
+            return self._unknown_producer(state, batch, out)
         if response.error == "NOT_LEADER_OR_FOLLOWER" and self.config.attempts > 1:
             # Leadership moved: wait for the new leader's address and send again. The
             # request was answered, so no late answer can come; Kafka retries this until
@@ -318,6 +350,33 @@ class Producer(Actor[ProducerState]):
             return self._retry(state, lambda b: b is batch, out)
         state = self._failed(state._replace(batches=others), batch, out)
         return self._after_change(state, out)
+
+    def _unknown_producer(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+        """The leader forgot this producer (TransactionManager.canRetry): a KIP-360 client
+        bumps its epoch and starts the partition's sequences again at 0; a 1.0-2.4 client
+        starts them again only if the log start offset passed its last acknowledged offset
+        (here: it has none on the partition), and fails the batch otherwise, moving later
+        sequence numbers down so they stay contiguous."""
+        partition = batch.partition
+        if self.config.bump_epoch_on_unknown_producer:
+            state = _start_sequences_again(state, partition, max(state.epochs) + 1)
+        elif partition not in state.acked_partitions:
+            state = _start_sequences_again(state, partition, state.epochs[partition])
+        else:
+            later = tuple(
+                b._replace(sequence=b.sequence - 1)
+                if b.partition == partition and b.sequence > batch.sequence
+                else b
+                for b in state.batches
+                if b is not batch
+            )
+            following = state.next_sequences[partition] - 1
+            state = state._replace(
+                batches=later,
+                next_sequences=replace_at(state.next_sequences, partition, following),
+            )
+            return self._after_change(self._failed(state, batch, out), out)
+        return self._retry(state, lambda b: b.record == batch.record, out)
 
     def _completed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
         """After an acknowledgement (or a fire-and-forget send): store the source position
@@ -336,6 +395,18 @@ class Producer(Actor[ProducerState]):
             state, again = self._new_batch(state, batch.record, batch.position, batch.resent + 1)
             return self._dispatch(state, again, out)
         return self._completed(state, batch, out)
+
+
+def _start_sequences_again(state: ProducerState, partition: int, epoch: int) -> ProducerState:
+    """Renumber the partition's unfinished batches from sequence 0, in their order, under
+    `epoch` (TxnPartitionEntry.startSequencesAtBeginning)."""
+    own = sorted((b for b in state.batches if b.partition == partition), key=lambda b: b.sequence)
+    renumbered = {b: b._replace(sequence=n, epoch=epoch) for n, b in enumerate(own)}
+    return state._replace(
+        batches=tuple(renumbered.get(b, b) for b in state.batches),
+        next_sequences=replace_at(state.next_sequences, partition, len(own)),
+        epochs=replace_at(state.epochs, partition, epoch),
+    )
 
 
 def _add(records: tuple[int, ...], record: int) -> tuple[int, ...]:

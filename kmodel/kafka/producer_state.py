@@ -8,6 +8,13 @@ transaction of it is open. Kafka keeps this state beside the log and rebuilds it
 from the log after a restart or on a new leader; here it is read from the log
 every time, so every replica that holds the log holds the state, and it survives
 every failover exactly as far as the log does.
+
+A replica can also forget a producer: once `producer.id.expiration.ms` pass
+with no write of it (and no transaction of it open), Kafka drops its entry, so
+the replica's state of that producer counts only the batches appended since.
+With no state of a producer, a leader of Kafka 2.5 or later accepts its next
+batch with any sequence number (KIP-360); earlier leaders answer
+UNKNOWN_PRODUCER_ID unless the sequence number is 0.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ class ProducerEntry(NamedTuple):
     recent: tuple[tuple[int, int, int], ...]  # (offset, epoch, sequence) of the last batches
 
 
-def producer_entry(log: Sequence[Entry], producer_id: int) -> ProducerEntry | None:
-    """The state of `producer_id` after `log`, or None if the log has no batch of it."""
+def producer_entry(log: Sequence[Entry], producer_id: int, since: int = 0) -> ProducerEntry | None:
+    """The state of `producer_id` after `log` counting the batches from offset `since` on,
+    or None if there is none of it."""
     entry = None
     for offset, batch in enumerate(log):
-        if batch.producer_id != producer_id:
+        if offset < since or batch.producer_id != producer_id:
             continue
         if entry is None:
             entry = ProducerEntry(batch.producer_epoch, -1, False, ())
@@ -43,19 +51,42 @@ def producer_entry(log: Sequence[Entry], producer_id: int) -> ProducerEntry | No
         recent = (entry.recent + ((offset, batch.producer_epoch, batch.sequence),))[
             -DUPLICATE_WINDOW:
         ]
-        entry = ProducerEntry(entry.epoch, batch.sequence, bool(batch.transaction), recent)
+        entry = ProducerEntry(entry.epoch, batch.sequence, batch.transactional, recent)
     return entry
 
 
-def check_write(known: ProducerEntry | None, epoch: int, sequence: int) -> tuple[str, int]:
+def check_write(
+    known: ProducerEntry | None, epoch: int, sequence: int, unknown_producer_error: bool = False
+) -> tuple[str, int]:
     """Kafka's checks of an idempotent write: ("", offset of the batch it repeats),
-    ("", -1) for a new batch, or the error that refuses it."""
+    ("", -1) for a new batch, or the error that refuses it. `unknown_producer_error`:
+    the leader is older than Kafka 2.5 and refuses to guess a forgotten producer's
+    next sequence number."""
     if known is None:
-        return ("", -1) if sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+        if sequence == 0 or not unknown_producer_error:
+            return "", -1
+        return "UNKNOWN_PRODUCER_ID", -1
     if epoch < known.epoch:
         return "INVALID_PRODUCER_EPOCH", -1
     repeated = next((offset for offset, e, s in known.recent if (e, s) == (epoch, sequence)), None)
     if repeated is not None:
         return "", repeated
+    if epoch == known.epoch and known.last_sequence < 0 and sequence and unknown_producer_error:
+        return "UNKNOWN_PRODUCER_ID", -1  # only a marker of this epoch is left
     expected = known.last_sequence + 1 if epoch == known.epoch else 0
     return ("", -1) if sequence == expected else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+
+
+def repeats(log: Sequence[Entry], until: int, producer_id: int, epoch: int, sequence: int) -> int:
+    """The offset below `until` of the batch a write of (`producer_id`, `epoch`,
+    `sequence`) repeats, or -1."""
+    return next(
+        (
+            offset
+            for offset, batch in enumerate(log[:until])
+            if not batch.control
+            and (batch.producer_id, batch.producer_epoch, batch.sequence)
+            == (producer_id, epoch, sequence)
+        ),
+        -1,
+    )
