@@ -96,6 +96,10 @@ PINNED_STATES = {
     "idempotence-producer-id-expiration-after-delivery-timeout": 14_214,
     "idempotence-unknown-producer-id-before-kip-360": 1_242,
     "idempotence-unknown-producer-id-bumps-epoch": 1_560,
+    "idempotence-retention-during-retry-duplicates": 1_285,
+    "idempotence-retention-after-delivery-timeout": 714,
+    "idempotence-retention-before-kip-360-resets-sequence": 92,
+    "retention-outruns-consumer": 2_265,
 }
 
 
@@ -132,6 +136,12 @@ CONTRACTS = [
         "idempotence-producer-id-expires-during-retry",
         6,
         "idempotence-producer-id-expiration-after-delivery-timeout",
+    ),
+    (
+        "no-duplicate-in-log",
+        "idempotence-retention-during-retry-duplicates",
+        6,
+        "idempotence-retention-after-delivery-timeout",
     ),
     (
         "no-loss",

@@ -16,8 +16,8 @@ from kmodel.core.result import Status
 from kmodel.kafka.model import KAFKA
 
 SAFETY = ("no-duplicate-in-log", "no-acked-loss", "producer-order")
-PRODUCER_FAULTS = ("timeouts", "producer_expiries", "network_failures")
-FAULT_MIXES = st.lists(st.sampled_from(PRODUCER_FAULTS), min_size=1, max_size=3, unique=True)
+PRODUCER_FAULTS = ("timeouts", "producer_expiries", "log_retentions", "network_failures")
+FAULT_MIXES = st.lists(st.sampled_from(PRODUCER_FAULTS), min_size=1, max_size=4, unique=True)
 
 
 def idempotent(faults: list[str], broker_before_2_5: bool) -> dict:

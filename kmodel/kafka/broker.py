@@ -91,6 +91,7 @@ STEP_FAULTS = {
     "fetch-wait": "fetch-wait",
     "controlled-shutdown": "controlled-shutdown",
     "expire-producer": "producer-expiry",
+    "retention": "log-retention",
 }
 
 
@@ -117,7 +118,11 @@ class PendingAck(NamedTuple):
 
 
 class ReplicaState(NamedTuple):
-    log: tuple[Entry, ...] = ()  # durable
+    # Durable. Entries below `log_start` are deleted: no fetch reads them and no producer
+    # state counts them; they stay here, as ghosts, for the contracts to tell a deletion
+    # from a loss.
+    log: tuple[Entry, ...] = ()
+    log_start: int = 0  # the log start offset (durable)
     flushed: int = 0  # entries fsynced to disk (durable)
     high_watermark: int = 0  # the HW checkpoint (durable)
     leader_epoch: int = 0  # durable
@@ -147,6 +152,7 @@ class ReplicaState(NamedTuple):
     # the log end offset then: its state counts only the batches appended since (durable,
     # as Kafka's producer state snapshots are).
     forgotten: tuple[tuple[int, int], ...] = ()
+    wrote_for_forgotten: bool = False  # appended for a producer it had forgotten (ghost)
 
 
 class Broker(Actor[ReplicaState]):
@@ -154,12 +160,14 @@ class Broker(Actor[ReplicaState]):
 
     durable = (
         "log",
+        "log_start",
         "flushed",
         "high_watermark",
         "leader_epoch",
         "committed",
         "clean_shutdown_epoch",
         "forgotten",
+        "wrote_for_forgotten",
     )
 
     def __init__(self, broker: int, config: BrokerConfig, topic: Topic, verify: bool) -> None:
@@ -218,6 +226,8 @@ class Broker(Actor[ReplicaState]):
             clean_shutdown_epoch=state.clean_shutdown_epoch,
             broker_epoch=0 if self.config.zookeeper else UNREGISTERED,
             forgotten=_forgotten_within(state.forgotten, len(log)),
+            log_start=min(state.log_start, len(log)),
+            wrote_for_forgotten=state.wrote_for_forgotten,
         )
 
     def steps(self, state: ReplicaState) -> Iterable[Hashable]:
@@ -233,6 +243,9 @@ class Broker(Actor[ReplicaState]):
                     yield ("fetch-wait", index)
         if state.role != "none" and not state.shutting_down:
             yield ("controlled-shutdown",)
+        if self.config.log_retentions and state.role == "leader":
+            for start in range(state.log_start + 1, state.high_watermark + 1):
+                yield ("retention", start)
         if self.config.producer_expiries:
             for producer_id in sorted({e.producer_id for e in state.log if e.producer_id}):
                 known = self._producer_entry(state, producer_id)
@@ -250,6 +263,11 @@ class Broker(Actor[ReplicaState]):
         if step[0] == "fetch-wait":
             parked = state.parked[step[1]]
             return f"fetch.max.wait.ms expires: answers the {parked.requester}'s fetch empty"
+        if step[0] == "retention":
+            return (
+                f"sees log.retention.ms pass for its oldest segments: deletes offsets "
+                f"{state.log_start}..{step[1] - 1}, so the log starts at {step[1]}"
+            )
         if step[0] == "expire-producer":
             return (
                 f"sees producer.id.expiration.ms pass with no write of producer id {step[1]}: "
@@ -263,6 +281,8 @@ class Broker(Actor[ReplicaState]):
             return state._replace(shutting_down=True)
         if step[0] == "flush":
             return state._replace(flushed=len(state.log))
+        if step[0] == "retention":
+            return state._replace(log_start=step[1])
         if step[0] == "expire-producer":
             kept = tuple(f for f in state.forgotten if f[0] != step[1])
             return state._replace(forgotten=kept + ((step[1], len(state.log)),))
@@ -336,7 +356,10 @@ class Broker(Actor[ReplicaState]):
     ) -> ReplicaState:
         def answer(error: str, offset: int = -1) -> None:
             if request.acks != "0":
-                out.send(sender, _produce_response(request, error, offset))
+                # An error names the log start offset: after UNKNOWN_PRODUCER_ID a client
+                # before KIP-360 compares it with its last acknowledged offset.
+                start = state.log_start if error != "NONE" else 0
+                out.send(sender, _produce_response(request, error, offset, start))
 
         if state.role != "leader":
             answer("NOT_LEADER_OR_FOLLOWER")
@@ -353,15 +376,12 @@ class Broker(Actor[ReplicaState]):
                 request.sequence,
                 self.config.unknown_producer_id_error,
             )
-            since = _forgotten_since(state.forgotten, request.producer_id)
-            if since and self.config.producer_expiry_after_delivery_timeout:
-                # producer.id.expiration.ms >= delivery.timeout.ms: a retry of a batch
-                # written before the producer expired would arrive after its delivery
-                # timeout, later than any client sends it. So it came before the expiry
-                # and was recognised as the duplicate it is.
-                earlier = repeats(
-                    state.log, since, request.producer_id, request.producer_epoch, request.sequence
-                )
+            for start, end in self._outlived(state, request.producer_id):
+                # The leader forgot or deleted these batches only after every retry of them
+                # had timed out (log.retention.ms or producer.id.expiration.ms at least
+                # delivery.timeout.ms): a retry of one arrived before, and was recognised
+                # as the duplicate it is.
+                earlier = repeats(state.log[:end], start, request)
                 error, repeated = ("", earlier) if earlier >= 0 else (error, repeated)
             lowest = next((v for v in state.verification if v[0] == request.producer_id), None)
             if not error and repeated < 0 and lowest and request.sequence > lowest[2]:
@@ -378,6 +398,11 @@ class Broker(Actor[ReplicaState]):
                 return state._replace(verifying=verifying, verification=verification)
             offset = offset if repeated < 0 else repeated
         if offset == len(state.log):
+            if request.producer_id and known is None:
+                # A ghost for the witness: the leader writes for a producer it no longer
+                # knows, though its log held batches of it.
+                forgot = any(e.producer_id == request.producer_id for e in state.log)
+                state = state._replace(wrote_for_forgotten=state.wrote_for_forgotten or forgot)
             entry = Entry(
                 request.record,
                 request.producer_id,
@@ -467,13 +492,19 @@ class Broker(Actor[ReplicaState]):
             return state
         stable = stable_end(state.log, state.high_watermark, fetch.read_committed)
         offset = stable if fetch.offset < 0 else fetch.offset
-        if offset > len(state.log):
-            out.send(
-                sender,
-                FetchResponse(
-                    len(state.log), (), state.high_watermark, "OFFSET_OUT_OF_RANGE", fetch.session
-                ),
+        # A follower behind the log start goes on from there (Kafka's follower truncates
+        # fully and starts at the leader's log start offset).
+        deleted = offset < state.log_start and not fetch.replica
+        if offset > len(state.log) or deleted:
+            out_of_range = FetchResponse(
+                len(state.log),
+                (),
+                state.high_watermark,
+                "OFFSET_OUT_OF_RANGE",
+                fetch.session,
+                log_start=state.log_start,
             )
+            out.send(sender, out_of_range)
             return state
         if fetch.replica:
             follower = _broker_number(sender)
@@ -494,7 +525,14 @@ class Broker(Actor[ReplicaState]):
         if parked.replica:
             follower = _broker_number(parked.requester)
             if len(state.log) > offset or hw > state.told_hw[follower]:
-                response = FetchResponse(offset, state.log[offset:], hw, "NONE", parked.session)
+                response = FetchResponse(
+                    offset,
+                    state.log[offset:],
+                    hw,
+                    "NONE",
+                    parked.session,
+                    log_start=state.log_start,
+                )
                 out.send(parked.requester, response)
                 return state._replace(told_hw=replace_at(state.told_hw, follower, hw))
         else:
@@ -522,8 +560,13 @@ class Broker(Actor[ReplicaState]):
         flushed = len(log) if self.config.flush_every_write else state.flushed
         high_watermark = max(state.high_watermark, min(response.high_watermark, len(log)))
         verification = _verified_by(state.verification, response.entries)
+        log_start = max(state.log_start, min(response.log_start, len(log)))
         state = state._replace(
-            log=log, flushed=flushed, high_watermark=high_watermark, verification=verification
+            log=log,
+            flushed=flushed,
+            high_watermark=high_watermark,
+            verification=verification,
+            log_start=log_start,
         )
         return self._fetch(state, out)
 
@@ -657,12 +700,25 @@ class Broker(Actor[ReplicaState]):
             flushed=min(state.flushed, end),
             high_watermark=min(state.high_watermark, end),
             forgotten=_forgotten_within(state.forgotten, end),
+            log_start=min(state.log_start, end),
         )
 
     def _producer_entry(self, state: ReplicaState, producer_id: int) -> ProducerEntry | None:
-        """What this replica knows of `producer_id`: its batches since it last forgot it."""
-        since = _forgotten_since(state.forgotten, producer_id)
+        """What this replica knows of `producer_id`: its batches in the log, since it last
+        forgot it."""
+        since = max(state.log_start, _forgotten_since(state.forgotten, producer_id))
         return producer_entry(state.log, producer_id, since)
+
+    def _outlived(self, state: ReplicaState, producer_id: int) -> list[tuple[int, int]]:
+        """The offset ranges of batches of `producer_id` this replica no longer counts,
+        and forgot or deleted only once no retry of them could still arrive."""
+        ranges = []
+        if self.config.retention_after_delivery_timeout:
+            ranges.append((0, state.log_start))
+        if self.config.producer_expiry_after_delivery_timeout:
+            since = _forgotten_since(state.forgotten, producer_id)
+            ranges.append((state.log_start, since))
+        return [(start, end) for start, end in ranges if start < end]
 
     def _maybe_expand(self, state: ReplicaState, follower: int, out: Out) -> ReplicaState:
         if follower in state.isr or state.requested_isr:
@@ -717,7 +773,9 @@ def _consumer_answer(state: ReplicaState, parked: Parked, end: int) -> FetchResp
     entries = state.log[parked.offset : end]
     aborted = aborted_transactions(state.log, parked.offset, end) if parked.read_committed else ()
     hw = state.high_watermark
-    return FetchResponse(parked.offset, entries, hw, "NONE", parked.session, aborted)
+    return FetchResponse(
+        parked.offset, entries, hw, "NONE", parked.session, aborted, state.log_start
+    )
 
 
 def _broker_number(name: str) -> int:
@@ -756,7 +814,9 @@ def _forgotten_within(
     return tuple((pid, min(since, end)) for pid, since in forgotten)
 
 
-def _produce_response(request: ProduceRequest, error: str, offset: int) -> ProduceResponse:
+def _produce_response(
+    request: ProduceRequest, error: str, offset: int, log_start: int = 0
+) -> ProduceResponse:
     return ProduceResponse(
         request.record,
         request.attempt,
@@ -766,4 +826,5 @@ def _produce_response(request: ProduceRequest, error: str, offset: int) -> Produ
         request.producer_epoch,
         request.sequence,
         request.connection,
+        log_start,
     )

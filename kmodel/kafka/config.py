@@ -222,6 +222,16 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=(0, 1),
         ),
         Setting(
+            "log.retention.ms",
+            int,
+            604_800_000,
+            "a leader deletes its oldest segments this long after their last record was "
+            "written (bounds.log_retentions), never above its high watermark; at or above the "
+            "producer's delivery.timeout.ms no retry of a deleted batch can still arrive",
+            minimum=1,
+            maximum=LONG_MAX,
+        ),
+        Setting(
             "producer.id.expiration.ms",
             int,
             86_400_000,
@@ -574,6 +584,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=1,
         ),
         Setting(
+            "log_retentions",
+            int,
+            0,
+            "times a leader sees log.retention.ms pass for its oldest segments and deletes "
+            "them, moving its log start offset up to at most its high watermark",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "producer_expiries",
             int,
             0,
@@ -636,6 +655,8 @@ class BrokerConfig:
     producer_expiries: bool  # a replica may forget a producer (bounds.producer_expiries)
     unknown_producer_id_error: bool  # before 2.5: UNKNOWN_PRODUCER_ID, not any sequence
     producer_expiry_after_delivery_timeout: bool  # no retry outlives a producer's state
+    log_retentions: bool  # a leader may delete its oldest segments (bounds.log_retentions)
+    retention_after_delivery_timeout: bool  # no retry outlives a deleted batch
 
     @property
     def page_cache_matters(self) -> bool:
@@ -817,6 +838,7 @@ ONLY_FOR_KIND = {
         ("bounds", "producer_crashes"),
         ("bounds", "network_failures"),
         ("bounds", "producer_expiries"),
+        ("bounds", "log_retentions"),
         ("producer", "unknown.producer.id"),
     ),
     "read-process-write": (
@@ -940,6 +962,7 @@ PRODUCER_FAULTS = {
     "controlled_shutdowns": "controlled-shutdown",
     "leader_and_isr_losses": "leader-and-isr-loss",
     "producer_expiries": "producer-expiry",
+    "log_retentions": "log-retention",
 }
 # The faults of a consumer application: in a read-process-write spec, of the consumer
 # that reads the output topic.
@@ -1010,6 +1033,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             broker,
             power_failures=bounds["power_failures"] > 0,
             producer_expiries=bounds["producer_expiries"] > 0,
+            log_retentions=bounds["log_retentions"] > 0,
             delivery_timeout_ms=producer["delivery.timeout.ms"],
         ),
         source_commit_before_send=app["source.commit"] == "before-send",
@@ -1028,6 +1052,7 @@ def broker_config(
     broker: Mapping[str, Any],
     power_failures: bool = False,
     producer_expiries: bool = False,
+    log_retentions: bool = False,
     delivery_timeout_ms: int = 120_000,
 ) -> BrokerConfig:
     """The `[broker]` settings of a spec (Kafka's names) as the replicas read them, with
@@ -1052,6 +1077,8 @@ def broker_config(
         unknown_producer_id_error=broker["unknown.producer.id.error"],
         producer_expiry_after_delivery_timeout=broker["producer.id.expiration.ms"]
         >= delivery_timeout_ms,
+        log_retentions=log_retentions,
+        retention_after_delivery_timeout=broker["log.retention.ms"] >= delivery_timeout_ms,
     )
 
 

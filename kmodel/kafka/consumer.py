@@ -385,7 +385,11 @@ class Consumer(Actor[ConsumerState]):
 
     def _fetched(self, state: ConsumerState, partition: int, response: FetchResponse, out: Out):
         if response.error == "OFFSET_OUT_OF_RANGE":
-            return self._moved(state, partition, self._reset_position(), UNDEFINED)
+            # auto.offset.reset: earliest is the leader's log start offset (retention may
+            # have deleted the records before it), latest its end.
+            earliest = self.config.offset_reset == "earliest"
+            position = response.log_start if earliest else -1
+            return self._moved(state, partition, position, UNDEFINED)
         if response.error != "NONE":
             return self._ask_leader(state, partition, out)
         seen, regressions = state.high_watermarks[partition]

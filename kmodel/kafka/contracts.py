@@ -77,13 +77,14 @@ def contracts(system: ActorSystem, records: int, topic: Topic) -> list[Property[
             reads=system.reads("controller.elections"),
         ),
     ]
-    if "producer-expiry" in system.budget_keys:
+    if {"producer-expiry", "log-retention"} & set(system.budget_keys):
         properties.append(
             Property.sometimes(
                 "forgotten-producer-writes",
-                lambda w: any(_writes_after_forgetting(b(w)) for b in brokers),
-                "witness: a replica appends a batch of a producer whose state it had forgotten",
-                reads=[*broker_logs, *system.reads(*(f"{name}.forgotten" for name in names))],
+                lambda w: any(b(w).wrote_for_forgotten for b in brokers),
+                "witness: a leader appends a batch of a producer whose earlier batches it "
+                "no longer counts (expired or deleted)",
+                reads=system.reads(*(f"{name}.wrote_for_forgotten" for name in names)),
             )
         )
     if "consumer" in system.index:
@@ -293,14 +294,6 @@ def witnesses_of_faults(system: ActorSystem) -> Sequence[Property[World]]:
         )
         for key in system.budget_keys
     ]
-
-
-def _writes_after_forgetting(replica: Any) -> bool:
-    return any(
-        entry.producer_id == producer_id
-        for producer_id, since in replica.forgotten
-        for entry in replica.log[since:]
-    )
 
 
 def _first_occurrences_increase(records: list[int]) -> bool:

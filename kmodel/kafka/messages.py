@@ -108,6 +108,7 @@ class ProduceResponse:
     producer_epoch: int = 0
     sequence: int = -1
     connection: int = 0  # the connection of the request it answers
+    log_start: int = 0  # the partition's log start offset
 
     def __str__(self) -> str:
         if self.error == "NONE":
@@ -149,6 +150,7 @@ class FetchResponse:
     # read_committed: the aborted transactions the entries overlap, as (producer id, first
     # offset), from the leader's aborted transaction index
     aborted: tuple[tuple[int, int], ...] = ()
+    log_start: int = 0  # the leader's log start offset
 
     def __str__(self) -> str:
         if self.error != "NONE":

@@ -83,7 +83,9 @@ class ProducerState(NamedTuple):
     restarts: int = 0  # (ghost, durable)
     connection: int = 0  # connections to the brokers dropped on a request timeout so far
     epochs: tuple[int, ...] = ()  # per partition: the producer epoch its batches carry
-    acked_partitions: tuple[int, ...] = ()  # partitions with an acknowledged batch (1.0-2.4)
+    # per partition: the offset of the last acknowledged batch (-1: none), which a client
+    # before KIP-360 compares with the log start offset on UNKNOWN_PRODUCER_ID
+    acked_offsets: tuple[int, ...] = ()
 
 
 class Producer(Actor[ProducerState]):
@@ -113,6 +115,7 @@ class Producer(Actor[ProducerState]):
             asking=metadata.nothing_asked(self.topic.partitions),
             next_sequences=(0,) * self.topic.partitions,
             epochs=(0,) * self.topic.partitions,
+            acked_offsets=(-1,) * self.topic.partitions,
         )
 
     def on_start(self, state: ProducerState, out: Out) -> ProducerState:
@@ -319,8 +322,9 @@ class Producer(Actor[ProducerState]):
         if response.error == "NONE":
             state = state._replace(batches=others, acked=_add(state.acked, batch.record))
             if not self.config.bump_epoch_on_unknown_producer:
-                acked = _add(state.acked_partitions, batch.partition)
-                state = state._replace(acked_partitions=acked)
+                last = max(state.acked_offsets[batch.partition], response.offset)
+                acked = replace_at(state.acked_offsets, batch.partition, last)
+                state = state._replace(acked_offsets=acked)
             state = self._completed(state, batch, out)
             # Batches held back behind this one (out of order) can go now.
             return self._retry(state, lambda b: b.held_back, out)
@@ -336,7 +340,7 @@ class Producer(Actor[ProducerState]):
             # idempotent producer does), holding it back meanwhile.
             return self._retry(state, lambda b: b is batch, out, hold=True)
         if response.error == "UNKNOWN_PRODUCER_ID":
-            return self._unknown_producer(state, batch, out)
+            return self._unknown_producer(state, batch, response.log_start, out)
         if response.error == "NOT_LEADER_OR_FOLLOWER" and self.config.attempts > 1:
             # Leadership moved: wait for the new leader's address and send again. The
             # request was answered, so no late answer can come; Kafka retries this until
@@ -351,16 +355,18 @@ class Producer(Actor[ProducerState]):
         state = self._failed(state._replace(batches=others), batch, out)
         return self._after_change(state, out)
 
-    def _unknown_producer(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
+    def _unknown_producer(
+        self, state: ProducerState, batch: Batch, log_start: int, out: Out
+    ) -> ProducerState:
         """The leader forgot this producer (TransactionManager.canRetry): a KIP-360 client
         bumps its epoch and starts the partition's sequences again at 0; a 1.0-2.4 client
         starts them again only if the log start offset passed its last acknowledged offset
-        (here: it has none on the partition), and fails the batch otherwise, moving later
+        (retention deleted its batches), and fails the batch otherwise, moving later
         sequence numbers down so they stay contiguous."""
         partition = batch.partition
         if self.config.bump_epoch_on_unknown_producer:
             state = _start_sequences_again(state, partition, max(state.epochs) + 1)
-        elif partition not in state.acked_partitions:
+        elif state.acked_offsets[partition] < log_start:
             state = _start_sequences_again(state, partition, state.epochs[partition])
         else:
             later = tuple(

@@ -9,7 +9,8 @@ from the log after a restart or on a new leader; here it is read from the log
 every time, so every replica that holds the log holds the state, and it survives
 every failover exactly as far as the log does.
 
-A replica can also forget a producer: once `producer.id.expiration.ms` pass
+A replica counts only the batches from its log start offset on (retention
+deletes the rest), and can also forget a producer: once `producer.id.expiration.ms` pass
 with no write of it (and no transaction of it open), Kafka drops its entry, so
 the replica's state of that producer counts only the batches appended since.
 With no state of a producer, a leader of Kafka 2.5 or later accepts its next
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from kmodel.kafka.messages import Entry
+from kmodel.kafka.messages import Entry, ProduceRequest
 
 DUPLICATE_WINDOW = 5  # batches per producer id the broker remembers to drop retries
 
@@ -77,16 +78,18 @@ def check_write(
     return ("", -1) if sequence == expected else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
 
 
-def repeats(log: Sequence[Entry], until: int, producer_id: int, epoch: int, sequence: int) -> int:
-    """The offset below `until` of the batch a write of (`producer_id`, `epoch`,
-    `sequence`) repeats, or -1."""
+def repeats(log: Sequence[Entry], start: int, request: ProduceRequest) -> int:
+    """The offset from `start` on of the batch in `log` that `request` is a retry of, or
+    -1. Known by the record it carries (a ghost): a new batch may well reuse the
+    producer id, epoch and sequence number of one the leader deleted."""
+    key = (request.record, request.producer_id, request.producer_epoch, request.sequence)
     return next(
         (
             offset
-            for offset, batch in enumerate(log[:until])
-            if not batch.control
-            and (batch.producer_id, batch.producer_epoch, batch.sequence)
-            == (producer_id, epoch, sequence)
+            for offset, batch in enumerate(log)
+            if offset >= start
+            and not batch.control
+            and (batch.record, batch.producer_id, batch.producer_epoch, batch.sequence) == key
         ),
         -1,
     )
