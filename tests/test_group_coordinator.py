@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kmodel.core.actors import Out
-from kmodel.kafka.coordinator import GroupCoordinator
-from kmodel.kafka.messages import OffsetCommit
+from kmodel.kafka.coordinator import GroupCoordinator, sticky_assignment
+from kmodel.kafka.messages import JoinGroup, JoinGroupResponse, OffsetCommit
 
 RETENTION = ("retention",)
 
@@ -34,3 +34,38 @@ def test_an_empty_group_loses_its_offsets_under_kip_211() -> None:
     state = coordinator.on_step(state, ("evict",), Out())
     assert not state.member
     assert coordinator.on_step(state, RETENTION, Out()).committed == (-1,)
+
+
+@pytest.mark.parametrize(
+    ("owners", "live", "partitions", "assignment"),
+    [
+        ((), ("consumer", "consumer-2"), 1, ("consumer",)),
+        ((), ("consumer", "consumer-2"), 2, ("consumer", "consumer-2")),
+        (("consumer", "consumer-2"), ("consumer-2",), 2, ("consumer-2", "consumer-2")),
+        (("consumer-2", "consumer-2"), ("consumer", "consumer-2"), 2, ("consumer-2", "consumer")),
+        (("consumer",), ("consumer", "consumer-2"), 1, ("consumer",)),
+        (("consumer",), (), 1, ("",)),
+    ],
+)
+def test_a_sticky_assignment_keeps_live_owners_and_balances(
+    owners, live, partitions, assignment
+) -> None:
+    assert sticky_assignment(owners, live, partitions) == assignment
+
+
+def test_a_group_of_two_gives_an_evicted_members_partition_to_the_other() -> None:
+    coordinator = GroupCoordinator(consumers=("consumer", "consumer-2"))
+    state = coordinator.first_state()
+    assert state.owners == ("consumer",)
+    out = Out()
+    state = coordinator.on_step(state, ("evict", "consumer"), out)
+    assert (state.owners, state.live, state.generation) == (("consumer-2",), ("consumer-2",), 2)
+    assert out.sends == [("consumer-2", JoinGroupResponse(2, 0, (0,)))]
+    # The evicted member's commit is refused; rejoining starts a new generation.
+    out = Out()
+    state = coordinator.on_message(state, "consumer", OffsetCommit((1,), 1), out)
+    assert out.sends[0][1].error == "ILLEGAL_GENERATION"
+    out = Out()
+    state = coordinator.on_message(state, "consumer", JoinGroup(), out)
+    assert state.generation == 3 and state.owners == ("consumer-2",)
+    assert ("consumer", JoinGroupResponse(3, 0, ())) in out.sends

@@ -100,6 +100,8 @@ PINNED_STATES = {
     "idempotence-retention-after-delivery-timeout": 714,
     "idempotence-retention-before-kip-360-resets-sequence": 92,
     "retention-outruns-consumer": 2_265,
+    "group-zombie-processes-after-reassignment": 3_926,
+    "group-evicted-member-rejoins": 3_276,
 }
 
 
@@ -156,6 +158,12 @@ CONTRACTS = [
         "offsets-expire-while-group-active",
         24,
         "offsets-kept-while-group-active",
+    ),
+    (
+        "no-duplicate-effect",
+        "group-zombie-processes-after-reassignment",
+        21,
+        "group-evicted-member-rejoins",
     ),
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
     ("no-duplicate-effect", "eos-timeout-resend-duplicates", 20, "eos-abort-seeks-to-committed"),

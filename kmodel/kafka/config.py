@@ -453,9 +453,10 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             int,
             1,
             "consumers reading the topic written: the producer's, or the read-process-write "
-            "output (0: check the producing side only)",
+            "output (0: check the producing side only; 2: a group of two members sharing "
+            "the producer's topic)",
             minimum=0,
-            maximum=1,
+            maximum=2,
         ),
         Setting(
             "fetch_waits",
@@ -900,6 +901,14 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
                 settings["bounds"]["consumers"] and settings["application"]["output"] == "kafka"
             )
         ]
+        if settings["bounds"]["consumers"] > 1:
+            problems.append(
+                (
+                    "bounds.consumers",
+                    "one consumer reads the read-process-write output here; a group of two "
+                    'members is modelled for application.kind = "producer"',
+                )
+            )
         if settings["bounds"]["consumers"] and settings["application"]["output"] != "kafka":
             problems.append(
                 (

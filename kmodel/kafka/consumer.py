@@ -43,6 +43,10 @@ notices a truncation only as OFFSET_OUT_OF_RANGE and applies `auto.offset.reset`
 and a position still inside the new log passes over the records written there.
 Committed offsets carry no leader epoch here, so a position from an OffsetFetch
 is not validated until the consumer reads a record.
+
+In a group of several consumers each reads and commits only the partitions the
+group coordinator assigned it, and a new assignment starts it over from the
+committed offsets.
 """
 
 from __future__ import annotations
@@ -107,15 +111,32 @@ class ConsumerState(NamedTuple):
     high_watermarks: tuple[tuple[int, int], ...] = ()
     restarts: int = 0  # (ghost, durable)
     truncations: int = 0  # positions moved after the log was truncated under them (ghost, durable)
+    assigned: tuple[bool, ...] = ()  # per partition: assigned to this member
+    # A new generation's assignment heard mid-loop: (generation, partitions), taken up at
+    # the next poll (the eager protocol rejoins inside poll()).
+    reassignment: tuple = ()
+    # In a group of several consumers: each (partition, position) it started from, for the
+    # contract to check against what any member processed (ghost, durable).
+    starts: tuple[tuple[int, int], ...] = ()
 
 
 class Consumer(Actor[ConsumerState]):
-    durable = ("processed", "skipped", "high_watermarks", "restarts", "truncations")
+    durable = ("processed", "skipped", "high_watermarks", "restarts", "truncations", "starts")
 
-    def __init__(self, config: ConsumerConfig, topic: Topic) -> None:
-        super().__init__(NAME)
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        topic: Topic,
+        name: str = NAME,
+        first_partitions: tuple[int, ...] | None = None,
+    ) -> None:
+        """`first_partitions`: in a group of several consumers, the partitions this member
+        owns at the start (None: the only member, which reads them all)."""
+        super().__init__(name, kind=NAME)
         self.config = config
         self.topic = topic
+        self.first_partitions = first_partitions
+        self.shared = first_partitions is not None
 
     def initial_state(self) -> ConsumerState:
         """Knowing only where each partition was created: its first replica leads."""
@@ -128,14 +149,20 @@ class Consumer(Actor[ConsumerState]):
             offset_epochs=(UNDEFINED,) * self.topic.partitions,
             validation=(FETCHING,) * self.topic.partitions,
             high_watermarks=((0, 0),) * self.topic.partitions,
+            assigned=(not self.shared,) * self.topic.partitions,
         )
 
     def first_state(self) -> ConsumerState:
         """The pipeline starts with the consumer already in the group (generation 1)
         and no committed offset, so it starts where auto.offset.reset says."""
-        fresh = self.initial_state()
+        fresh = self.initial_state()._replace(assigned=self._mask(self.first_partitions))
         reset = (self._reset_position(),) * self.topic.partitions
         return fresh._replace(phase="polling", generation=1, positions=reset)
+
+    def _mask(self, partitions: tuple[int, ...] | None) -> tuple[bool, ...]:
+        """Which partitions are assigned, from a list of them (None: all)."""
+        every = range(self.topic.partitions)
+        return tuple(partitions is None or p in partitions for p in every)
 
     def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
         if state.phase == "joining":
@@ -192,7 +219,9 @@ class Consumer(Actor[ConsumerState]):
         elif state.commit_after:
             yield ("commit",)
             return
-        if self._to_fetch(state) or self._to_validate(state):
+        if state.reassignment:
+            yield ("reassigned",)
+        elif self._to_fetch(state) or self._to_validate(state):
             yield ("poll",)
 
     def _to_fetch(self, state: ConsumerState) -> list[int]:
@@ -203,12 +232,14 @@ class Consumer(Actor[ConsumerState]):
             for p, (fetching, validation, (leader, _)) in enumerate(
                 zip(state.fetching, state.validation, state.leaders, strict=True)
             )
-            if not fetching and validation == FETCHING and leader >= 0
+            if not fetching and validation == FETCHING and leader >= 0 and state.assigned[p]
         ]
 
     def _to_validate(self, state: ConsumerState) -> list[int]:
         """The partitions whose position a poll validates first (KIP-320)."""
-        return [p for p, v in enumerate(state.validation) if v == AWAIT_VALIDATION]
+        return [
+            p for p, v in enumerate(state.validation) if v == AWAIT_VALIDATION and state.assigned[p]
+        ]
 
     def describe_step(self, state: ConsumerState, step: Hashable) -> str:
         if step[0] == "process":
@@ -218,6 +249,8 @@ class Consumer(Actor[ConsumerState]):
             return f"commits {_shown(state.positions)}"
         if step[0] == "rejoin":
             return "rejoins the group, having processed what the failed commit covered"
+        if step[0] == "reassigned":
+            return "polls: takes up the new generation's assignment, from the committed offsets"
         wheres = []
         for p in self._to_fetch(state):
             position = state.positions[p]
@@ -246,8 +279,11 @@ class Consumer(Actor[ConsumerState]):
             return self._commit(state._replace(commit_after=False), state.positions, out)
         if step[0] == "rejoin":
             return self._rejoin(state, out)
+        if step[0] == "reassigned":
+            return self._take_assignment(state, *state.reassignment, out)
         if self.config.auto_commit and state.auto_commit_from:
-            out.send(COORDINATOR, OffsetCommit(state.auto_commit_from, state.generation))
+            offsets = self._own(state, state.auto_commit_from)
+            out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
             state = state._replace(auto_commit_from=())
         validation = list(state.validation)
         for p in self._to_validate(state):
@@ -281,16 +317,19 @@ class Consumer(Actor[ConsumerState]):
 
     def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse):
-            out.send(COORDINATOR, OffsetFetch())
-            # A new generation starts over from the committed offsets; the ghost
-            # fields (the durable ones) and the known leaders carry over.
-            return self._fresh(state)._replace(
-                phase="offsets", generation=message.generation, leaders=state.leaders
+            busy = state.phase == "committing" or (
+                state.phase == "polling"
+                and (state.in_hand or state.commit_after or state.rejoin_after)
             )
+            if self.shared and busy:
+                # A rebalance the member joins at its next poll, once the records in hand
+                # are processed (and committed).
+                return state._replace(reassignment=(message.generation, message.partitions))
+            return self._take_assignment(state, message.generation, message.partitions, out)
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
             reset = self._reset_position()
             starts = tuple(offset if offset >= 0 else reset for offset in message.offsets)
-            return _resume(state._replace(phase="polling"), starts)
+            return self._resume(state._replace(phase="polling"), starts)
         if isinstance(message, FetchResponse):
             partition = self.topic.partition_of(int(sender.removeprefix("broker")))
             if (
@@ -312,6 +351,8 @@ class Consumer(Actor[ConsumerState]):
                 processed=state.processed + ((partition, offset),),
             )
         if isinstance(message, OffsetCommitResponse):
+            if self.shared and message.generation != state.generation:
+                return state  # of a generation it has already left for a newer one
             if message.error in RETRIABLE_COMMIT_ERRORS:
                 # commitSync retries until it succeeds; a commitAsync callback hears the
                 # error, and a later commit covers it unless the application retries.
@@ -381,7 +422,7 @@ class Consumer(Actor[ConsumerState]):
             offset_epochs=replace_at(state.offset_epochs, partition, epoch),
             truncations=state.truncations + 1,
         )
-        return _resume(state, replace_at(state.positions, partition, position))
+        return self._resume(state, replace_at(state.positions, partition, position))
 
     def _fetched(self, state: ConsumerState, partition: int, response: FetchResponse, out: Out):
         if response.error == "OFFSET_OUT_OF_RANGE":
@@ -400,7 +441,7 @@ class Consumer(Actor[ConsumerState]):
             high_watermarks=replace_at(state.high_watermarks, partition, watermark)
         )
         if state.positions[partition] < 0:  # "latest" resolved to an offset
-            state = _resume(state, replace_at(state.positions, partition, response.offset))
+            state = self._resume(state, replace_at(state.positions, partition, response.offset))
         records = consumable(response.offset, response.entries, response.aborted)
         end = response.offset + len(response.entries)
         kept = {offset for offset, _ in records}
@@ -425,6 +466,23 @@ class Consumer(Actor[ConsumerState]):
             return self._commit(state, positions, out)
         return state._replace(commit_after=True)
 
+    def _take_assignment(
+        self,
+        state: ConsumerState,
+        generation: int,
+        partitions: tuple[int, ...] | None,
+        out: Out,
+    ) -> ConsumerState:
+        """A new generation starts over from the committed offsets; the ghost fields (the
+        durable ones) and the known leaders carry over."""
+        out.send(COORDINATOR, OffsetFetch())
+        return self._fresh(state)._replace(
+            phase="offsets",
+            generation=generation,
+            leaders=state.leaders,
+            assigned=self._mask(partitions),
+        )
+
     def _rejoin(self, state: ConsumerState, out: Out) -> ConsumerState:
         """Join the group again, dropping what was polled and not processed."""
         out.send(COORDINATOR, JoinGroup())
@@ -432,20 +490,36 @@ class Consumer(Actor[ConsumerState]):
             phase="joining", in_hand=(), writing=False, commit_after=False, rejoin_after=False
         )
 
+    def _own(self, state: ConsumerState, offsets: tuple[int, ...]) -> tuple[int, ...]:
+        """The offsets a member commits: its own partitions' (-1: not committed here)."""
+        if not self.shared:
+            return offsets
+        return tuple(o if mine else -1 for o, mine in zip(offsets, state.assigned, strict=True))
+
+    def _resume(self, state: ConsumerState, positions: tuple[int, ...]) -> ConsumerState:
+        """Move to `positions`, noting whether that passes an offset never processed: by
+        this consumer, or (in a group of several) where it started, for the contract to
+        judge against every member."""
+        if self.shared:
+            started = {
+                (p, position)
+                for p, position in enumerate(positions)
+                if position > 0 and state.assigned[p]
+            }
+            return state._replace(
+                positions=positions, starts=tuple(sorted(set(state.starts) | started))
+            )
+        missed = any(
+            position > 0 and not {(p, o) for o in range(position)} <= set(state.processed)
+            for p, position in enumerate(positions)
+        )
+        return state._replace(positions=positions, skipped=state.skipped or missed)
+
     def _commit(self, state: ConsumerState, offsets: tuple[int, ...], out: Out) -> ConsumerState:
-        out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
+        out.send(COORDINATOR, OffsetCommit(self._own(state, offsets), state.generation))
         if self.config.commit_async:
             return state
         return state._replace(phase="committing")
-
-
-def _resume(state: ConsumerState, positions: tuple[int, ...]) -> ConsumerState:
-    """Move to `positions`, noting whether that passes an offset never processed."""
-    missed = any(
-        position > 0 and not {(p, o) for o in range(position)} <= set(state.processed)
-        for p, position in enumerate(positions)
-    )
-    return state._replace(positions=positions, skipped=state.skipped or missed)
 
 
 def _stale(state: ConsumerState, partition: int, response: FetchResponse) -> bool:

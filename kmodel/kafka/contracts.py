@@ -100,9 +100,26 @@ def consumer_contracts(
     everything: set[tuple[int, int]],
 ) -> list[Property[World]]:
     """The contracts that need the consuming side of the pipeline: `everything` is each
-    (partition, record) the sink must end up with."""
-    consumer, sink, coordinator = of("consumer"), of("sink"), of("coordinator")
-    return [
+    (partition, record) the sink must end up with. With several consumers in the group
+    they speak of all of them."""
+    names = [name for name in ("consumer", "consumer-2") if name in system.index]
+    members = [of(name) for name in names]
+    sink, coordinator = of("sink"), of("coordinator")
+
+    def reads(field: str) -> list:
+        return system.reads(*(f"{name}.{field}" for name in names))
+
+    def no_skip(world: World) -> bool:
+        """No member starts past an offset that no member processed or still holds to
+        process (an evicted member goes on with what it polled)."""
+        states = [member(world) for member in members]
+        done = {d for state in states for d in state.processed}
+        done |= {(p, o) for state in states for p, o, _ in state.in_hand}
+        return not any(state.skipped for state in states) and all(
+            (p, o) in done for state in states for p, start in state.starts for o in range(start)
+        )
+
+    properties = [
         Property.always(
             "committed-never-back",
             lambda w: coordinator(w).regressions == 0,
@@ -123,15 +140,17 @@ def consumer_contracts(
         ),
         Property.always(
             "hw-monotonic",
-            lambda w: all(regressions == 0 for _, regressions in consumer(w).high_watermarks),
+            lambda w: all(
+                regressions == 0 for m in members for _, regressions in m(w).high_watermarks
+            ),
             "the high watermark the consumer sees never goes back",
-            reads=system.reads("consumer.high_watermarks"),
+            reads=reads("high_watermarks"),
         ),
         Property.always(
             "no-skip",
-            lambda w: not consumer(w).skipped,
+            no_skip,
             "the consumer never moves past an offset it did not process",
-            reads=system.reads("consumer.skipped"),
+            reads=[*reads("skipped"), *reads("starts"), *reads("processed"), *reads("in_hand")],
         ),
         Property.sometimes(
             "offset-committed",
@@ -147,9 +166,9 @@ def consumer_contracts(
         ),
         Property.sometimes(
             "position-moved",
-            lambda w: consumer(w).truncations > 0,
+            lambda w: any(m(w).truncations > 0 for m in members),
             "witness: the consumer finds the log cut under its position and moves it",
-            reads=system.reads("consumer.truncations"),
+            reads=reads("truncations"),
         ),
         Property.sometimes(
             "redelivered",
@@ -158,6 +177,16 @@ def consumer_contracts(
             reads=system.reads("sink.writes"),
         ),
     ]
+    if len(members) > 1:
+        properties.append(
+            Property.sometimes(
+                "reassigned",
+                lambda w: coordinator(w).reassignments > 0,
+                "witness: a rebalance gives a partition to another member of the group",
+                reads=system.reads("coordinator.reassignments"),
+            )
+        )
+    return properties
 
 
 def replication_contracts(

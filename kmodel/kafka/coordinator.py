@@ -29,6 +29,16 @@ has seen. With
 the consumer group metadata of KIP-447 the commit carries the member's
 generation and a stale one is rejected; an OffsetFetch that requires stable
 offsets waits while a transactional commit is pending.
+
+A group of several consumers (`consumers`) shares the partitions: each
+generation assigns them to the live members as a sticky assignor does (a
+partition stays with its owner while the owner is live; an orphaned one goes
+to the member with the fewest), and every live member is told its
+partitions, since in the eager protocol all of them rejoin and start over
+from the committed offsets. An evicted member is not told: it finds out when
+its next commit is rejected, and meanwhile processes what it polled, while
+the partition's new owner reads it from the committed offset. Each member
+commits the offsets of its own partitions.
 """
 
 from __future__ import annotations
@@ -75,6 +85,10 @@ class CoordinatorState(NamedTuple):
     expired: tuple[str, ...] = ()  # members whose session expired
     loading: bool = False  # loading the offsets partition: commits fail retriably
     regressions: int = 0  # commits that moved a committed offset back (ghost)
+    # A group of several consumers: who owns each partition, and the live members.
+    owners: tuple[str, ...] = ()
+    live: tuple[str, ...] = ()
+    reassignments: int = 0  # partitions moved from one live owner to another (ghost)
 
 
 class GroupCoordinator(Actor[CoordinatorState]):
@@ -90,6 +104,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "owner",
         "expired",
         "regressions",
+        "owners",
+        "live",
+        "reassignments",
     )
 
     def __init__(
@@ -98,9 +115,11 @@ class GroupCoordinator(Actor[CoordinatorState]):
         members: tuple[str, ...] = (),
         partitions: int = 1,
         offsets_retention: str = "",
+        consumers: tuple[str, ...] = (),
     ) -> None:
         super().__init__(name)
         self.members = members  # the group's members, when more than one may own the partition
+        self.consumers = consumers  # a consumer group of several members sharing partitions
         self.partitions = partitions
         self.offsets_retention = offsets_retention  # "": offsets never expire here
 
@@ -108,12 +127,26 @@ class GroupCoordinator(Actor[CoordinatorState]):
         return CoordinatorState(committed=(-1,) * self.partitions)
 
     def first_state(self) -> CoordinatorState:
-        """The (first) consumer starts as the member of generation 1."""
-        return self.initial_state()._replace(
+        """The (first) consumer starts as the member of generation 1; a group of several
+        consumers starts with all of them, the partitions shared."""
+        state = self.initial_state()._replace(
             generation=1, member=True, owner=(self.members[:1] and self.members[0]) or ""
         )
+        if self.consumers:
+            owners = sticky_assignment((), self.consumers, self.partitions)
+            state = state._replace(owners=owners, live=self.consumers)
+        return state
 
     def on_message(self, state: CoordinatorState, sender: str, message: Hashable, out: Out):
+        if isinstance(message, JoinGroup) and self.consumers:
+            if sender in state.live:
+                # A member of this generation catching up with it (as a restarted member
+                # with its group.instance.id would): no new rebalance.
+                mine = tuple(p for p, owner in enumerate(state.owners) if owner == sender)
+                out.send(sender, JoinGroupResponse(state.generation, message.connection, mine))
+                return state
+            live = tuple(sorted(set(state.live) | {sender}))
+            return self._rebalance(state, live, out, (sender, message.connection))
         if isinstance(message, JoinGroup):
             if self.members and state.owner not in (sender, *state.expired):
                 # In the group, without the partition.
@@ -133,16 +166,51 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return self._marker(state, sender, message, out)
         if isinstance(message, OffsetCommit):
             error = "NONE"
-            if not state.member or message.generation != state.generation:
+            member = sender in state.live if self.consumers else state.member
+            if not member or message.generation != state.generation:
                 error = "ILLEGAL_GENERATION"
             elif state.loading:
                 error = "COORDINATOR_LOAD_IN_PROGRESS"
-            out.send(sender, OffsetCommitResponse(message.offsets, error, message.connection))
+            generation = message.generation if self.consumers else -1
+            answer = OffsetCommitResponse(message.offsets, error, message.connection, generation)
+            out.send(sender, answer)
             if error != "NONE":
                 return state
-            back = any(new < old for new, old in zip(message.offsets, state.committed, strict=True))
-            return state._replace(committed=message.offsets, regressions=state.regressions + back)
+            offsets = message.offsets
+            if self.consumers:  # a member commits its own partitions' offsets
+                offsets = tuple(
+                    new if new >= 0 else old
+                    for new, old in zip(offsets, state.committed, strict=True)
+                )
+            back = any(new < old for new, old in zip(offsets, state.committed, strict=True))
+            return state._replace(committed=offsets, regressions=state.regressions + back)
         return state
+
+    def _rebalance(
+        self,
+        state: CoordinatorState,
+        live: tuple[str, ...],
+        out: Out,
+        joiner: tuple[str, int] | None = None,
+    ) -> CoordinatorState:
+        """A new generation of a group of several consumers: the partitions go to the
+        `live` members, each of which hears what it owns (the joiner on its connection)."""
+        owners = sticky_assignment(state.owners, live, self.partitions)
+        moved = sum(
+            1 for old, new in zip(state.owners, owners, strict=True) if old and new and old != new
+        )
+        generation = state.generation + 1
+        for member in live:
+            connection = joiner[1] if joiner and joiner[0] == member else 0
+            mine = tuple(p for p, owner in enumerate(owners) if owner == member)
+            out.send(member, JoinGroupResponse(generation, connection, mine))
+        return state._replace(
+            generation=generation,
+            member=bool(live),
+            owners=owners,
+            live=live,
+            reassignments=state.reassignments + moved,
+        )
 
     def _assign(
         self, state: CoordinatorState, member: str, out: Out, connection: int = 0
@@ -206,7 +274,10 @@ class GroupCoordinator(Actor[CoordinatorState]):
         return state._replace(waiting=tuple(w for w in state.waiting if w[0] != peer))
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
-        if self.members:
+        if self.consumers:
+            for member in state.live:
+                yield ("evict", member)
+        elif self.members:
             if state.owner not in state.expired:
                 yield ("expire", state.owner)
         elif state.member:
@@ -234,6 +305,8 @@ class GroupCoordinator(Actor[CoordinatorState]):
             if self._offsets_expire(state):
                 return f"{passed}: the committed offsets expire"
             return f"{passed}: the group has a member (KIP-211), so its offsets stay"
+        if len(step) > 1:
+            return f"evicts {step[1]} (session timeout): rebalance to a new generation"
         return "evicts the consumer (session timeout): rebalance to a new generation"
 
     def _offsets_expire(self, state: CoordinatorState) -> bool:
@@ -251,9 +324,37 @@ class GroupCoordinator(Actor[CoordinatorState]):
             if not self._offsets_expire(state):
                 return state
             return state._replace(committed=(-1,) * self.partitions)
+        if self.consumers:
+            live = tuple(m for m in state.live if m != step[1])
+            state = self._rebalance(state, live, out)
+            return state._replace(rebalances=state.rebalances + 1)
         return state._replace(
             generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )
+
+
+def sticky_assignment(
+    owners: tuple[str, ...], live: tuple[str, ...], partitions: int
+) -> tuple[str, ...]:
+    """Each partition's owner among the `live` members, as a sticky assignor balances
+    them: owners that are still live keep what they can, orphaned partitions go to the
+    member with the fewest (by name on a tie), and a member with more than its share
+    hands its last partitions to one with fewer. "" where no member is live."""
+    if not live:
+        return ("",) * partitions
+    kept = [o if o in live else "" for o in (owners or ("",) * partitions)]
+    share = -(-partitions // len(live))  # the most any member may own
+    for p, owner in enumerate(kept):
+        if owner and kept[: p + 1].count(owner) > share:
+            kept[p] = ""
+    for p, owner in enumerate(kept):
+        if not owner:
+            kept[p] = min(live, key=lambda m: (kept.count(m), m))
+    for member in live:  # one with none gets a partition from one with several
+        richest = max(live, key=lambda m: (kept.count(m), m))
+        if kept.count(member) == 0 and kept.count(richest) > 1:
+            kept[max(p for p, o in enumerate(kept) if o == richest)] = member
+    return tuple(kept)
 
 
 def _saw_epoch(state: CoordinatorState, producer_id: int, epoch: int) -> CoordinatorState:

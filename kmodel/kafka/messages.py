@@ -337,12 +337,19 @@ class JoinGroup:
 class JoinGroupResponse:
     generation: int
     connection: int = 0
+    # The partitions assigned to the member, in a group of several consumers (None: all)
+    partitions: tuple[int, ...] | None = None
 
     def __str__(self) -> str:
         if self.generation < 0:
             answer = "joined, another member keeps the partitions"
-        else:
+        elif self.partitions is None:
             answer = f"generation {self.generation}, assigned the partitions"
+        elif self.partitions:
+            names = ", ".join(f"topic-{p}" for p in self.partitions)
+            answer = f"generation {self.generation}, assigned {names}"
+        else:
+            answer = f"generation {self.generation}, assigned nothing"
         return f"JoinGroupResponse({answer}){_on(self.connection)}"
 
 
@@ -382,6 +389,7 @@ class OffsetCommitResponse:
     offsets: tuple[int, ...]
     error: str = "NONE"
     connection: int = 0
+    generation: int = -1  # in a group of several consumers: the commit's generation
 
     def __str__(self) -> str:
         answer = f"{_offsets(self.offsets)}: {self.error}"

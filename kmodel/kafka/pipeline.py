@@ -2,7 +2,7 @@
 
 The topic has one or two partitions, each with its replicas on brokers; the
 producer sends each record to its key's partition and the consumer reads them
-all.
+all, or (with two consumers) the group shares them out.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from kmodel.kafka.cluster import cluster
 from kmodel.kafka.config import PipelineConfig
 from kmodel.kafka.consumer import Consumer
 from kmodel.kafka.contracts import contracts
-from kmodel.kafka.coordinator import GroupCoordinator
+from kmodel.kafka.coordinator import GroupCoordinator, sticky_assignment
 from kmodel.kafka.messages import LeaderAndIsr
 from kmodel.kafka.producer import Producer
 from kmodel.kafka.sink import Sink
 from kmodel.kafka.source import Source
 from kmodel.kafka.topic import Topic
 
-CLIENT_LINKS = ("producer", "consumer")
+CONSUMERS = ("consumer", "consumer-2")
+CLIENT_LINKS = ("producer", *CONSUMERS)
 
 
 class Pipeline(ActorSystem):
@@ -45,11 +46,24 @@ class Pipeline(ActorSystem):
             *brokers.actors,
         ]
         if config.consumers:
+            members = CONSUMERS[: config.consumers]
+            group = members if len(members) > 1 else ()
+            owners = sticky_assignment((), members, topic.partitions)
             actors += [
                 GroupCoordinator(
-                    partitions=topic.partitions, offsets_retention=config.broker.offsets_retention
+                    partitions=topic.partitions,
+                    offsets_retention=config.broker.offsets_retention,
+                    consumers=group,
                 ),
-                Consumer(config.consumer, topic),
+                *(
+                    Consumer(
+                        config.consumer,
+                        topic,
+                        name,
+                        tuple(p for p, o in enumerate(owners) if o == name) if group else None,
+                    )
+                    for name in members
+                ),
                 Sink(config.sink_upsert, config.sink_dedup),
             ]
         super().__init__(
@@ -92,9 +106,9 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
         "source": ["producer"],
         "producer": [*brokers, "controller", "source"],
         "controller": [*brokers, *clients],
-        "coordinator": ["consumer"],
-        "consumer": [*brokers, "controller", "coordinator", "sink"],
-        "sink": ["consumer"],
+        "coordinator": list(CONSUMERS),
+        "sink": list(CONSUMERS),
     }
+    talks.update({name: [*brokers, "controller", "coordinator", "sink"] for name in CONSUMERS})
     talks.update({broker: [*brokers, *clients, "controller"] for broker in brokers})
     return {name: [to for to in talks[name] if to in names and to != name] for name in names}

@@ -217,6 +217,8 @@ def participants(trace: Trace) -> list[str]:
         family, number = _family(name)
         if family.startswith("app-"):  # the instances of an application: app-1, app-2
             family = "app-"
+        if family.startswith("consumer-"):  # a group's further members: consumer-2
+            family = "consumer"
         if family in KNOWN_ORDER:
             return (0, KNOWN_ORDER.index(family), number, name)
         return (1, families.index(family), number, name)
