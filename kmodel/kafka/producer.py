@@ -397,6 +397,11 @@ class Producer(Actor[ProducerState]):
 
     def _failed(self, state: ProducerState, batch: Batch, out: Out) -> ProducerState:
         state = state._replace(failed=_add(state.failed, batch.record))
+        held = [b for b in state.batches if b.held_back and b.partition == batch.partition]
+        if held:
+            # The batch they waited behind failed for good: they go now (Kafka retries
+            # the later batches of a partition once an earlier one has failed).
+            state = self._retry(state, lambda b: b in held, out)
         if self.resend_on_failure and batch.resent < self.max_resends:
             state, again = self._new_batch(state, batch.record, batch.position, batch.resent + 1)
             return self._dispatch(state, again, out)
