@@ -83,8 +83,8 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             "forgot the producer): bump-epoch (KIP-360, the Java client since 2.5) bumps its "
             "producer epoch, starts the partition's sequence numbers again at 0 and retries; "
             "reset-or-fail (the Java client 1.0 to 2.4) starts them again at 0 only if the "
-            "log start offset passed the last acknowledged offset (here: nothing of the "
-            "partition acknowledged yet), and fails the batch otherwise",
+            "log start offset the error names passed its last acknowledged offset (retention "
+            "deleted its batches, or none was acknowledged), and fails the batch otherwise",
             choices=("bump-epoch", "reset-or-fail"),
         ),
         Setting(
