@@ -67,6 +67,22 @@ def _load(tmp_path: Path, text: str):
             "application.processing",
             "enable.auto.commit = true",
         ),
+        (
+            "[bounds]\npartition_expansions = 1\n",
+            "bounds.partition_expansions",
+            "partitions = 2",
+        ),
+        (
+            '[producer]\n"enable.idempotence" = false\n[bounds]\nproducer_expiries = 1\n',
+            "bounds.producer_expiries",
+            "enable.idempotence = true",
+        ),
+        (
+            '[application]\nkind = "read-process-write"\n[producer]\n"transactional.id" = "a"\n'
+            "[bounds]\nconsumers = 2\n",
+            "bounds.consumers",
+            "group of two",
+        ),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

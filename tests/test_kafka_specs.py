@@ -102,6 +102,8 @@ PINNED_STATES = {
     "retention-outruns-consumer": 2_265,
     "group-zombie-processes-after-reassignment": 3_926,
     "group-evicted-member-rejoins": 3_276,
+    "partition-expansion-latest-loses-records": 111_160,
+    "partition-expansion-earliest-reads-new-partition": 57_177,
 }
 
 
@@ -164,6 +166,12 @@ CONTRACTS = [
         "group-zombie-processes-after-reassignment",
         21,
         "group-evicted-member-rejoins",
+    ),
+    (
+        "no-loss",
+        "partition-expansion-latest-loses-records",
+        37,
+        "partition-expansion-earliest-reads-new-partition",
     ),
     ("no-loss", "eos-abort-without-seek-skips-record", 33, "eos-abort-seeks-to-committed"),
     ("no-duplicate-effect", "eos-timeout-resend-duplicates", 20, "eos-abort-seeks-to-committed"),

@@ -27,12 +27,15 @@ class Cluster(NamedTuple):
     crash_groups: dict[str, list[tuple[str, ...]]]
 
 
-def cluster(config: BrokerConfig, topic: Topic, power_cut: str, verify: bool) -> Cluster:
-    """The brokers of `topic` and their controller."""
+def cluster(
+    config: BrokerConfig, topic: Topic, power_cut: str, verify: bool, first_partitions: int = 0
+) -> Cluster:
+    """The brokers of `topic` and their controller (the topic having `first_partitions`
+    of its partitions at the start; 0: all)."""
     brokers = [Broker(b, config, topic, verify=verify) for b in range(topic.brokers)]
     names = [broker.name for broker in brokers]
     return Cluster(
-        actors=[*brokers, Controller(config, topic)],
+        actors=[*brokers, Controller(config, topic, first_partitions)],
         crash_notices={name: [(CONTROLLER, _crash_notice(config, name))] for name in names},
         crash_groups={"power-loss": _power_cuts(names, power_cut)},
     )

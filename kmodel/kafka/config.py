@@ -585,6 +585,16 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=1,
         ),
         Setting(
+            "partition_expansions",
+            int,
+            0,
+            "times an administrator adds a partition to the topic while it runs "
+            "(CreatePartitions): the topic starts with one partition fewer than "
+            "bounds.partitions, and clients find the new one at a metadata refresh",
+            minimum=0,
+            maximum=1,
+        ),
+        Setting(
             "log_retentions",
             int,
             0,
@@ -676,6 +686,7 @@ class PipelineConfig:
     sink_dedup: str
     records: int
     partitions: int
+    first_partitions: int  # the topic's partitions at the start (one fewer if one is added)
     consumers: int
     power_cut: str  # any | one | all: the sets of brokers one power cut may take down
     budget: dict[str, int]
@@ -749,6 +760,16 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
             )
         )
     problems += _zookeeper_rules(broker)
+    if settings["bounds"]["partition_expansions"] and (
+        settings["bounds"]["partitions"] != 2 or settings["bounds"]["consumers"] > 1
+    ):
+        problems.append(
+            (
+                "bounds.partition_expansions",
+                "a partition is added to a topic of one, so it needs partitions = 2 (the "
+                "topic's size once it is added), and at most one consumer",
+            )
+        )
     if settings["bounds"]["producer_expiries"] and not idempotence_of(settings):
         problems.append(
             (
@@ -840,6 +861,7 @@ ONLY_FOR_KIND = {
         ("bounds", "network_failures"),
         ("bounds", "producer_expiries"),
         ("bounds", "log_retentions"),
+        ("bounds", "partition_expansions"),
         ("producer", "unknown.producer.id"),
     ),
     "read-process-write": (
@@ -972,6 +994,7 @@ PRODUCER_FAULTS = {
     "leader_and_isr_losses": "leader-and-isr-loss",
     "producer_expiries": "producer-expiry",
     "log_retentions": "log-retention",
+    "partition_expansions": "partition-expansion",
 }
 # The faults of a consumer application: in a read-process-write spec, of the consumer
 # that reads the output topic.
@@ -1051,6 +1074,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         sink_dedup=sink["dedup"],
         records=bounds["records"],
         partitions=bounds["partitions"],
+        first_partitions=bounds["partitions"] - bounds["partition_expansions"],
         consumers=bounds["consumers"],
         power_cut=bounds["power_cut"],
         budget=budget,

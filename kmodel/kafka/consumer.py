@@ -46,7 +46,9 @@ is not validated until the consumer reads a record.
 
 In a group of several consumers each reads and commits only the partitions the
 group coordinator assigned it, and a new assignment starts it over from the
-committed offsets.
+committed offsets. A partition added to the topic while it runs is found at a
+metadata refresh (metadata.max.age.ms); the consumer then rejoins, and is
+assigned the new partition, where `auto.offset.reset` says it starts.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from typing import NamedTuple
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka import metadata
-from kmodel.kafka.broker import broker_name
+from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ConsumerConfig
 from kmodel.kafka.coordinator import NAME as COORDINATOR
 from kmodel.kafka.isolation import consumable
@@ -74,6 +76,8 @@ from kmodel.kafka.messages import (
     OffsetsForLeaderEpochResponse,
     SinkAck,
     SinkWrite,
+    TopicMetadata,
+    TopicMetadataRequest,
     UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
@@ -118,6 +122,9 @@ class ConsumerState(NamedTuple):
     # In a group of several consumers: each (partition, position) it started from, for the
     # contract to check against what any member processed (ghost, durable).
     starts: tuple[tuple[int, int], ...] = ()
+    partitions_known: int = 0  # the topic's partitions as its metadata says
+    refreshing: bool = False  # a metadata refresh (metadata.max.age.ms) is on its way
+    partitions_added: bool = False  # a refresh found a new partition: rejoin at the next poll
 
 
 class Consumer(Actor[ConsumerState]):
@@ -129,14 +136,18 @@ class Consumer(Actor[ConsumerState]):
         topic: Topic,
         name: str = NAME,
         first_partitions: tuple[int, ...] | None = None,
+        topic_partitions: int = 0,
     ) -> None:
         """`first_partitions`: in a group of several consumers, the partitions this member
-        owns at the start (None: the only member, which reads them all)."""
+        owns at the start (None: the only member, which reads them all).
+        `topic_partitions`: the topic's partitions at the start, if one may be added
+        while it runs (0: all, and none is added)."""
         super().__init__(name, kind=NAME)
         self.config = config
         self.topic = topic
         self.first_partitions = first_partitions
         self.shared = first_partitions is not None
+        self.topic_partitions = topic_partitions or topic.partitions
 
     def initial_state(self) -> ConsumerState:
         """Knowing only where each partition was created: its first replica leads."""
@@ -149,20 +160,29 @@ class Consumer(Actor[ConsumerState]):
             offset_epochs=(UNDEFINED,) * self.topic.partitions,
             validation=(FETCHING,) * self.topic.partitions,
             high_watermarks=((0, 0),) * self.topic.partitions,
-            assigned=(not self.shared,) * self.topic.partitions,
+            assigned=tuple(
+                not self.shared and p < self.topic_partitions for p in range(self.topic.partitions)
+            ),
+            partitions_known=self.topic_partitions,
         )
 
     def first_state(self) -> ConsumerState:
         """The pipeline starts with the consumer already in the group (generation 1)
         and no committed offset, so it starts where auto.offset.reset says."""
-        fresh = self.initial_state()._replace(assigned=self._mask(self.first_partitions))
+        fresh = self.initial_state()
+        fresh = fresh._replace(assigned=self._mask(fresh, self.first_partitions))
         reset = (self._reset_position(),) * self.topic.partitions
+        if self.topic_partitions < self.topic.partitions:
+            # A group that has been running: it committed the (empty) partitions it reads.
+            reset = tuple(0 if p < self.topic_partitions else -1 for p in range(len(reset)))
         return fresh._replace(phase="polling", generation=1, positions=reset)
 
-    def _mask(self, partitions: tuple[int, ...] | None) -> tuple[bool, ...]:
-        """Which partitions are assigned, from a list of them (None: all)."""
+    def _mask(self, state: ConsumerState, partitions: tuple[int, ...] | None) -> tuple[bool, ...]:
+        """Which partitions are assigned, from a list of them (None: all it knows of)."""
         every = range(self.topic.partitions)
-        return tuple(partitions is None or p in partitions for p in every)
+        if partitions is None:
+            return tuple(p < state.partitions_known for p in every)
+        return tuple(p in partitions for p in every)
 
     def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
         if state.phase == "joining":
@@ -219,10 +239,15 @@ class Consumer(Actor[ConsumerState]):
         elif state.commit_after:
             yield ("commit",)
             return
+        elif state.partitions_added:
+            yield ("rejoin-new-partition",)
+            return
         if state.reassignment:
             yield ("reassigned",)
         elif self._to_fetch(state) or self._to_validate(state):
             yield ("poll",)
+        if state.partitions_known < self.topic.partitions and not state.refreshing:
+            yield ("refresh",)
 
     def _to_fetch(self, state: ConsumerState) -> list[int]:
         """The partitions a poll sends a fetch for: a leader known, the position valid,
@@ -251,6 +276,10 @@ class Consumer(Actor[ConsumerState]):
             return "rejoins the group, having processed what the failed commit covered"
         if step[0] == "reassigned":
             return "polls: takes up the new generation's assignment, from the committed offsets"
+        if step[0] == "refresh":
+            return "sees metadata.max.age.ms pass: refreshes the topic's metadata"
+        if step[0] == "rejoin-new-partition":
+            return "polls: the topic has a new partition, so it rejoins the group"
         wheres = []
         for p in self._to_fetch(state):
             position = state.positions[p]
@@ -281,6 +310,11 @@ class Consumer(Actor[ConsumerState]):
             return self._rejoin(state, out)
         if step[0] == "reassigned":
             return self._take_assignment(state, *state.reassignment, out)
+        if step[0] == "refresh":
+            out.send(CONTROLLER, TopicMetadataRequest())
+            return state._replace(refreshing=True)
+        if step[0] == "rejoin-new-partition":
+            return self._rejoin(state._replace(partitions_added=False), out)
         if self.config.auto_commit and state.auto_commit_from:
             offsets = self._own(state, state.auto_commit_from)
             out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
@@ -372,6 +406,14 @@ class Consumer(Actor[ConsumerState]):
             return self._validated(state, sender, message, out)
         if isinstance(message, UpdateMetadata):
             return self._learned_leader(state, message, out)
+        if isinstance(message, TopicMetadata):
+            added = message.partitions > state.partitions_known
+            known = max(state.partitions_known, message.partitions)
+            return state._replace(
+                partitions_known=known,
+                refreshing=False,
+                partitions_added=state.partitions_added or added,
+            )
         return state
 
     def _ask_leader(self, state: ConsumerState, partition: int, out: Out) -> ConsumerState:
@@ -480,7 +522,8 @@ class Consumer(Actor[ConsumerState]):
             phase="offsets",
             generation=generation,
             leaders=state.leaders,
-            assigned=self._mask(partitions),
+            assigned=self._mask(state, partitions),
+            partitions_known=state.partitions_known,
         )
 
     def _rejoin(self, state: ConsumerState, out: Out) -> ConsumerState:
@@ -492,7 +535,7 @@ class Consumer(Actor[ConsumerState]):
 
     def _own(self, state: ConsumerState, offsets: tuple[int, ...]) -> tuple[int, ...]:
         """The offsets a member commits: its own partitions' (-1: not committed here)."""
-        if not self.shared:
+        if all(state.assigned):
             return offsets
         return tuple(o if mine else -1 for o, mine in zip(offsets, state.assigned, strict=True))
 

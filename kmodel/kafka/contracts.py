@@ -22,8 +22,12 @@ LOSS_CONTRACTS = ("no-loss", "no-acked-loss")
 DUPLICATE_CONTRACTS = ("no-duplicate-effect", "no-duplicate-in-log")
 
 
-def contracts(system: ActorSystem, records: int, topic: Topic) -> list[Property[World]]:
-    """All contracts and witnesses of a pipeline writing `records` records to `topic`."""
+def contracts(
+    system: ActorSystem, records: int, topic: Topic, by_record: bool = False
+) -> list[Property[World]]:
+    """All contracts and witnesses of a pipeline writing `records` records to `topic`;
+    `by_record`: a record's partition is not fixed (a partition is added meanwhile), so
+    the sink is judged by records alone."""
 
     def of(name: str) -> Callable[[World], object]:
         index = system.part(name)
@@ -89,7 +93,17 @@ def contracts(system: ActorSystem, records: int, topic: Topic) -> list[Property[
         )
     if "consumer" in system.index:
         keyed = {((r - 1) % topic.partitions, r) for r in everything}
-        properties += consumer_contracts(system, of, keyed)
+        properties += consumer_contracts(system, of, keyed, by_record)
+        if by_record:
+            sink, added = of("sink"), topic.partitions - 1
+            properties.append(
+                Property.sometimes(
+                    "read-from-new-partition",
+                    lambda w: any(p == added for p, _ in sink(w).effects),
+                    "witness: a record written to the partition added meanwhile reaches the sink",
+                    reads=system.reads("sink.effects"),
+                )
+            )
     properties += witnesses_of_faults(system)
     return properties
 
@@ -98,13 +112,19 @@ def consumer_contracts(
     system: ActorSystem,
     of: Callable[[str], Callable[[World], Any]],
     everything: set[tuple[int, int]],
+    by_record: bool = False,
 ) -> list[Property[World]]:
     """The contracts that need the consuming side of the pipeline: `everything` is each
-    (partition, record) the sink must end up with. With several consumers in the group
-    they speak of all of them."""
+    (partition, record) the sink must end up with, or (`by_record`) each record, whatever
+    its partition. With several consumers in the group they speak of all of them."""
     names = [name for name in ("consumer", "consumer-2") if name in system.index]
     members = [of(name) for name in names]
     sink, coordinator = of("sink"), of("coordinator")
+
+    def results(effects: tuple[tuple[int, int], ...]) -> list:
+        return [record for _, record in effects] if by_record else list(effects)
+
+    wanted = set(results(tuple(everything)))
 
     def reads(field: str) -> list:
         return system.reads(*(f"{name}.{field}" for name in names))
@@ -128,13 +148,13 @@ def consumer_contracts(
         ),
         Property.at_end(
             "no-loss",
-            lambda w: set(sink(w).effects) >= everything,
+            lambda w: set(results(sink(w).effects)) >= wanted,
             "once the pipeline is quiet, every source record is in the sink",
             reads=system.reads("sink.effects"),
         ),
         Property.always(
             "no-duplicate-effect",
-            lambda w: len(set(sink(w).effects)) == len(sink(w).effects),
+            lambda w: len(set(results(sink(w).effects))) == len(sink(w).effects),
             "no record takes effect in the sink twice",
             reads=system.reads("sink.effects"),
         ),
@@ -160,7 +180,7 @@ def consumer_contracts(
         ),
         Property.sometimes(
             "all-delivered",
-            lambda w: set(sink(w).effects) >= everything,
+            lambda w: set(results(sink(w).effects)) >= wanted,
             "witness: every record can reach the sink",
             reads=system.reads("sink.effects"),
         ),

@@ -32,6 +32,12 @@ elected; the answers in between change nothing, so the controller answers
 that partition once its next leader is elected (`waiting_for_leader`), and a
 run in which no leader ever returns comes to rest with the client waiting.
 
+An administrator may add a partition to the topic while it runs
+(CreatePartitions, a fault with its own budget, "partition-expansion"): the
+topic starts with one partition fewer, and clients find the new one when they
+refresh their metadata (metadata.max.age.ms). The new partition's replicas
+stand ready from the start; no client writes or reads them before it exists.
+
 Its state is the replicated metadata log of KRaft (or ZooKeeper's znodes), so
 it is durable and the controller itself does not crash in these models.
 """
@@ -57,6 +63,8 @@ from kmodel.kafka.messages import (
     LeaderAndIsr,
     MetadataRequest,
     SessionExpired,
+    TopicMetadata,
+    TopicMetadataRequest,
     UpdateMetadata,
     ZooKeeperConnectionLost,
 )
@@ -81,6 +89,7 @@ class ControllerState(NamedTuple):
     live_sessions_of_crashed: tuple[int, ...] = ()
     # (client, partition): asked for the partition's leader while it had none.
     waiting_for_leader: tuple[tuple[str, int], ...] = ()
+    partition_count: int = 0  # the partitions the topic has so far
 
 
 class Controller(Actor[ControllerState]):
@@ -92,12 +101,15 @@ class Controller(Actor[ControllerState]):
         "unclean_elections",
         "live_sessions_of_crashed",
         "waiting_for_leader",
+        "partition_count",
     )
 
-    def __init__(self, config: BrokerConfig, topic: Topic) -> None:
+    def __init__(self, config: BrokerConfig, topic: Topic, first_partitions: int = 0) -> None:
+        """`first_partitions`: how many partitions the topic has at the start (0: all)."""
         super().__init__(CONTROLLER)
         self.config = config
         self.topic = topic
+        self.first_partitions = first_partitions or topic.partitions
 
     def initial_state(self) -> ControllerState:
         partitions = tuple(
@@ -105,19 +117,36 @@ class Controller(Actor[ControllerState]):
             for replicas in map(self.topic.replicas, range(self.topic.partitions))
         )
         brokers = self.topic.brokers
-        return ControllerState(partitions, alive=(True,) * brokers, broker_epochs=(0,) * brokers)
+        return ControllerState(
+            partitions,
+            alive=(True,) * brokers,
+            broker_epochs=(0,) * brokers,
+            partition_count=self.first_partitions,
+        )
 
     def steps(self, state: ControllerState) -> Iterable[Hashable]:
         for broker in state.live_sessions_of_crashed:
             yield ("session-expires", broker)
+        if state.partition_count < self.topic.partitions:
+            yield ("create-partitions",)
+
+    def step_fault(self, state: ControllerState, step: Hashable) -> str | None:
+        return "partition-expansion" if step[0] == "create-partitions" else None
 
     def describe_step(self, state: ControllerState, step: Hashable) -> str:
+        if step[0] == "create-partitions":
+            return (
+                f"adds a partition to the topic (CreatePartitions): it has "
+                f"{self.topic.partitions} now"
+            )
         return (
             f"sees the ZooKeeper session of {broker_name(step[1])} expire "
             "(zookeeper.session.timeout.ms) and its znode go"
         )
 
     def on_step(self, state: ControllerState, step: Hashable, out: Out) -> ControllerState:
+        if step[0] == "create-partitions":
+            return state._replace(partition_count=self.topic.partitions)
         broker = step[1]
         sessions = tuple(b for b in state.live_sessions_of_crashed if b != broker)
         return self._fence(state._replace(live_sessions_of_crashed=sessions), broker, out)
@@ -150,6 +179,8 @@ class Controller(Actor[ControllerState]):
         if isinstance(message, MetadataRequest):
             partition = self.topic.partition_names().index(message.partition)
             return self._answer_metadata(state, sender, partition, out)
+        if isinstance(message, TopicMetadataRequest):
+            out.send(sender, TopicMetadata(state.partition_count))
         return state
 
     def _answer_metadata(

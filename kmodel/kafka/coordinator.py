@@ -116,15 +116,20 @@ class GroupCoordinator(Actor[CoordinatorState]):
         partitions: int = 1,
         offsets_retention: str = "",
         consumers: tuple[str, ...] = (),
+        committed_at_start: int = 0,
     ) -> None:
+        """`committed_at_start`: the first partitions whose offset 0 the group has
+        committed when the run starts (a group that has been running)."""
         super().__init__(name)
         self.members = members  # the group's members, when more than one may own the partition
         self.consumers = consumers  # a consumer group of several members sharing partitions
+        self.committed_at_start = committed_at_start
         self.partitions = partitions
         self.offsets_retention = offsets_retention  # "": offsets never expire here
 
     def initial_state(self) -> CoordinatorState:
-        return CoordinatorState(committed=(-1,) * self.partitions)
+        committed = tuple(0 if p < self.committed_at_start else -1 for p in range(self.partitions))
+        return CoordinatorState(committed=committed)
 
     def first_state(self) -> CoordinatorState:
         """The (first) consumer starts as the member of generation 1; a group of several

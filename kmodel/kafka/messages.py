@@ -439,6 +439,23 @@ class MetadataRequest:
         return f"MetadataRequest({self.partition})"
 
 
+@dataclass(frozen=True, slots=True)
+class TopicMetadataRequest:
+    """A client's periodic refresh (metadata.max.age.ms): how many partitions has the
+    topic?"""
+
+    def __str__(self) -> str:
+        return "MetadataRequest(topic)"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMetadata:
+    partitions: int
+
+    def __str__(self) -> str:
+        return f"Metadata(topic: {self.partitions} partitions)"
+
+
 # -- transactions (KIP-98, KIP-447, KIP-890) -------------------------------------
 #
 # Every transaction request carries `attempt` (a ProduceRequest: `transaction`), a ghost:

@@ -33,7 +33,9 @@ class Pipeline(ActorSystem):
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         topic = Topic("topic", config.partitions, config.broker.replicas)
-        brokers = cluster(config.broker, topic, config.power_cut, verify=False)
+        added = config.first_partitions < topic.partitions  # a partition is added meanwhile
+        first = config.first_partitions if added else 0
+        brokers = cluster(config.broker, topic, config.power_cut, False, first)
         actors = [
             Source(config.records),
             Producer(
@@ -42,6 +44,7 @@ class Pipeline(ActorSystem):
                 commit_before_send=config.source_commit_before_send,
                 resend_on_failure=config.resend_on_failure,
                 max_resends=1,
+                first_partitions=first,
             ),
             *brokers.actors,
         ]
@@ -54,6 +57,7 @@ class Pipeline(ActorSystem):
                     partitions=topic.partitions,
                     offsets_retention=config.broker.offsets_retention,
                     consumers=group,
+                    committed_at_start=first,
                 ),
                 *(
                     Consumer(
@@ -61,6 +65,7 @@ class Pipeline(ActorSystem):
                         topic,
                         name,
                         tuple(p for p, o in enumerate(owners) if o == name) if group else None,
+                        first,
                     )
                     for name in members
                 ),
@@ -71,7 +76,7 @@ class Pipeline(ActorSystem):
             network=FifoNetwork(),
             budget=config.budget,
             crash_notices=brokers.crash_notices,
-            properties=lambda system: contracts(system, config.records, topic),
+            properties=lambda system: contracts(system, config.records, topic, by_record=added),
             topology=_topology([actor.name for actor in actors]),
             crash_groups=brokers.crash_groups,
             reconnects=[

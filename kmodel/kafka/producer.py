@@ -16,7 +16,9 @@ record's retries are used up the send fails, and the application gives up on
 it or sends it again as a new record.
 
 Records are keyed: record r goes to partition (r − 1) mod P of the topic, as
-a keyed record always goes to its key's partition. The client knows each
+a keyed record always goes to its key's partition, P being the partitions
+its metadata knows: a partition added while it runs is found at a refresh
+(metadata.max.age.ms), and keys move to it from then on. The client knows each
 partition's leader (asking the controller after an error or a lost
 connection to it), keeps a sequence per partition and sends each batch
 to its partition's leader; its request timeout is one timer over every request
@@ -31,13 +33,13 @@ contracts to read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
 from kmodel.kafka import metadata
-from kmodel.kafka.broker import broker_name
+from kmodel.kafka.broker import CONTROLLER, broker_name
 from kmodel.kafka.config import ProducerConfig
 from kmodel.kafka.messages import (
     ProduceRequest,
@@ -45,6 +47,8 @@ from kmodel.kafka.messages import (
     SourceCommit,
     SourceRead,
     SourceRecord,
+    TopicMetadata,
+    TopicMetadataRequest,
     UpdateMetadata,
 )
 from kmodel.kafka.source import NAME as SOURCE
@@ -86,6 +90,8 @@ class ProducerState(NamedTuple):
     # per partition: the offset of the last acknowledged batch (-1: none), which a client
     # before KIP-360 compares with the log start offset on UNKNOWN_PRODUCER_ID
     acked_offsets: tuple[int, ...] = ()
+    partitions_known: int = 0  # the topic's partitions as its metadata says
+    refreshing: bool = False  # a metadata refresh (metadata.max.age.ms) is on its way
 
 
 class Producer(Actor[ProducerState]):
@@ -99,8 +105,12 @@ class Producer(Actor[ProducerState]):
         commit_before_send: bool,
         resend_on_failure: bool,
         max_resends: int,
+        first_partitions: int = 0,
     ) -> None:
+        """`first_partitions`: the topic's partitions at the start, if one may be added
+        while it runs (0: all, and none is added)."""
         super().__init__(NAME)
+        self.first_partitions = first_partitions or topic.partitions
         self.config = config
         self.topic = topic
         self.commit_before_send = commit_before_send
@@ -116,6 +126,7 @@ class Producer(Actor[ProducerState]):
             next_sequences=(0,) * self.topic.partitions,
             epochs=(0,) * self.topic.partitions,
             acked_offsets=(-1,) * self.topic.partitions,
+            partitions_known=self.first_partitions,
         )
 
     def on_start(self, state: ProducerState, out: Out) -> ProducerState:
@@ -131,6 +142,9 @@ class Producer(Actor[ProducerState]):
             return self._send_new(state._replace(reading=False), message, out)
         if isinstance(message, ProduceResponse):
             return self._answered(state, message, out)
+        if isinstance(message, TopicMetadata):
+            known = max(state.partitions_known, message.partitions)
+            return state._replace(partitions_known=known, refreshing=False)
         if isinstance(message, UpdateMetadata):
             partition = self.topic.partition_names().index(message.partition)
             asking = metadata.answered(state.asking, partition, message.partition, out)
@@ -168,6 +182,17 @@ class Producer(Actor[ProducerState]):
             b._replace(waiting_metadata=True) if b in lost else b for b in state.batches
         )
         return self._after_change(state._replace(batches=batches), out)
+
+    def steps(self, state: ProducerState) -> Iterable[Hashable]:
+        if state.partitions_known < self.topic.partitions and not state.refreshing:
+            yield ("refresh",)
+
+    def describe_step(self, state: ProducerState, step: Hashable) -> str:
+        return "sees metadata.max.age.ms pass: refreshes the topic's metadata"
+
+    def on_step(self, state: ProducerState, step: Hashable, out: Out) -> ProducerState:
+        out.send(CONTROLLER, TopicMetadataRequest())
+        return state._replace(refreshing=True)
 
     def _ask_leader(self, state: ProducerState, partition: int, out: Out) -> ProducerState:
         name = self.topic.partition_name(partition)
@@ -233,7 +258,7 @@ class Producer(Actor[ProducerState]):
     ) -> tuple[ProducerState, Batch]:
         """A first attempt of `record` to its key's partition, with that partition's next
         sequence number under idempotence."""
-        partition = (record - 1) % self.topic.partitions
+        partition = (record - 1) % state.partitions_known
         sequence = state.next_sequences[partition] if self.config.idempotence else -1
         epoch = state.epochs[partition]
         batch = Batch(record, position, sequence, 0, resent, partition=partition, epoch=epoch)
