@@ -7,7 +7,12 @@ import pytest
 
 from kmodel.core.actors import Out
 from kmodel.kafka.coordinator import GroupCoordinator, sticky_assignment
-from kmodel.kafka.messages import JoinGroup, JoinGroupResponse, OffsetCommit
+from kmodel.kafka.messages import (
+    JoinGroup,
+    JoinGroupResponse,
+    OffsetCommit,
+    RebalanceInProgress,
+)
 
 RETENTION = ("retention",)
 
@@ -54,18 +59,30 @@ def test_a_sticky_assignment_keeps_live_owners_and_balances(
 
 
 def test_a_group_of_two_gives_an_evicted_members_partition_to_the_other() -> None:
+    """The eager protocol's two phases: the live member hears of the rebalance, rejoins
+    (committing meanwhile in its generation), and only then is a new generation formed."""
     coordinator = GroupCoordinator(consumers=("consumer", "consumer-2"))
     state = coordinator.first_state()
     assert state.owners == ("consumer",)
     out = Out()
     state = coordinator.on_step(state, ("evict", "consumer"), out)
-    assert (state.owners, state.live, state.generation) == (("consumer-2",), ("consumer-2",), 2)
+    assert out.sends == [("consumer-2", RebalanceInProgress())]
+    assert (state.live, state.generation, state.rebalancing) == (("consumer-2",), 1, True)
+    out = Out()
+    coordinator.on_message(state, "consumer-2", OffsetCommit((-1,), 1), out)
+    assert out.sends[0][1].error == "NONE"
+    out = Out()
+    state = coordinator.on_message(state, "consumer-2", JoinGroup(), out)
+    assert (state.owners, state.generation, state.rebalancing) == (("consumer-2",), 2, False)
     assert out.sends == [("consumer-2", JoinGroupResponse(2, 0, (0,)))]
-    # The evicted member's commit is refused; rejoining starts a new generation.
+    # The evicted member's commit is refused; rejoining starts a rebalance of its own.
     out = Out()
     state = coordinator.on_message(state, "consumer", OffsetCommit((1,), 1), out)
     assert out.sends[0][1].error == "ILLEGAL_GENERATION"
     out = Out()
     state = coordinator.on_message(state, "consumer", JoinGroup(), out)
+    assert out.sends == [("consumer-2", RebalanceInProgress())]
+    out = Out()
+    state = coordinator.on_message(state, "consumer-2", JoinGroup(), out)
     assert state.generation == 3 and state.owners == ("consumer-2",)
     assert ("consumer", JoinGroupResponse(3, 0, ())) in out.sends

@@ -100,8 +100,8 @@ PINNED_STATES = {
     "idempotence-retention-after-delivery-timeout": 714,
     "idempotence-retention-before-kip-360-resets-sequence": 92,
     "retention-outruns-consumer": 2_265,
-    "group-zombie-processes-after-reassignment": 3_926,
-    "group-evicted-member-rejoins": 3_276,
+    "group-zombie-processes-after-reassignment": 4_023,
+    "group-evicted-member-rejoins": 3_683,
     "partition-expansion-latest-loses-records": 111_160,
     "partition-expansion-earliest-reads-new-partition": 57_177,
 }
@@ -164,7 +164,7 @@ CONTRACTS = [
     (
         "no-duplicate-effect",
         "group-zombie-processes-after-reassignment",
-        21,
+        24,
         "group-evicted-member-rejoins",
     ),
     (

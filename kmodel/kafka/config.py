@@ -760,14 +760,12 @@ def kafka_rules(settings: Settings) -> list[tuple[str, str]]:
             )
         )
     problems += _zookeeper_rules(broker)
-    if settings["bounds"]["partition_expansions"] and (
-        settings["bounds"]["partitions"] != 2 or settings["bounds"]["consumers"] > 1
-    ):
+    if settings["bounds"]["partition_expansions"] and settings["bounds"]["partitions"] != 2:
         problems.append(
             (
                 "bounds.partition_expansions",
                 "a partition is added to a topic of one, so it needs partitions = 2 (the "
-                "topic's size once it is added), and at most one consumer",
+                "topic's size once it is added)",
             )
         )
     if settings["bounds"]["producer_expiries"] and not idempotence_of(settings):

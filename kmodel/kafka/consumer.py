@@ -74,6 +74,7 @@ from kmodel.kafka.messages import (
     OffsetFetchResponse,
     OffsetsForLeaderEpoch,
     OffsetsForLeaderEpochResponse,
+    RebalanceInProgress,
     SinkAck,
     SinkWrite,
     TopicMetadata,
@@ -116,15 +117,14 @@ class ConsumerState(NamedTuple):
     restarts: int = 0  # (ghost, durable)
     truncations: int = 0  # positions moved after the log was truncated under them (ghost, durable)
     assigned: tuple[bool, ...] = ()  # per partition: assigned to this member
-    # A new generation's assignment heard mid-loop: (generation, partitions), taken up at
-    # the next poll (the eager protocol rejoins inside poll()).
-    reassignment: tuple = ()
     # In a group of several consumers: each (partition, position) it started from, for the
     # contract to check against what any member processed (ghost, durable).
     starts: tuple[tuple[int, int], ...] = ()
     partitions_known: int = 0  # the topic's partitions as its metadata says
     refreshing: bool = False  # a metadata refresh (metadata.max.age.ms) is on its way
-    partitions_added: bool = False  # a refresh found a new partition: rejoin at the next poll
+    # Rejoin the group at the next poll: "rebalance" (its heartbeat heard
+    # REBALANCE_IN_PROGRESS) or "new-partition" (a refresh found one); "" otherwise.
+    rejoin_due: str = ""
 
 
 class Consumer(Actor[ConsumerState]):
@@ -186,7 +186,7 @@ class Consumer(Actor[ConsumerState]):
 
     def on_start(self, state: ConsumerState, out: Out) -> ConsumerState:
         if state.phase == "joining":
-            out.send(COORDINATOR, JoinGroup())
+            out.send(COORDINATOR, self._join_request(state))
         return state
 
     def on_connection_lost(self, state: ConsumerState, peer: str, out: Out) -> ConsumerState:
@@ -239,12 +239,10 @@ class Consumer(Actor[ConsumerState]):
         elif state.commit_after:
             yield ("commit",)
             return
-        elif state.partitions_added:
-            yield ("rejoin-new-partition",)
+        elif state.rejoin_due:
+            yield ("rejoin-at-poll",)
             return
-        if state.reassignment:
-            yield ("reassigned",)
-        elif self._to_fetch(state) or self._to_validate(state):
+        if self._to_fetch(state) or self._to_validate(state):
             yield ("poll",)
         if state.partitions_known < self.topic.partitions and not state.refreshing:
             yield ("refresh",)
@@ -274,12 +272,12 @@ class Consumer(Actor[ConsumerState]):
             return f"commits {_shown(state.positions)}"
         if step[0] == "rejoin":
             return "rejoins the group, having processed what the failed commit covered"
-        if step[0] == "reassigned":
-            return "polls: takes up the new generation's assignment, from the committed offsets"
         if step[0] == "refresh":
             return "sees metadata.max.age.ms pass: refreshes the topic's metadata"
-        if step[0] == "rejoin-new-partition":
+        if step[0] == "rejoin-at-poll" and state.rejoin_due == "new-partition":
             return "polls: the topic has a new partition, so it rejoins the group"
+        if step[0] == "rejoin-at-poll":
+            return "polls: the group is rebalancing, so it rejoins"
         wheres = []
         for p in self._to_fetch(state):
             position = state.positions[p]
@@ -308,13 +306,11 @@ class Consumer(Actor[ConsumerState]):
             return self._commit(state._replace(commit_after=False), state.positions, out)
         if step[0] == "rejoin":
             return self._rejoin(state, out)
-        if step[0] == "reassigned":
-            return self._take_assignment(state, *state.reassignment, out)
         if step[0] == "refresh":
             out.send(CONTROLLER, TopicMetadataRequest())
             return state._replace(refreshing=True)
-        if step[0] == "rejoin-new-partition":
-            return self._rejoin(state._replace(partitions_added=False), out)
+        if step[0] == "rejoin-at-poll":
+            return self._rejoin(state._replace(rejoin_due=""), out)
         if self.config.auto_commit and state.auto_commit_from:
             offsets = self._own(state, state.auto_commit_from)
             out.send(COORDINATOR, OffsetCommit(offsets, state.generation))
@@ -351,15 +347,11 @@ class Consumer(Actor[ConsumerState]):
 
     def on_message(self, state: ConsumerState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroupResponse):
-            busy = state.phase == "committing" or (
-                state.phase == "polling"
-                and (state.in_hand or state.commit_after or state.rejoin_after)
-            )
-            if self.shared and busy:
-                # A rebalance the member joins at its next poll, once the records in hand
-                # are processed (and committed).
-                return state._replace(reassignment=(message.generation, message.partitions))
             return self._take_assignment(state, message.generation, message.partitions, out)
+        if isinstance(message, RebalanceInProgress):
+            if state.phase == "joining":
+                return state  # already rejoining
+            return state._replace(rejoin_due=state.rejoin_due or "rebalance")
         if isinstance(message, OffsetFetchResponse) and state.phase == "offsets":
             reset = self._reset_position()
             starts = tuple(offset if offset >= 0 else reset for offset in message.offsets)
@@ -409,11 +401,8 @@ class Consumer(Actor[ConsumerState]):
         if isinstance(message, TopicMetadata):
             added = message.partitions > state.partitions_known
             known = max(state.partitions_known, message.partitions)
-            return state._replace(
-                partitions_known=known,
-                refreshing=False,
-                partitions_added=state.partitions_added or added,
-            )
+            due = state.rejoin_due or ("new-partition" if added else "")
+            return state._replace(partitions_known=known, refreshing=False, rejoin_due=due)
         return state
 
     def _ask_leader(self, state: ConsumerState, partition: int, out: Out) -> ConsumerState:
@@ -528,10 +517,14 @@ class Consumer(Actor[ConsumerState]):
 
     def _rejoin(self, state: ConsumerState, out: Out) -> ConsumerState:
         """Join the group again, dropping what was polled and not processed."""
-        out.send(COORDINATOR, JoinGroup())
+        out.send(COORDINATOR, self._join_request(state))
         return state._replace(
             phase="joining", in_hand=(), writing=False, commit_after=False, rejoin_after=False
         )
+
+    def _join_request(self, state: ConsumerState) -> JoinGroup:
+        """In a group of several, a member's join names the partitions it knows of."""
+        return JoinGroup(partitions=state.partitions_known if self.shared else 0)
 
     def _own(self, state: ConsumerState, offsets: tuple[int, ...]) -> tuple[int, ...]:
         """The offsets a member commits: its own partitions' (-1: not committed here)."""

@@ -30,11 +30,15 @@ the consumer group metadata of KIP-447 the commit carries the member's
 generation and a stale one is rejected; an OffsetFetch that requires stable
 offsets waits while a transactional commit is pending.
 
-A group of several consumers (`consumers`) shares the partitions: each
-generation assigns them to the live members as a sticky assignor does (a
-partition stays with its owner while the owner is live; an orphaned one goes
-to the member with the fewest), and every live member is told its
-partitions, since in the eager protocol all of them rejoin and start over
+A group of several consumers (`consumers`) shares the partitions, in the
+eager protocol's two phases. A rebalance begins when a member joins that is
+not in the group (or knows of more partitions), or when one is evicted: the
+live members hear REBALANCE_IN_PROGRESS at their heartbeat, and each rejoins
+at its next poll, after processing and committing what it polled (their
+commits of the current generation are still accepted meanwhile). Once every
+live member has rejoined, a new generation assigns the partitions as a sticky
+assignor does (a partition stays with its owner while the owner is live; an
+orphaned one goes to the member with the fewest), and each member starts over
 from the committed offsets. An evicted member is not told: it finds out when
 its next commit is rejected, and meanwhile processes what it polled, while
 the partition's new owner reads it from the committed offset. Each member
@@ -54,6 +58,7 @@ from kmodel.kafka.messages import (
     OffsetCommitResponse,
     OffsetFetch,
     OffsetFetchResponse,
+    RebalanceInProgress,
     SessionExpired,
     TxnOffsetCommit,
     TxnOffsetCommitResponse,
@@ -89,6 +94,11 @@ class CoordinatorState(NamedTuple):
     owners: tuple[str, ...] = ()
     live: tuple[str, ...] = ()
     reassignments: int = 0  # partitions moved from one live owner to another (ghost)
+    partitions_known: int = 0  # a group of several: the topic's partitions its members know
+    # A group of several, during a rebalance: the live members that have rejoined, with the
+    # connection of their JoinGroup; () when no rebalance is under way.
+    rejoined: tuple[tuple[str, int], ...] = ()
+    rebalancing: bool = False
 
 
 class GroupCoordinator(Actor[CoordinatorState]):
@@ -107,6 +117,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "owners",
         "live",
         "reassignments",
+        "partitions_known",
+        "rejoined",
+        "rebalancing",
     )
 
     def __init__(
@@ -138,20 +151,14 @@ class GroupCoordinator(Actor[CoordinatorState]):
             generation=1, member=True, owner=(self.members[:1] and self.members[0]) or ""
         )
         if self.consumers:
-            owners = sticky_assignment((), self.consumers, self.partitions)
-            state = state._replace(owners=owners, live=self.consumers)
+            known = self.committed_at_start or self.partitions
+            owners = _padded(sticky_assignment((), self.consumers, known), self.partitions)
+            state = state._replace(owners=owners, live=self.consumers, partitions_known=known)
         return state
 
     def on_message(self, state: CoordinatorState, sender: str, message: Hashable, out: Out):
         if isinstance(message, JoinGroup) and self.consumers:
-            if sender in state.live:
-                # A member of this generation catching up with it (as a restarted member
-                # with its group.instance.id would): no new rebalance.
-                mine = tuple(p for p, owner in enumerate(state.owners) if owner == sender)
-                out.send(sender, JoinGroupResponse(state.generation, message.connection, mine))
-                return state
-            live = tuple(sorted(set(state.live) | {sender}))
-            return self._rebalance(state, live, out, (sender, message.connection))
+            return self._joined(state, sender, message, out)
         if isinstance(message, JoinGroup):
             if self.members and state.owner not in (sender, *state.expired):
                 # In the group, without the partition.
@@ -191,29 +198,54 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return state._replace(committed=offsets, regressions=state.regressions + back)
         return state
 
-    def _rebalance(
-        self,
-        state: CoordinatorState,
-        live: tuple[str, ...],
-        out: Out,
-        joiner: tuple[str, int] | None = None,
+    def _joined(
+        self, state: CoordinatorState, member: str, join: JoinGroup, out: Out
     ) -> CoordinatorState:
-        """A new generation of a group of several consumers: the partitions go to the
-        `live` members, each of which hears what it owns (the joiner on its connection)."""
-        owners = sticky_assignment(state.owners, live, self.partitions)
+        """A JoinGroup in a group of several: a member new to the group (or knowing of more
+        partitions) begins a rebalance; during one, it counts as rejoined; otherwise a
+        member of this generation is only catching up with it (as a restarted member with
+        its group.instance.id would) and gets its assignment again."""
+        grown = join.partitions > state.partitions_known
+        state = state._replace(partitions_known=max(state.partitions_known, join.partitions))
+        if member in state.live and not grown and not state.rebalancing:
+            mine = tuple(p for p, owner in enumerate(state.owners) if owner == member)
+            out.send(member, JoinGroupResponse(state.generation, join.connection, mine))
+            return state
+        live = tuple(sorted(set(state.live) | {member}))
+        rejoined = tuple(sorted({*state.rejoined, (member, join.connection)}))
+        state = self._begin_rebalance(state._replace(live=live, rejoined=rejoined), out)
+        return self._complete_rebalance(state, out)
+
+    def _begin_rebalance(self, state: CoordinatorState, out: Out) -> CoordinatorState:
+        """Tell the live members that have not rejoined yet to rejoin (at their heartbeat)."""
+        if not state.rebalancing:
+            done = {m for m, _ in state.rejoined}
+            for member in state.live:
+                if member not in done:
+                    out.send(member, RebalanceInProgress())
+        return state._replace(rebalancing=True)
+
+    def _complete_rebalance(self, state: CoordinatorState, out: Out) -> CoordinatorState:
+        """Once every live member has rejoined: a new generation, the partitions assigned
+        to them, each told what it owns."""
+        rejoined = dict(state.rejoined)
+        if not state.rebalancing or not set(state.live) <= set(rejoined):
+            return state
+        known, live = state.partitions_known, state.live
+        owners = _padded(sticky_assignment(state.owners[:known], live, known), self.partitions)
         moved = sum(
             1 for old, new in zip(state.owners, owners, strict=True) if old and new and old != new
         )
         generation = state.generation + 1
         for member in live:
-            connection = joiner[1] if joiner and joiner[0] == member else 0
             mine = tuple(p for p, owner in enumerate(owners) if owner == member)
-            out.send(member, JoinGroupResponse(generation, connection, mine))
+            out.send(member, JoinGroupResponse(generation, rejoined[member], mine))
         return state._replace(
             generation=generation,
             member=bool(live),
             owners=owners,
-            live=live,
+            rejoined=(),
+            rebalancing=False,
             reassignments=state.reassignments + moved,
         )
 
@@ -331,8 +363,11 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return state._replace(committed=(-1,) * self.partitions)
         if self.consumers:
             live = tuple(m for m in state.live if m != step[1])
-            state = self._rebalance(state, live, out)
-            return state._replace(rebalances=state.rebalances + 1)
+            rejoined = tuple(r for r in state.rejoined if r[0] != step[1])
+            state = state._replace(live=live, rejoined=rejoined, rebalances=state.rebalances + 1)
+            if not live:  # the group is empty: its partitions have no owner
+                return state._replace(member=False, owners=("",) * self.partitions)
+            return self._complete_rebalance(self._begin_rebalance(state, out), out)
         return state._replace(
             generation=state.generation + 1, member=False, rebalances=state.rebalances + 1
         )
@@ -360,6 +395,11 @@ def sticky_assignment(
         if kept.count(member) == 0 and kept.count(richest) > 1:
             kept[max(p for p, o in enumerate(kept) if o == richest)] = member
     return tuple(kept)
+
+
+def _padded(owners: tuple[str, ...], partitions: int) -> tuple[str, ...]:
+    """Owners for every partition: none for those the group does not know of yet."""
+    return owners + ("",) * (partitions - len(owners))
 
 
 def _saw_epoch(state: CoordinatorState, producer_id: int, epoch: int) -> CoordinatorState:

@@ -328,9 +328,21 @@ class UpdateMetadata:
 @dataclass(frozen=True, slots=True)
 class JoinGroup:
     connection: int = 0  # the client's connection to the group coordinator (0: its first)
+    # A group of several consumers: the partitions the member's metadata knows of (its
+    # subscription); 0 where the group has one member.
+    partitions: int = 0
 
     def __str__(self) -> str:
         return f"JoinGroup{_on(self.connection)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceInProgress:
+    """A heartbeat's answer to a member of a group of several: rejoin at your next
+    poll (REBALANCE_IN_PROGRESS)."""
+
+    def __str__(self) -> str:
+        return "Heartbeat: REBALANCE_IN_PROGRESS"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class Pipeline(ActorSystem):
         if config.consumers:
             members = CONSUMERS[: config.consumers]
             group = members if len(members) > 1 else ()
-            owners = sticky_assignment((), members, topic.partitions)
+            owners = sticky_assignment((), members, first or topic.partitions)
             actors += [
                 GroupCoordinator(
                     partitions=topic.partitions,
