@@ -381,7 +381,7 @@ class Broker(Actor[ReplicaState]):
                 # had timed out (log.retention.ms or producer.id.expiration.ms at least
                 # delivery.timeout.ms): a retry of one arrived before, and was recognised
                 # as the duplicate it is.
-                earlier = repeats(state.log[:end], start, request)
+                earlier = repeats(state.log, start, end, request)
                 error, repeated = ("", earlier) if earlier >= 0 else (error, repeated)
             lowest = next((v for v in state.verification if v[0] == request.producer_id), None)
             if not error and repeated < 0 and lowest and request.sequence > lowest[2]:
@@ -398,7 +398,8 @@ class Broker(Actor[ReplicaState]):
                 return state._replace(verifying=verifying, verification=verification)
             offset = offset if repeated < 0 else repeated
         if offset == len(state.log):
-            if request.producer_id and known is None:
+            forgetting = self.config.producer_expiries or self.config.log_retentions
+            if request.producer_id and known is None and forgetting:
                 # A ghost for the witness: the leader writes for a producer it no longer
                 # knows, though its log held batches of it.
                 forgot = any(e.producer_id == request.producer_id for e in state.log)

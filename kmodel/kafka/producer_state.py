@@ -78,18 +78,15 @@ def check_write(
     return ("", -1) if sequence == expected else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
 
 
-def repeats(log: Sequence[Entry], start: int, request: ProduceRequest) -> int:
-    """The offset from `start` on of the batch in `log` that `request` is a retry of, or
-    -1. Known by the record it carries (a ghost): a new batch may well reuse the
+def repeats(log: Sequence[Entry], start: int, end: int, request: ProduceRequest) -> int:
+    """The offset in [`start`, `end`) of the batch in `log` that `request` is a retry of,
+    or -1. Known by the record it carries (a ghost): a new batch may well reuse the
     producer id, epoch and sequence number of one the leader deleted."""
     key = (request.record, request.producer_id, request.producer_epoch, request.sequence)
-    return next(
-        (
-            offset
-            for offset, batch in enumerate(log)
-            if offset >= start
-            and not batch.control
-            and (batch.record, batch.producer_id, batch.producer_epoch, batch.sequence) == key
-        ),
-        -1,
-    )
+    for offset in range(start, min(end, len(log))):
+        batch = log[offset]
+        if not batch.control and (
+            (batch.record, batch.producer_id, batch.producer_epoch, batch.sequence) == key
+        ):
+            return offset
+    return -1
