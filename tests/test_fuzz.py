@@ -63,12 +63,15 @@ PROPERTY_LINES = [
     "enable.auto.commit=false", "auto.offset.reset=earliest", "isolation.level=read_committed",
     "replication.factor=3", "min.insync.replicas=4", "unclean.leader.election.enable=1",
     "retries=" + "9" * 5000, "retries=" + "0" * 5000 + "2", r"acks=\u0031",
+    "log.retention.ms=0", "producer.id.expiration.ms=60000", "unknown.producer.id=bump",
 ]  # fmt: skip
 
 OPTIONS = {
     "--set": ["acks=1.0", "producer.acks=1", "retries=1_000", "rms=5", "rms=0", "=", "x",
               "bounds.records=9", "records= 2 ", "acks=", "a.b.c=1", "rms=3\x00", "acks=all",
               "producer.retries=0", "enable.idempotence=TRUE", "network=unordered",
+              "bounds.partition_expansions=1", "bounds.consumers=2",
+              "bounds.producer_expiries=1", "producer.unknown.producer.id=reset",
               "rms=" + "9" * 5000, "records=" + "0" * 5000 + "1"],
     "--max-states": ["0", "-1", "1", "10", "x", "1.5", "", "500"],
     "--max-depth": ["0", "1", "3", "nan", "20"],
