@@ -3,24 +3,33 @@ the coordinator, and a counterexample drawn as a sequence diagram."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 
 from kmodel.core.actors import Out
+from kmodel.core.bfs import check_bfs
+from kmodel.core.result import Status
+from kmodel.core.system import PropertyKind
 from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
 from kmodel.kafka.broker import TXN_COORDINATOR, Broker
 from kmodel.kafka.config import DEFAULT_BROKER
+from kmodel.kafka.coordinator import GroupCoordinator
 from kmodel.kafka.isolation import read_log, visible
 from kmodel.kafka.messages import (
+    GROUP,
     AddPartitionsToTxn,
     EndTxn,
     Entry,
     InitProducerId,
     InitProducerIdResponse,
     MetadataRequest,
+    OffsetFetch,
+    OffsetFetchResponse,
     ProduceRequest,
     ProduceResponse,
+    TxnOffsetCommit,
     TxnResponse,
     UpdateMetadata,
     VerifyTxn,
@@ -28,6 +37,7 @@ from kmodel.kafka.messages import (
     WriteTxnMarkers,
     WriteTxnMarkersResponse,
 )
+from kmodel.kafka.model import KAFKA
 from kmodel.kafka.processor import COORDINATOR_TIMEOUT, Processor, ProcessorConfig
 from kmodel.kafka.topic import Topic
 from kmodel.kafka.transaction_coordinator import TransactionCoordinator
@@ -285,3 +295,48 @@ def test_a_coordinator_request_that_times_out_goes_again_on_a_new_connection() -
     assert app.on_message(state, TXN_COORDINATOR, late, Out()) == state
     answer = InitProducerIdResponse(1, 1, connection=1)
     assert app.on_message(state, TXN_COORDINATOR, answer, Out()).epoch == 1
+
+
+# -- several transactional producers ---------------------------------------------------
+
+
+def _two_instances(**bounds: int):
+    chosen = copy.deepcopy(KAFKA.defaults())
+    chosen["application"]["kind"] = "read-process-write"
+    chosen["producer"]["transactional.id"] = "app"
+    chosen["consumer"]["isolation.level"] = "read_committed"
+    chosen["bounds"].update(consumers=0, records=2, input_partitions=2, **bounds)
+    return KAFKA.build(chosen)
+
+
+def test_two_producers_interleave_in_opposite_orders_and_every_contract_holds() -> None:
+    """Kafka orders each partition, not the transactions across partitions: two
+    instances' transactions may commit on two partitions in opposite orders."""
+    system = _two_instances(partitions=2)
+    assert {"app-1", "app-2"} <= set(system.index)
+    result = check_bfs(system)
+    assert result.complete and result.stats.states == 28_573
+    assert result.status_of("opposite-orders") is Status.REACHED
+    assert result.status_of("all-delivered") is Status.REACHED
+    contracts = [p for p in result.properties if p.kind is not PropertyKind.SOMETIMES]
+    assert len(contracts) > 8 and all(p.status is Status.HOLDS for p in contracts)
+
+
+def test_one_producers_pending_offsets_do_not_hold_up_the_others_fetch() -> None:
+    """KIP-447's require_stable waits per partition: a transaction's pending offsets of
+    input partition 0 do not hold up a fetch of partition 1, and their marker answers
+    the fetch of partition 0 that waited."""
+    group = GroupCoordinator(GROUP, partitions=2, consumers=("app-1", "app-2"))
+    state = group.first_state()
+    commit = TxnOffsetCommit(7, 0, 1, state.generation, 1, state.generation, partition=0)
+    state = group.on_message(state, "app-1", commit, Out())
+    out = Out()
+    state = group.on_message(state, "app-2", OffsetFetch(True, partition=1), out)
+    assert out.sends == [("app-2", OffsetFetchResponse((-1, -1)))]
+    state = group.on_message(state, "app-1", OffsetFetch(True, 2, partition=0), Out())
+    assert state.waiting == (("app-1", 2, 0),)
+    out = Out()
+    marker = WriteTxnMarkers("__consumer_offsets", 7, 0, True, 1)
+    state = group.on_message(state, TXN_COORDINATOR, marker, out)
+    assert ("app-1", OffsetFetchResponse((1, -1), 2)) in out.sends
+    assert state.committed == (1, -1) and state.waiting == ()

@@ -28,7 +28,9 @@ any partition, the offsets log rejects a producer epoch older than one it
 has seen. With
 the consumer group metadata of KIP-447 the commit carries the member's
 generation and a stale one is rejected; an OffsetFetch that requires stable
-offsets waits while a transactional commit is pending.
+offsets waits while a transactional commit of a partition it asks for is
+pending, so one producer's open transaction holds up only the fetches of the
+partitions it commits.
 
 A group of several consumers (`consumers`) shares the partitions, in the
 eager protocol's two phases. A rebalance begins when a member joins that is
@@ -51,6 +53,7 @@ from collections.abc import Hashable, Iterable
 from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
+from kmodel.core.tuples import replace_at
 from kmodel.kafka.messages import (
     JoinGroup,
     JoinGroupResponse,
@@ -71,8 +74,9 @@ NAME = "coordinator"
 
 class PendingOffsets(NamedTuple):
     producer_id: int
-    offset: int  # transactional commits are of the one input partition
+    offset: int
     attempt: int  # ghost: the transaction attempt that sent it
+    partition: int = 0  # the input partition the offset is of
 
 
 class CoordinatorState(NamedTuple):
@@ -83,8 +87,9 @@ class CoordinatorState(NamedTuple):
     pending: tuple[PendingOffsets, ...] = ()  # transactional commits awaiting their marker
     committed_by: int = 0  # the transaction attempt whose offsets are committed (ghost)
     stale_commits: tuple[int, ...] = ()  # attempts that committed from an old generation (ghost)
-    # (requester, connection) of each OffsetFetch waiting for stable offsets
-    waiting: tuple[tuple[str, int], ...] = ()
+    # (requester, connection, partition asked for) of each OffsetFetch waiting for
+    # stable (or loaded) offsets
+    waiting: tuple[tuple[str, int, int], ...] = ()
     producer_epochs: tuple[tuple[int, int], ...] = ()  # (producer id, latest epoch) seen
     owner: str = ""  # the member that owns the partition (groups of several members)
     expired: tuple[str, ...] = ()  # members whose session expired
@@ -130,12 +135,15 @@ class GroupCoordinator(Actor[CoordinatorState]):
         offsets_retention: str = "",
         consumers: tuple[str, ...] = (),
         committed_at_start: int = 0,
+        sessions_expire: bool = True,
     ) -> None:
         """`committed_at_start`: the first partitions whose offset 0 the group has
-        committed when the run starts (a group that has been running)."""
+        committed when the run starts (a group that has been running). Without
+        `sessions_expire`, the members of a group of several keep their partitions."""
         super().__init__(name)
         self.members = members  # the group's members, when more than one may own the partition
         self.consumers = consumers  # a consumer group of several members sharing partitions
+        self.sessions_expire = sessions_expire
         self.committed_at_start = committed_at_start
         self.partitions = partitions
         self.offsets_retention = offsets_retention  # "": offsets never expire here
@@ -168,8 +176,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if isinstance(message, SessionExpired) and self.members:
             return self._expire(state, message.name, out)
         if isinstance(message, OffsetFetch):
-            if state.loading or (message.require_stable and state.pending):
-                return state._replace(waiting=state.waiting + ((sender, message.connection),))
+            if state.loading or (message.require_stable and _pending(state, message.partition)):
+                asked = (sender, message.connection, message.partition)
+                return state._replace(waiting=state.waiting + (asked,))
             out.send(sender, OffsetFetchResponse(state.committed, message.connection))
             return state
         if isinstance(message, TxnOffsetCommit):
@@ -284,7 +293,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if stale:
             state = state._replace(stale_commits=state.stale_commits + (commit.attempt,))
         others = tuple(p for p in state.pending if p.producer_id != commit.producer_id)
-        pending = PendingOffsets(commit.producer_id, commit.offset, commit.attempt)
+        pending = PendingOffsets(
+            commit.producer_id, commit.offset, commit.attempt, commit.partition
+        )
         state = _saw_epoch(state, commit.producer_id, commit.epoch)
         return state._replace(pending=tuple(sorted(others + (pending,))))
 
@@ -302,9 +313,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
             return state
         state = state._replace(pending=tuple(p for p in state.pending if p not in mine))
         if marker.commit:
-            state = state._replace(committed=(mine[0].offset,), committed_by=mine[0].attempt)
-        if state.pending:
-            return state
+            (offsets,) = mine
+            committed = replace_at(state.committed, offsets.partition, offsets.offset)
+            state = state._replace(committed=committed, committed_by=offsets.attempt)
         return _answer_waiting(state, out)
 
     def on_connection_lost(self, state: CoordinatorState, peer: str, out: Out):
@@ -312,8 +323,9 @@ class GroupCoordinator(Actor[CoordinatorState]):
 
     def steps(self, state: CoordinatorState) -> Iterable[Hashable]:
         if self.consumers:
-            for member in state.live:
-                yield ("evict", member)
+            if self.sessions_expire:
+                for member in state.live:
+                    yield ("evict", member)
         elif self.members:
             if state.owner not in state.expired:
                 yield ("expire", state.owner)
@@ -353,10 +365,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if step[0] == "expire":
             return self._expire(state, step[1], out)
         if step[0] in ("load", "loaded"):
-            state = state._replace(loading=step[0] == "load")
-            if not state.loading and not state.pending:
-                return _answer_waiting(state, out)
-            return state
+            return _answer_waiting(state._replace(loading=step[0] == "load"), out)
         if step[0] == "retention":
             if not self._offsets_expire(state):
                 return state
@@ -410,8 +419,19 @@ def _saw_epoch(state: CoordinatorState, producer_id: int, epoch: int) -> Coordin
     return state._replace(producer_epochs=tuple(sorted(epochs.items())))
 
 
+def _pending(state: CoordinatorState, partition: int) -> bool:
+    """Whether a transactional commit of `partition` (-1: of any) awaits its marker."""
+    return any(partition in (-1, pending.partition) for pending in state.pending)
+
+
 def _answer_waiting(state: CoordinatorState, out: Out) -> CoordinatorState:
-    """The offsets are stable (and loaded): answer the fetches that waited for them."""
-    for requester, connection in state.waiting:
-        out.send(requester, OffsetFetchResponse(state.committed, connection))
-    return state._replace(waiting=())
+    """Once the offsets are loaded, answer the fetches whose offsets are stable now."""
+    if state.loading:
+        return state
+    still = []
+    for requester, connection, partition in state.waiting:
+        if _pending(state, partition):
+            still.append((requester, connection, partition))
+        else:
+            out.send(requester, OffsetFetchResponse(state.committed, connection))
+    return state._replace(waiting=tuple(still))
