@@ -83,6 +83,19 @@ def _load(tmp_path: Path, text: str):
             "bounds.consumers",
             "group of two",
         ),
+        (
+            '[application]\nkind = "read-process-write"\n[producer]\n"transactional.id" = "a"\n'
+            "[bounds]\ninput_partitions = 2\ntakeovers = 1\n",
+            "bounds.takeovers",
+            "input_partitions = 1 only",
+        ),
+        (
+            '[application]\nkind = "read-process-write"\noutput = "sink"\noffsets = "sink"\n'
+            '[producer]\n"transactional.id" = "a"\n[bounds]\ninput_partitions = 2\n',
+            "application.output",
+            "stores one input position",
+        ),
+        ("[bounds]\ninput_partitions = 2\n", "bounds.input_partitions", "read-process-write"),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

@@ -19,6 +19,7 @@ SLOW_SPECS = {
     "consumer-offset-out-of-range-rereads",
     "consumer-kip-320-validates-position",
     "eos-crashes-during-commit",
+    "eos-two-instances-interleave",
 }
 
 
@@ -104,6 +105,8 @@ PINNED_STATES = {
     "group-evicted-member-rejoins": 3_683,
     "partition-expansion-latest-loses-records": 111_160,
     "partition-expansion-earliest-reads-new-partition": 57_177,
+    "eos-two-instances-interleave": 1_271_283,
+    "eos-two-instances-read-uncommitted": 42_461,
 }
 
 
@@ -294,10 +297,16 @@ CONTRACTS = [
     ("no-duplicate-effect", "eos-end-to-end-read-uncommitted", 33, "eos-end-to-end"),
     ("no-aborted-read", "eos-end-to-end-read-uncommitted", 13, "eos-end-to-end"),
     ("no-duplicate-effect", "eos-end-to-end-appending-sink", 34, "eos-end-to-end"),
+    # two transactional producers writing the same partitions
+    ("no-aborted-read", "eos-two-instances-read-uncommitted", 14, "eos-two-instances-interleave"),
+    ("atomicity", "eos-two-instances-read-uncommitted", 15, "eos-two-instances-interleave"),
 ]
 
 
-@pytest.mark.parametrize(("contract", "broken", "steps", "holding"), CONTRACTS)
+@pytest.mark.parametrize(
+    ("contract", "broken", "steps", "holding"),
+    [pytest.param(*row, marks=_marks(row[1]) + _marks(row[3])) for row in CONTRACTS],
+)
 def test_contract_breaks_and_holds(contract: str, broken: str, steps: int, holding: str) -> None:
     broken_run = _run(broken).verdict(contract)
     assert broken_run.status is Status.VIOLATED

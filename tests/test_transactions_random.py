@@ -93,8 +93,25 @@ def test_correct_exactly_once_holds_under_more_random_faults(
     check_all_safety_holds(scheme, faults, partitions, version)
 
 
+CONCURRENT_FAULTS = st.sampled_from(sorted(set(FAULTS) - TWO_INSTANCES))
+
+
+@settings(max_examples=4, deadline=None)
+@given(fault=CONCURRENT_FAULTS, version=TRANSACTION_VERSIONS)
+def test_two_concurrent_transactional_producers_hold_under_a_random_fault(
+    fault: str, version: int
+) -> None:
+    """Two instances, one per input partition, each with its own transactional.id, write
+    to the same output partition: every safety contract holds per transaction."""
+    check_all_safety_holds(SCHEMES[0], [fault], 1, version, input_partitions=2)
+
+
 def check_all_safety_holds(
-    scheme: dict, faults: list[str], partitions: int, transaction_version: int
+    scheme: dict,
+    faults: list[str],
+    partitions: int,
+    transaction_version: int,
+    input_partitions: int = 1,
 ) -> None:
     if TWO_INSTANCES & set(faults):
         # A second instance with a crash of any kind passes half a million states on
@@ -105,7 +122,10 @@ def check_all_safety_holds(
     if (TWO_INSTANCES | BROKER_FAULTS) & set(faults):
         # A second instance, or a failover, with a second partition: over a million states.
         partitions = 1
-    system = KAFKA.build(correct_settings(scheme, faults, partitions, transaction_version))
+    chosen = correct_settings(scheme, faults, partitions, transaction_version)
+    if input_partitions > 1:  # a record per instance
+        chosen["bounds"].update(input_partitions=input_partitions, records=input_partitions)
+    system = KAFKA.build(chosen)
     result = check_bfs(system)
     assert result.complete
     broken = [name for name in SAFETY if result.status_of(name) is not Status.HOLDS]

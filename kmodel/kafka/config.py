@@ -552,6 +552,17 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             maximum=2,
         ),
         Setting(
+            "input_partitions",
+            int,
+            1,
+            "partitions of the read-process-write input (record r is in partition "
+            "(r - 1) mod input_partitions); with 2, two application instances own one "
+            "each and run their transactions at the same time, each with its own "
+            "transactional.id, writing to the same output partitions",
+            minimum=1,
+            maximum=2,
+        ),
+        Setting(
             "takeovers",
             int,
             0,
@@ -873,6 +884,7 @@ ONLY_FOR_KIND = {
         ("application", "offset.fetch.require.stable"),
         ("application", "output"),
         ("bounds", "processor_crashes"),
+        ("bounds", "input_partitions"),
         ("bounds", "takeovers"),
         ("bounds", "hangs"),
         ("bounds", "txn_coordinator_crashes"),
@@ -921,6 +933,7 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
                 settings["bounds"]["consumers"] and settings["application"]["output"] == "kafka"
             )
         ]
+        problems += _concurrent_instance_rules(settings)
         if settings["bounds"]["consumers"] > 1:
             problems.append(
                 (
@@ -943,6 +956,30 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
                 "producer.transactional.id",
                 "a transactional producer is modelled as a read-process-write application: "
                 'set application.kind = "read-process-write"',
+            )
+        )
+    return problems
+
+
+def _concurrent_instance_rules(settings: Settings) -> list[tuple[str, str]]:
+    """Two instances, one per input partition, keep their partitions for the whole run:
+    the faults that move an input partition to another instance (an expired session), and
+    an external sink's single stored position, are modelled with one input partition
+    only."""
+    bounds = settings["bounds"]
+    if bounds["input_partitions"] < 2:
+        return []
+    why = (
+        "moves an input partition between instances, which is modelled with "
+        "input_partitions = 1 only (two instances keep one input partition each): set it to 0"
+    )
+    problems = [(f"bounds.{bound}", why) for bound in ("takeovers", "hangs") if bounds[bound]]
+    if settings["application"]["output"] != "kafka":
+        problems.append(
+            (
+                "application.output",
+                "the external sink stores one input position: with input_partitions = 2 "
+                'the instances write to an output topic (output = "kafka")',
             )
         )
     return problems
@@ -1126,6 +1163,7 @@ class ReadProcessWriteConfig:
     isolation: str
     shared_transactional_id: bool
     transactional_id: str
+    input_partitions: int
     offsets: str
     group_metadata: bool
     seek_after_abort: bool
@@ -1160,6 +1198,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",
         transactional_id=producer["transactional.id"],
+        input_partitions=bounds["input_partitions"],
         offsets=app["offsets"],
         group_metadata=app["send.offsets.group.metadata"],
         seek_after_abort=app["seek.after.abort"],

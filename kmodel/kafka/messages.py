@@ -40,9 +40,12 @@ class SourceRead:
 
     position: int | None
     store: bool = False
+    partition: int = 0  # the input partition (a read-process-write input may have two)
 
     def __str__(self) -> str:
         where = "next" if self.position is None else f"position {self.position}"
+        if self.partition:
+            where += f" of partition {self.partition}"
         return f"read {where}" + (" and store the position" if self.store else "")
 
 
@@ -367,8 +370,10 @@ class JoinGroupResponse:
 
 @dataclass(frozen=True, slots=True)
 class OffsetFetch:
-    require_stable: bool = False  # KIP-447: wait while a transactional commit is pending
+    # KIP-447: wait while a transactional commit of the partition asked for is pending.
+    require_stable: bool = False
     connection: int = 0
+    partition: int = -1  # the partition whose offset is asked for; -1: every partition
 
     def __str__(self) -> str:
         stable = "(require stable)" if self.require_stable else ""
@@ -636,10 +641,12 @@ class TxnOffsetCommit:
     attempt: int
     member_generation: int  # ghost: the sender's generation, sent or not
     connection: int = 0
+    partition: int = 0  # the input partition whose offset it commits
 
     def __str__(self) -> str:
         generation = "" if self.generation < 0 else f", generation {self.generation}"
-        return f"TxnOffsetCommit(offset {self.offset}{generation}){_on(self.connection)}"
+        where = f"partition {self.partition} " if self.partition else ""
+        return f"TxnOffsetCommit({where}offset {self.offset}{generation}){_on(self.connection)}"
 
 
 @dataclass(frozen=True, slots=True)

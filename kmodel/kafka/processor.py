@@ -9,7 +9,10 @@
           write's timeout it aborts (unless `on.send.timeout` is "resend", the
           mistake of sending the record again in the same transaction)
 
-One input record per transaction. Where the input position is stored is the
+One input record per transaction. The input may have two partitions: then two
+instances run at the same time, each owning one for good, each with its own
+transactional.id, and both write to every output partition, so their
+transactions interleave there. Where the input position is stored is the
 `offsets` setting: in the transaction (sendOffsetsToTransaction), committed
 to the group after the transaction commits, or (with an external sink as the
 output) in the sink, atomically with the result.
@@ -73,6 +76,7 @@ from kmodel.kafka.messages import (
     UpdateMetadata,
 )
 from kmodel.kafka.sink import NAME as SINK
+from kmodel.kafka.source import partition_records
 from kmodel.kafka.topic import Topic
 
 INPUT = "input"
@@ -96,6 +100,7 @@ class ProcessorConfig:
     require_stable: bool  # OffsetFetch waits for offsets a transaction has pending
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
+    input_partitions: int = 1  # partitions of the input, one per running instance
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -143,13 +148,22 @@ class Processor(Actor[ProcessorState]):
     )
 
     def __init__(
-        self, instance: int, config: ProcessorConfig, transactional_id: str, standby: bool
+        self,
+        instance: int,
+        config: ProcessorConfig,
+        transactional_id: str,
+        standby: bool,
+        input_partition: int = 0,
     ) -> None:
         super().__init__(f"app-{instance}", kind="processor")
         self.instance = instance
         self.config = config
         self.transactional_id = transactional_id
         self.standby = standby
+        self.input_partition = input_partition
+        self.input_records = partition_records(
+            config.records, input_partition, config.input_partitions
+        )
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -226,14 +240,17 @@ class Processor(Actor[ProcessorState]):
     def _fetch_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
         if self.config.offsets == "sink":
             return self._ask(state, "offsets", SINK, SinkOffsetFetch(), out)
-        request = OffsetFetch(self.config.require_stable, state.group_connection)
+        request = OffsetFetch(
+            self.config.require_stable, state.group_connection, self.input_partition
+        )
         return self._ask(state, "offsets", GROUP, request, out)
 
     def _next(self, state: ProcessorState, out: Out) -> ProcessorState:
         """Poll the next input record, or rest once the input is used up."""
-        if state.position >= self.config.records:
+        if state.position >= self.input_records:
             return state._replace(phase="done", requests=(), lost=())
-        return self._ask(state, "reading", INPUT, SourceRead(state.position), out)
+        read = SourceRead(state.position, partition=self.input_partition)
+        return self._ask(state, "reading", INPUT, read, out)
 
     def _add(self, state: ProcessorState, phase: str, partitions, out: Out) -> ProcessorState:
         request = AddPartitionsToTxn(
@@ -259,7 +276,9 @@ class Processor(Actor[ProcessorState]):
         return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
 
     def _commit_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
-        request = OffsetCommit((state.position + 1,), state.generation, state.group_connection)
+        none = (-1,) * self.config.input_partitions  # the other instance's partition: as is
+        offsets = replace_at(none, self.input_partition, state.position + 1)
+        request = OffsetCommit(offsets, state.generation, state.group_connection)
         return self._ask(state, "committing", GROUP, request, out)
 
     # -- answers ---------------------------------------------------------------------
@@ -294,8 +313,9 @@ class Processor(Actor[ProcessorState]):
             if state.generation < 0:
                 return self._join(state, "joining", out)
             return self._fetch_offsets(state, out)
-        if isinstance(message, OffsetFetchResponse):  # the input has one partition
-            return self._next(state._replace(position=max(message.offsets[0], 0)), out)
+        if isinstance(message, OffsetFetchResponse):
+            position = max(message.offsets[self.input_partition], 0)
+            return self._next(state._replace(position=position), out)
         if isinstance(message, SinkOffsetFetchResponse):
             return self._next(state._replace(position=max(message.offset, 0)), out)
         if isinstance(message, SourceRecord) and phase == "reading":
@@ -357,6 +377,7 @@ class Processor(Actor[ProcessorState]):
                 state.attempt,
                 member_generation=state.generation,
                 connection=state.group_connection,
+                partition=self.input_partition,
             )
             return self._ask(state, "offsets-commit", GROUP, commit, out)
         if answer.epoch != state.epoch:  # KIP-890: a new epoch starts its sequences at 0

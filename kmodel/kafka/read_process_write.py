@@ -6,7 +6,8 @@ brokers and a controller electing their leaders, read with the spec's
 application → output → consumer → sink, end to end); or the output is an
 external sink. Next to the application run the transaction coordinator and
 the group coordinator that holds the input position; a second application
-instance may stand by to take over.
+instance may stand by to take over, or (with two input partitions) run at the
+same time as the first, each owning one input partition.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class ReadProcessWrite(ActorSystem):
 
     def __init__(self, config: ReadProcessWriteConfig) -> None:
         self.config = config
-        instances = 2 if config.takeover or config.budget["hang"] else 1
+        concurrent = config.input_partitions > 1
+        instances = 2 if concurrent or config.takeover or config.budget["hang"] else 1
         ids = _transactional_ids(config, instances)
         output = config.output
         processor = ProcessorConfig(
@@ -46,13 +48,26 @@ class ReadProcessWrite(ActorSystem):
             require_stable=config.require_stable,
             bump_on_end=config.bump_on_end,
             records=config.records,
+            input_partitions=config.input_partitions,
         )
         apps = tuple(f"app-{i}" for i in range(1, instances + 1))
-        actors: list[Actor] = [Source(config.records, name=INPUT)]
+        actors: list[Actor] = [Source(config.records, INPUT, config.input_partitions)]
         actors += [
-            Processor(i, processor, ids[min(i - 1, len(ids) - 1)], standby=i > 1)
+            Processor(
+                i,
+                processor,
+                ids[min(i - 1, len(ids) - 1)],
+                standby=i > 1 and not concurrent,
+                input_partition=i - 1 if concurrent else 0,
+            )
             for i in range(1, instances + 1)
         ]
+        group = (
+            # Each instance owns one input partition for good.
+            GroupCoordinator(GROUP, partitions=2, consumers=apps, sessions_expire=False)
+            if concurrent
+            else GroupCoordinator(GROUP, members=apps)
+        )
         actors += [
             TransactionCoordinator(
                 ids,
@@ -60,7 +75,7 @@ class ReadProcessWrite(ActorSystem):
                 output=output,
                 logs_last_epoch=config.logs_last_epoch,
             ),
-            GroupCoordinator(GROUP, members=apps),
+            group,
         ]
         crash_notices, crash_groups = {}, {}
         if output:
@@ -126,7 +141,9 @@ def _topology(names: list[str]) -> dict[str, list[str]]:
 
 
 def _transactional_ids(config: ReadProcessWriteConfig, instances: int) -> tuple[str, ...]:
-    """One id taken over with the input partition, or one per instance."""
-    if config.shared_transactional_id or instances == 1:
+    """One id taken over with the input partition, or one per instance (as many as
+    input partitions where each instance owns one)."""
+    shared = config.shared_transactional_id and config.input_partitions == 1
+    if shared or instances == 1:
         return (config.transactional_id,)
     return tuple(f"{config.transactional_id}-{i}" for i in range(1, instances + 1))

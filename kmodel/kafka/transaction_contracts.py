@@ -21,6 +21,7 @@ from kmodel.kafka.config import ReadProcessWriteConfig
 from kmodel.kafka.contracts import consumer_contracts, replication_contracts, witnesses_of_faults
 from kmodel.kafka.isolation import DataRecord, LogView, read_log, visible
 from kmodel.kafka.messages import GROUP
+from kmodel.kafka.source import input_record
 from kmodel.kafka.topic import Topic
 from kmodel.kafka.transaction_coordinator import PREPARED
 
@@ -50,12 +51,20 @@ def transaction_contracts(
         )
     else:
         on_output = system.reads("sink.effects")
-    on_position = system.reads(
-        "sink.position" if config.offsets == "sink" and not output else f"{GROUP}.committed"
-    )
+    in_sink = of("sink") if config.offsets == "sink" and not output else None
+    on_position = system.reads("sink.position" if in_sink else f"{GROUP}.committed")
     on_outcomes = system.reads(f"{TXN_COORDINATOR}.outcomes")
     on_transactions = system.reads(f"{TXN_COORDINATOR}.transactions")
     everything = set(range(1, records + 1))
+
+    def stored_records(world: World) -> set[int]:
+        """The input records before the stored position of each input partition."""
+        positions = (in_sink(world).position,) if in_sink else group(world).committed
+        return {
+            input_record(offset, partition, len(positions))
+            for partition, position in enumerate(positions)
+            for offset in range(max(position, 0))
+        }
 
     def views(world: World) -> list[LogView]:
         return [read_log(read_partition(world, p)) for p in range(partitions)]
@@ -83,9 +92,6 @@ def transaction_contracts(
                 if r.status == "committed"
             }
 
-        def committed_position(world: World) -> int:
-            return max(group(world).committed[0], 0)
-
         properties = _kafka_output_contracts(
             seen,
             views,
@@ -102,11 +108,6 @@ def transaction_contracts(
 
         def committed_records(world: World) -> set[int]:
             return {record for _, record in sink(world).effects}
-
-        def committed_position(world: World) -> int:
-            if config.offsets == "sink":
-                return sink(world).position
-            return max(group(world).committed[0], 0)
 
         properties = []
 
@@ -139,9 +140,7 @@ def transaction_contracts(
     properties += [
         Property.always(
             "offsets-with-outputs",
-            lambda w: (
-                not settled(w) or set(range(1, committed_position(w) + 1)) == committed_records(w)
-            ),
+            lambda w: not settled(w) or stored_records(w) == committed_records(w),
             "the stored input position covers exactly the records whose output committed",
             reads=[*on_output, *on_position, *on_transactions],
         ),
@@ -199,6 +198,16 @@ def transaction_contracts(
             reads=system.reads(f"{TXN_COORDINATOR}.answered_retry"),
         ),
     ]
+    if output and output.partitions > 1 and config.input_partitions > 1:
+        properties.append(
+            Property.sometimes(
+                "opposite-orders",
+                lambda w: _in_opposite_orders(views(w)),
+                "witness: two instances' transactions commit on two partitions in opposite "
+                "orders (Kafka orders each partition, not the transactions across them)",
+                reads=on_output,
+            )
+        )
     if output:
         brokers = [of(broker_name(b)) for b in range(output.brokers)]
         replicas = [output.replicas(p) for p in range(output.partitions)]
@@ -258,6 +267,16 @@ def _kafka_output_contracts(
             reads=reads,
         ),
     ]
+
+
+def _in_opposite_orders(views: list[LogView]) -> bool:
+    """Whether two records committed on the first two partitions lie there in opposite
+    orders."""
+    first, second = (
+        list(dict.fromkeys(r.entry.record for r in view.records if r.status == "committed"))
+        for view in views[:2]
+    )
+    return [r for r in first if r in second] != [r for r in second if r in first]
 
 
 def readable_log(system: ActorSystem, topic: Topic) -> Callable[[World, int], tuple]:
