@@ -47,9 +47,22 @@ def same_outcome(plain: Result, other: Result, *, traces: bool = True) -> None:
 # -- the parallel engine ------------------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(graphs(), st.integers(2, 3))
 def test_workers_find_what_one_process_finds(graph, workers: int) -> None:
+    workers_agree_with_one_process(graph, workers)
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None)
+@given(graphs(), st.integers(2, 3))
+def test_workers_find_what_one_process_finds_on_more_graphs(graph, workers: int) -> None:
+    workers_agree_with_one_process(graph, workers)
+
+
+def workers_agree_with_one_process(graph, workers: int) -> None:
+    """Each worker count forks its workers: the counts, levels and verdicts of one
+    process."""
     system = GraphSystem(graph)
     plain, parallel = check_bfs(system), check_bfs(system, workers=workers)
     assert parallel.stats.workers == workers and parallel.stats.fingerprints
