@@ -72,7 +72,7 @@ OPTIONS = {
               "producer.retries=0", "enable.idempotence=TRUE", "network=unordered",
               "bounds.partition_expansions=1", "bounds.consumers=2",
               "bounds.producer_expiries=1", "producer.unknown.producer.id=reset",
-              "bounds.input_partitions=2",
+              "bounds.input_partitions=2", "producer.transaction.epoch.bump=in-transaction",
               "rms=" + "9" * 5000, "records=" + "0" * 5000 + "1"],
     "--max-states": ["0", "-1", "1", "10", "x", "1.5", "", "500"],
     "--max-depth": ["0", "1", "3", "nan", "20"],

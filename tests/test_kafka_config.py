@@ -96,6 +96,17 @@ def _load(tmp_path: Path, text: str):
             "stores one input position",
         ),
         ("[bounds]\ninput_partitions = 2\n", "bounds.input_partitions", "read-process-write"),
+        (
+            '[producer]\n"transaction.epoch.bump" = "in-transaction"\n',
+            "producer.transaction.epoch.bump",
+            "read-process-write",
+        ),
+        (
+            '[application]\nkind = "read-process-write"\noutput = "sink"\noffsets = "sink"\n'
+            '[producer]\n"transactional.id" = "a"\n[bounds]\nlog_retentions = 1\n',
+            "bounds.log_retentions",
+            "external sink",
+        ),
     ],
 )
 def test_invalid_combinations_are_rejected(tmp_path, text, field, reason) -> None:

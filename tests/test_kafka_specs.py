@@ -107,6 +107,8 @@ PINNED_STATES = {
     "partition-expansion-earliest-reads-new-partition": 57_177,
     "eos-two-instances-interleave": 1_271_283,
     "eos-two-instances-read-uncommitted": 42_461,
+    "eos-epoch-bump-in-transaction-hangs": 1_273,
+    "eos-epoch-bump-after-abort": 1_585,
 }
 
 
@@ -300,6 +302,14 @@ CONTRACTS = [
     # two transactional producers writing the same partitions
     ("no-aborted-read", "eos-two-instances-read-uncommitted", 14, "eos-two-instances-interleave"),
     ("atomicity", "eos-two-instances-read-uncommitted", 15, "eos-two-instances-interleave"),
+    # a client that bumps its epoch in the middle of a transaction
+    ("no-loss", "eos-epoch-bump-in-transaction-hangs", 49, "eos-epoch-bump-after-abort"),
+    (
+        "transactions-complete",
+        "eos-epoch-bump-in-transaction-hangs",
+        49,
+        "eos-epoch-bump-after-abort",
+    ),
 ]
 
 

@@ -7,6 +7,8 @@ import copy
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from kmodel.core.actors import Out
 from kmodel.core.bfs import check_bfs
 from kmodel.core.result import Status
@@ -29,6 +31,7 @@ from kmodel.kafka.messages import (
     OffsetFetchResponse,
     ProduceRequest,
     ProduceResponse,
+    SourceRecord,
     TxnOffsetCommit,
     TxnResponse,
     UpdateMetadata,
@@ -273,8 +276,9 @@ def test_a_late_answer_to_an_earlier_marker_completes_nothing() -> None:
     assert after.transactions[0].status == "CompleteCommit"
 
 
-def test_a_coordinator_request_that_times_out_goes_again_on_a_new_connection() -> None:
-    config = ProcessorConfig(
+def _processor(**overrides) -> Processor:
+    """An instance of today's Java client with one record to process."""
+    settings = dict(
         output=OUTPUT,
         offsets="transaction",
         group_metadata=True,
@@ -284,7 +288,11 @@ def test_a_coordinator_request_that_times_out_goes_again_on_a_new_connection() -
         bump_on_end=True,
         records=1,
     )
-    app = Processor(1, config, "app", standby=False)
+    return Processor(1, ProcessorConfig(**{**settings, **overrides}), "app", standby=False)
+
+
+def test_a_coordinator_request_that_times_out_goes_again_on_a_new_connection() -> None:
+    app = _processor()
     out = Out()
     state = app.on_start(app.first_state(), out)
     assert out.sends == [(TXN_COORDINATOR, InitProducerId("app"))]
@@ -340,3 +348,59 @@ def test_one_producers_pending_offsets_do_not_hold_up_the_others_fetch() -> None
     state = group.on_message(state, TXN_COORDINATOR, marker, out)
     assert ("app-1", OffsetFetchResponse((1, -1), 2)) in out.sends
     assert state.committed == (1, -1) and state.waiting == ()
+
+
+# -- a write the leader refuses ---------------------------------------------------------
+
+TWO_PARTITIONS = Topic("output", partitions=2, replication_factor=1)
+
+
+def _writing(bump_in_transaction: bool) -> tuple[Processor, object, list]:
+    """An instance with its first record's writes on their way to both partitions."""
+    app = _processor(
+        output=TWO_PARTITIONS, bump_on_end=False, bump_in_transaction=bump_in_transaction
+    )
+    state = app.on_start(app.first_state(), Out())
+    for sender, message in [
+        (TXN_COORDINATOR, InitProducerIdResponse(1, 0)),
+        (GROUP, OffsetFetchResponse((-1,))),
+        ("input", SourceRecord(0, 1)),
+    ]:
+        state = app.on_message(state, sender, message, Out())
+    out = Out()
+    state = app.on_message(state, TXN_COORDINATOR, TxnResponse("add", epoch=0), out)
+    writes = [request for _, request in out.sends if isinstance(request, ProduceRequest)]
+    assert state.phase == "producing" and len(writes) == 2
+    return app, state, writes
+
+
+def _answer(request: ProduceRequest, error: str = "NONE") -> ProduceResponse:
+    return ProduceResponse(
+        request.record, request.attempt, request.session, error, 0 if error == "NONE" else -1,
+        request.producer_epoch, request.sequence,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("bump_in_transaction", [False, True])
+def test_a_refused_write_waits_for_the_transactions_other_write(bump_in_transaction) -> None:
+    """The Java client holds EndTxn, and librdkafka its epoch bump, until every write of
+    the transaction is answered; then it aborts, or bumps with a plain InitProducerId
+    (which aborts the transaction at the coordinator) and writes again under the new
+    epoch only where the write was refused."""
+    app, state, (first, second) = _writing(bump_in_transaction)
+    out = Out()
+    state = app.on_message(state, "output-0", _answer(first, "UNKNOWN_PRODUCER_ID"), out)
+    assert out.sends == [] and state.phase.startswith("draining")
+    out = Out()
+    state = app.on_message(state, "output-1", _answer(second), out)
+    ((destination, request),) = out.sends
+    assert destination == TXN_COORDINATOR
+    if not bump_in_transaction:
+        assert isinstance(request, EndTxn) and not request.commit
+        return
+    assert request == InitProducerId("app", -1)
+    out = Out()
+    state = app.on_message(state, TXN_COORDINATOR, InitProducerIdResponse(1, 2), out)
+    ((_, rewrite),) = out.sends
+    assert (rewrite.record, rewrite.producer_epoch, rewrite.sequence) == (1, 2, 0)
+    assert state.phase == "producing" and state.sequences == (1, 0)

@@ -88,6 +88,20 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=("bump-epoch", "reset-or-fail"),
         ),
         Setting(
+            "transaction.epoch.bump",
+            str,
+            "after-abort",
+            "what a transactional producer does when a write of its transaction meets an "
+            "error that needs a new producer epoch (UNKNOWN_PRODUCER_ID, "
+            "OUT_OF_ORDER_SEQUENCE_NUMBER): after-abort (the Java client) makes the "
+            "transaction abortable, and the epoch is bumped once it is aborted; "
+            "in-transaction (librdkafka from 1.4 until the fix of its issue 3575, here "
+            "against brokers before 2.5) bumps it at once with a plain InitProducerId, which "
+            "the coordinator answers by aborting the open transaction, unknown to the "
+            "client, which goes on with it and sends the write again under the new epoch",
+            choices=("after-abort", "in-transaction"),
+        ),
+        Setting(
             "transaction.timeout.ms",
             int,
             60_000,
@@ -869,12 +883,12 @@ ONLY_FOR_KIND = {
         ("bounds", "producer_crashes"),
         ("bounds", "network_failures"),
         ("bounds", "producer_expiries"),
-        ("bounds", "log_retentions"),
         ("bounds", "partition_expansions"),
         ("producer", "unknown.producer.id"),
     ),
     "read-process-write": (
         ("producer", "transaction.timeout.ms"),
+        ("producer", "transaction.epoch.bump"),
         ("broker", "transaction.log.last.epoch"),
         ("application", "transactional.id.scope"),
         ("application", "offsets"),
@@ -940,6 +954,14 @@ def _kind_rules(settings: Settings) -> list[tuple[str, str]]:
                     "bounds.consumers",
                     "one consumer reads the read-process-write output here; a group of two "
                     'members is modelled for application.kind = "producer"',
+                )
+            )
+        if settings["bounds"]["log_retentions"] and settings["application"]["output"] != "kafka":
+            problems.append(
+                (
+                    "bounds.log_retentions",
+                    "deletes the oldest segments of the output topic's partitions, and an "
+                    'external sink has none: set application.output = "kafka", or 0 here',
                 )
             )
         if settings["bounds"]["consumers"] and settings["application"]["output"] != "kafka":
@@ -1058,6 +1080,7 @@ READ_PROCESS_WRITE_FAULTS = {
     "isr_shrinks": "isr-shrink",
     "power_failures": "power-loss",
     "controlled_shutdowns": "controlled-shutdown",
+    "log_retentions": "log-retention",
 }
 FAULT_BUDGETS = {**PRODUCER_FAULTS, **READ_PROCESS_WRITE_FAULTS}
 
@@ -1168,6 +1191,7 @@ class ReadProcessWriteConfig:
     group_metadata: bool
     seek_after_abort: bool
     resend_on_timeout: bool
+    bump_in_transaction: bool
     require_stable: bool
     bump_on_end: bool
     logs_last_epoch: bool
@@ -1193,6 +1217,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         broker=broker_config(
             broker,
             power_failures=bounds["power_failures"] > 0,
+            log_retentions=bounds["log_retentions"] > 0,
             delivery_timeout_ms=producer["delivery.timeout.ms"],
         ),
         isolation=settings["consumer"]["isolation.level"],
@@ -1203,6 +1228,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         group_metadata=app["send.offsets.group.metadata"],
         seek_after_abort=app["seek.after.abort"],
         resend_on_timeout=app["on.send.timeout"] == "resend",
+        bump_in_transaction=producer["transaction.epoch.bump"] == "in-transaction",
         require_stable=app["offset.fetch.require.stable"],
         bump_on_end=broker["transaction.version"] >= 2,
         logs_last_epoch=broker["transaction.log.last.epoch"],

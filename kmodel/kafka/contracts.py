@@ -22,6 +22,24 @@ LOSS_CONTRACTS = ("no-loss", "no-acked-loss")
 DUPLICATE_CONTRACTS = ("no-duplicate-effect", "no-duplicate-in-log")
 
 
+def forgotten_producer_witness(system: ActorSystem, topic: Topic) -> list[Property[World]]:
+    """Where a broker can forget a producer: the witness that a leader writes for one it
+    forgot."""
+    if not {"producer-expiry", "log-retention"} & set(system.budget_keys):
+        return []
+    names = [broker_name(b) for b in range(topic.brokers)]
+    parts = [system.part(name) for name in names]
+    return [
+        Property.sometimes(
+            "forgotten-producer-writes",
+            lambda w: any(system.local_state(w, p).wrote_for_forgotten for p in parts),
+            "witness: a leader appends a batch of a producer whose earlier batches it no "
+            "longer counts (expired or deleted)",
+            reads=system.reads(*(f"{name}.wrote_for_forgotten" for name in names)),
+        )
+    ]
+
+
 def contracts(
     system: ActorSystem, records: int, topic: Topic, by_record: bool = False
 ) -> list[Property[World]]:
@@ -81,16 +99,7 @@ def contracts(
             reads=system.reads("controller.elections"),
         ),
     ]
-    if {"producer-expiry", "log-retention"} & set(system.budget_keys):
-        properties.append(
-            Property.sometimes(
-                "forgotten-producer-writes",
-                lambda w: any(b(w).wrote_for_forgotten for b in brokers),
-                "witness: a leader appends a batch of a producer whose earlier batches it "
-                "no longer counts (expired or deleted)",
-                reads=system.reads(*(f"{name}.wrote_for_forgotten" for name in names)),
-            )
-        )
+    properties += forgotten_producer_witness(system, topic)
     if "consumer" in system.index:
         keyed = {((r - 1) % topic.partitions, r) for r in everything}
         properties += consumer_contracts(system, of, keyed, by_record)

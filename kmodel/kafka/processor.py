@@ -21,18 +21,22 @@ Errors are handled as the Java client makes an application handle them:
 PRODUCER_FENCED closes the producer (a newer instance owns the
 transactional.id); a rejected offset commit (ILLEGAL_GENERATION, the group
 moved on) aborts the transaction first. Either way the instance rejoins the
-group, and gets the partition back only if no live member owns it; so does
-an instance whose transaction the coordinator aborted on
-transaction.timeout.ms, which fences it. Anything else aborts and rewinds. A request timeout
-while a write is unanswered is a budgeted fault ("a slow broker"): the client
-drops the connection, ignores late answers and aborts, though the write may
-still land. After such an abort the producer needs a new epoch to restart its
+group, and gets the partition back only if no live member owns it; so does an
+instance whose transaction the coordinator aborted on transaction.timeout.ms,
+which fences it. Anything else aborts and rewinds. A request timeout while a
+write is unanswered is a budgeted fault ("a slow broker"): the client drops
+the connection, ignores late answers and aborts, though the write may still
+land. After such an abort the producer needs a new epoch to restart its
 sequence numbers: EndTxn gives it one under KIP-890, otherwise it asks with
-InitProducerId (KIP-360). The application then rewinds to the committed
-position. A second instance may stand by in the group: it is assigned the
-partition when the owner's session expires, because the owner hung for good
-(a budgeted fault, "hang") or was only paused (the group coordinator's
-"takeover" fault), in which case the owner lives on as a zombie.
+InitProducerId (KIP-360). So it does after a write met UNKNOWN_PRODUCER_ID or
+OUT_OF_ORDER_SEQUENCE_NUMBER (the leader forgot the producer); a client with
+`bump_in_transaction` instead bumps the epoch at once and goes on with the
+transaction, unaware that the InitProducerId aborted it. After an abort the
+application rewinds to the committed position. A second instance may stand by
+in the group: it is assigned the partition when the owner's session expires,
+because the owner hung for good (a budgeted fault, "hang") or was only paused
+(the group coordinator's "takeover" fault), in which case the owner lives on
+as a zombie.
 
 Ghosts: every transaction attempt gets a number (`attempt`) carried with its
 writes, and `fenced` records that the instance was told it is fenced.
@@ -85,9 +89,17 @@ REQUEST_TIMEOUT = "request.timeout.ms"
 # offsets to the group coordinator) times out: the client closes the connection and
 # sends the request again on a new one, while the first copy may still arrive.
 COORDINATOR_TIMEOUT = ("request.timeout.ms", "coordinator")
+# The phases that wait for answers to the transaction's writes: all of them, before it
+# ends or (draining to bump, `bump_in_transaction`) bumps the epoch.
+WRITING = ("producing", "draining-to-abort", "draining-to-bump")
+# The phases that wait for an InitProducerId answer.
+BUMPS = ("init", "bumping", "bumping-in-transaction")
 RETRY = "retry.backoff.ms"
 # Errors after which a write goes again, unchanged, to the partition's leader.
 RETRIABLE = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+# Errors that say the leader does not know the producer's sequence numbers: they start
+# again only under a new producer epoch.
+NEEDS_NEW_EPOCH = ("UNKNOWN_PRODUCER_ID", "OUT_OF_ORDER_SEQUENCE_NUMBER")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,9 @@ class ProcessorConfig:
     bump_on_end: bool  # the brokers' transaction.version is 2: EndTxn bumps the epoch
     records: int  # records in the input
     input_partitions: int = 1  # partitions of the input, one per running instance
+    # An error that needs a new epoch, met by a write: bump it at once and go on with the
+    # transaction (librdkafka before its issue 3575 was fixed), else abort first.
+    bump_in_transaction: bool = False
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -134,6 +149,9 @@ class ProcessorState(NamedTuple):
     # The output partitions' leaders and leader epochs the client knows (its metadata).
     leaders: tuple[tuple[int, int], ...] = ()
     asking: metadata.Asking = ()  # per output partition: the metadata request on its way
+    # The output partitions whose writes go again once an epoch bumped in the middle of
+    # the transaction comes back (`bump_in_transaction`).
+    rewrites: tuple[str, ...] = ()
 
 
 class Processor(Actor[ProcessorState]):
@@ -224,9 +242,13 @@ class Processor(Actor[ProcessorState]):
 
     def _init(self, state: ProcessorState, out: Out, phase: str = "init") -> ProcessorState:
         """initTransactions, or (with a producer id) a bump of this producer's own epoch
-        (`phase` "bumping": after an abort)."""
+        (`phase` "bumping": after an abort, KIP-360). "bumping-in-transaction": in the
+        middle of a transaction, with a plain InitProducerId as a client before KIP-360
+        sends it, which the coordinator answers as it answers a new instance: it aborts
+        the open transaction and gives out a new epoch."""
+        epoch = -1 if phase == "bumping-in-transaction" else state.epoch
         request = InitProducerId(
-            self.transactional_id, state.epoch, connection=state.coordinator_connection
+            self.transactional_id, epoch, connection=state.coordinator_connection
         )
         return self._ask(state, phase, TXN_COORDINATOR, request, out)
 
@@ -273,6 +295,7 @@ class Processor(Actor[ProcessorState]):
             connection=state.coordinator_connection,
         )
         out.cancel_timer(REQUEST_TIMEOUT)
+        state = state._replace(rewrites=())
         return self._ask(state, "ending" if commit else "aborting", TXN_COORDINATOR, request, out)
 
     def _commit_offsets(self, state: ProcessorState, out: Out) -> ProcessorState:
@@ -300,7 +323,7 @@ class Processor(Actor[ProcessorState]):
         if isinstance(message, ProduceResponse):
             return self._produced(state, sender, message, out)
         phase = state.phase
-        if isinstance(message, InitProducerIdResponse) and phase in ("init", "bumping"):
+        if isinstance(message, InitProducerIdResponse) and phase in BUMPS:
             if message.error != "NONE":
                 return self._failed(state, message.error, out)
             state = state._replace(
@@ -308,6 +331,9 @@ class Processor(Actor[ProcessorState]):
                 epoch=message.epoch,
                 sequences=(0,) * len(self.config.outputs),
             )
+            if phase == "bumping-in-transaction":
+                # The client carries on as if its transaction were still open.
+                return self._produce(state._replace(rewrites=()), out, state.rewrites)
             if phase == "bumping":
                 return self._after_abort(state, out)
             if state.generation < 0:
@@ -351,7 +377,7 @@ class Processor(Actor[ProcessorState]):
     def _rejoin(self, state: ProcessorState, out: Out) -> ProcessorState:
         """Fenced: close the producer and rejoin the group (it may get the partition back)."""
         out.cancel_timer(REQUEST_TIMEOUT)
-        state = state._replace(fenced=True, leaving=False)
+        state = state._replace(fenced=True, leaving=False, rewrites=())
         return self._join(state, "fenced", out)
 
     def _begin(self, state: ProcessorState, record: int, out: Out) -> ProcessorState:
@@ -437,7 +463,11 @@ class Processor(Actor[ProcessorState]):
                 self._send(state, destination, request, out)
         return state._replace(lost=tuple(p for p in state.lost if p != update.partition))
 
-    def _produce(self, state: ProcessorState, out: Out) -> ProcessorState:
+    def _produce(
+        self, state: ProcessorState, out: Out, partitions: tuple[str, ...] | None = None
+    ) -> ProcessorState:
+        """Write the record to every output partition (or to `partitions` only)."""
+        partitions = self.config.outputs if partitions is None else partitions
         requests = tuple(
             (
                 partition,
@@ -455,16 +485,20 @@ class Processor(Actor[ProcessorState]):
                 ),
             )
             for i, partition in enumerate(self.config.outputs)
+            if partition in partitions
         )
         for partition, request in requests:
             self._send(state, partition, request, out)
         out.set_timer(REQUEST_TIMEOUT)
-        sequences = tuple(s + 1 for s in state.sequences)
+        sequences = tuple(
+            s + (partition in partitions)
+            for s, partition in zip(state.sequences, self.config.outputs, strict=True)
+        )
         state = state._replace(phase="producing", requests=requests, sequences=sequences)
         return state._replace(lost=())
 
     def _produced(self, state: ProcessorState, sender: str, answer: ProduceResponse, out):
-        if state.phase != "producing" or not any(
+        if state.phase not in WRITING or not any(
             destination == sender
             and (request.producer_epoch, request.sequence, request.session)
             == (answer.producer_epoch, answer.sequence, answer.session)
@@ -476,12 +510,25 @@ class Processor(Actor[ProcessorState]):
             # when the answer comes.
             state = self._ask_leader(state, sender, out)
             return state._replace(lost=tuple(sorted(set(state.lost) | {sender})))
-        if answer.error != "NONE":
+        if answer.error == "PRODUCER_FENCED":
             return self._failed(state, answer.error, out)
-        state = state._replace(requests=tuple(r for r in state.requests if r[0] != sender))
-        if state.requests:
+        phase, rewrites = state.phase, state.rewrites
+        if answer.error in NEEDS_NEW_EPOCH and self.config.bump_in_transaction:
+            if phase != "draining-to-abort":
+                phase, rewrites = "draining-to-bump", tuple(sorted(rewrites + (sender,)))
+        elif answer.error != "NONE":
+            phase = "draining-to-abort"
+        remaining = tuple(r for r in state.requests if r[0] != sender)
+        state = state._replace(phase=phase, requests=remaining, rewrites=rewrites)
+        if remaining:
+            # As the Java client holds EndTxn, and librdkafka an epoch bump, until every
+            # write of the transaction is answered.
             return state
         out.cancel_timer(REQUEST_TIMEOUT)
+        if phase == "draining-to-bump":
+            return self._init(state, out, "bumping-in-transaction")
+        if phase == "draining-to-abort":
+            return self._end(state, commit=False, out=out)
         return self._after_writes(state, out)
 
     def _after_writes(self, state: ProcessorState, out: Out) -> ProcessorState:
@@ -516,7 +563,7 @@ class Processor(Actor[ProcessorState]):
         if timer == REQUEST_TIMEOUT:
             # The client drops the connection: late answers are ignored; abort.
             state = state._replace(session=state.session + 1, requests=())
-            if self.config.resend_on_timeout:
+            if self.config.resend_on_timeout and state.phase == "producing":
                 # The mistake: the record goes again as a new one (its next sequence
                 # numbers), in the same transaction, though the first copy may land.
                 return self._produce(state, out)

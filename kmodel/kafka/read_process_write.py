@@ -45,6 +45,7 @@ class ReadProcessWrite(ActorSystem):
             group_metadata=config.group_metadata,
             seek_after_abort=config.seek_after_abort,
             resend_on_timeout=config.resend_on_timeout,
+            bump_in_transaction=config.bump_in_transaction,
             require_stable=config.require_stable,
             bump_on_end=config.bump_on_end,
             records=config.records,

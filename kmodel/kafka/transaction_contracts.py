@@ -18,7 +18,12 @@ from kmodel.core.system import Property, Read
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import TXN_COORDINATOR, broker_name
 from kmodel.kafka.config import ReadProcessWriteConfig
-from kmodel.kafka.contracts import consumer_contracts, replication_contracts, witnesses_of_faults
+from kmodel.kafka.contracts import (
+    consumer_contracts,
+    forgotten_producer_witness,
+    replication_contracts,
+    witnesses_of_faults,
+)
 from kmodel.kafka.isolation import DataRecord, LogView, read_log, visible
 from kmodel.kafka.messages import GROUP
 from kmodel.kafka.source import input_record
@@ -212,6 +217,7 @@ def transaction_contracts(
         brokers = [of(broker_name(b)) for b in range(output.brokers)]
         replicas = [output.replicas(p) for p in range(output.partitions)]
         properties += replication_contracts(system, of("controller"), brokers, replicas)
+        properties += forgotten_producer_witness(system, output)
     properties += witnesses_of_faults(system)
     return properties
 
