@@ -97,6 +97,11 @@ def _load(tmp_path: Path, text: str):
         ),
         ("[bounds]\ninput_partitions = 2\n", "bounds.input_partitions", "read-process-write"),
         (
+            '[application]\n"on.commit.timeout" = "abort"\n',
+            "application.on.commit.timeout",
+            "read-process-write",
+        ),
+        (
             '[producer]\n"transaction.epoch.bump" = "in-transaction"\n',
             "producer.transaction.epoch.bump",
             "read-process-write",

@@ -61,8 +61,8 @@ PINNED_STATES = {
     "hw-strict-min-isr-keeps-committed": 9_328,
     "eos-original-protocol-late-write": 3_944,
     "eos-zombie-fenced-by-generation": 3_685,
-    "eos-read-process-write": 8_628,
-    "eos-hung-producer-timeout": 17_595,
+    "eos-read-process-write": 8_904,
+    "eos-hung-producer-timeout": 14_228,
     "eos-crashes-during-commit": 792_194,
     "kafka-2-0-replication-rules": 9_520,
     "eos-end-to-end": 51_478,
@@ -74,9 +74,9 @@ PINNED_STATES = {
     "eos-abort-seeks-to-committed": 1_047,
     "eos-init-producer-id-retry": 4_209,
     "eos-timeout-resend-duplicates": 1_466,
-    "eos-transaction-timeout-fences-producer": 323,
-    "eos-late-end-txn-commits-next-transaction": 70_277,
-    "eos-late-end-txn-fenced-by-epoch": 59_210,
+    "eos-transaction-timeout-fences-producer": 262,
+    "eos-late-end-txn-commits-next-transaction": 70_810,
+    "eos-late-end-txn-fenced-by-epoch": 48_382,
     "eos-init-producer-id-retry-before-2-4": 4_776,
     "eos-offset-fetch-without-require-stable": 4_477,
     "commit-failed-processed-anyway": 234,
@@ -109,6 +109,8 @@ PINNED_STATES = {
     "eos-two-instances-read-uncommitted": 42_461,
     "eos-epoch-bump-in-transaction-hangs": 1_273,
     "eos-epoch-bump-after-abort": 1_585,
+    "eos-commit-timeout-next-transaction": 3_543,
+    "eos-commit-timeout-abort-replays": 3_643,
 }
 
 
@@ -189,7 +191,7 @@ CONTRACTS = [
     (
         "no-duplicate-effect",
         "eos-late-end-txn-commits-next-transaction",
-        54,
+        56,
         "eos-late-end-txn-fenced-by-epoch",
     ),
     ("no-false-fencing", "eos-init-producer-id-retry-before-2-4", 19, "eos-init-producer-id-retry"),
@@ -302,6 +304,19 @@ CONTRACTS = [
     # two transactional producers writing the same partitions
     ("no-aborted-read", "eos-two-instances-read-uncommitted", 14, "eos-two-instances-interleave"),
     ("atomicity", "eos-two-instances-read-uncommitted", 15, "eos-two-instances-interleave"),
+    # commitTransaction() times out: going on as if committed, or aborting
+    (
+        "no-zombie-write",
+        "eos-commit-timeout-next-transaction",
+        24,
+        "eos-commit-timeout-abort-replays",
+    ),
+    (
+        "no-duplicate-effect",
+        "eos-commit-timeout-next-transaction",
+        50,
+        "eos-commit-timeout-abort-replays",
+    ),
     # a client that bumps its epoch in the middle of a transaction
     ("no-loss", "eos-epoch-bump-in-transaction-hangs", 49, "eos-epoch-bump-after-abort"),
     (

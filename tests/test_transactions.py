@@ -227,6 +227,38 @@ def test_kip_890_bumps_the_epoch_at_every_end_and_accepts_a_resent_end() -> None
     assert sent == [("app-1", TxnResponse("end", epoch=1))]
 
 
+def test_an_end_the_transaction_cannot_have_is_an_invalid_txn_state() -> None:
+    """As Kafka's endTransaction: the same end again is answered as done, the other end
+    (or an end with nothing open) is INVALID_TXN_STATE, also for a retry after KIP-890's
+    bump."""
+    for bump_on_end in (False, True):
+        coordinator = coordinator_of(bump_on_end=bump_on_end)
+        state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+        _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+        assert sent == [("app-1", TxnResponse("end", "INVALID_TXN_STATE"))]  # nothing open
+        state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+        state, _ = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+        done = WriteTxnMarkersResponse("output-0", 1, int(bump_on_end), True)
+        state, _ = deliver(coordinator, state, done, "broker0")
+        assert state.transactions[0].status == "CompleteCommit"
+        _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, True, 1))
+        assert sent[0][1].error == "NONE"
+        _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, False, 1))
+        assert sent[0][1].error == "INVALID_TXN_STATE"
+
+
+def test_under_kip_890_a_fence_bumps_twice_so_no_epoch_given_out_ends_the_aborted() -> None:
+    """prepareFenceProducerEpoch bumps the epoch and KIP-890's abort bumps it again: the
+    fenced producer's own abort is PRODUCER_FENCED, not a retry of that abort."""
+    coordinator = coordinator_of(bump_on_end=True)
+    state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))
+    state, _ = deliver(coordinator, state, AddPartitionsToTxn("app", 1, 0, ("output-0",), 1))
+    state = coordinator.on_step(state, ("expire", 0), Out())
+    assert state.transactions[0].epoch == 2
+    _, sent = deliver(coordinator, state, EndTxn("app", 1, 0, False, 1))
+    assert sent[0][1].error == "PRODUCER_FENCED"
+
+
 def test_a_marker_refused_by_a_former_leader_goes_to_the_leader_the_metadata_names() -> None:
     coordinator = coordinator_of(bump_on_end=True)
     state, _ = deliver(coordinator, coordinator.initial_state(), InitProducerId("app"))

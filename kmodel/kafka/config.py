@@ -412,6 +412,19 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=("abort", "resend"),
         ),
         Setting(
+            "on.commit.timeout",
+            str,
+            "retry",
+            "what the application does when commitTransaction() times out "
+            "(bounds.coordinator_timeouts) while its EndTxn may still arrive: retry (the "
+            "Java client: commitTransaction() again, which sends the EndTxn again on a new "
+            "connection); abort (abortTransaction() and process the record again from the "
+            "committed position, where a client allows an abort after a commit timed out); "
+            "next (the mistake of taking the commit as done and going on to the next "
+            "transaction)",
+            choices=("retry", "abort", "next"),
+        ),
+        Setting(
             "output", str, "kafka", "an output topic or an external sink", choices=("kafka", "sink")
         ),
     ),
@@ -895,6 +908,7 @@ ONLY_FOR_KIND = {
         ("application", "send.offsets.group.metadata"),
         ("application", "seek.after.abort"),
         ("application", "on.send.timeout"),
+        ("application", "on.commit.timeout"),
         ("application", "offset.fetch.require.stable"),
         ("application", "output"),
         ("bounds", "processor_crashes"),
@@ -1192,6 +1206,7 @@ class ReadProcessWriteConfig:
     seek_after_abort: bool
     resend_on_timeout: bool
     bump_in_transaction: bool
+    on_commit_timeout: str
     require_stable: bool
     bump_on_end: bool
     logs_last_epoch: bool
@@ -1229,6 +1244,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
         seek_after_abort=app["seek.after.abort"],
         resend_on_timeout=app["on.send.timeout"] == "resend",
         bump_in_transaction=producer["transaction.epoch.bump"] == "in-transaction",
+        on_commit_timeout=app["on.commit.timeout"],
         require_stable=app["offset.fetch.require.stable"],
         bump_on_end=broker["transaction.version"] >= 2,
         logs_last_epoch=broker["transaction.log.last.epoch"],

@@ -7,7 +7,9 @@
           rewind to the committed position (unless `seek.after.abort` is false,
           a common mistake: it then polls on past the aborted record); on a
           write's timeout it aborts (unless `on.send.timeout` is "resend", the
-          mistake of sending the record again in the same transaction)
+          mistake of sending the record again in the same transaction); when
+          commitTransaction() times out it calls it again (`on.commit.timeout`:
+          or aborts, or makes the mistake of going on as if committed)
 
 One input record per transaction. The input may have two partitions: then two
 instances run at the same time, each owning one for good, each with its own
@@ -116,6 +118,8 @@ class ProcessorConfig:
     # An error that needs a new epoch, met by a write: bump it at once and go on with the
     # transaction (librdkafka before its issue 3575 was fixed), else abort first.
     bump_in_transaction: bool = False
+    # commitTransaction() timed out: retry it, abort, or (the mistake) go on as if done.
+    on_commit_timeout: str = "retry"
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -374,10 +378,11 @@ class Processor(Actor[ProcessorState]):
             return self._init(state._replace(producer_id=-1, epoch=-1), out)
         return state  # busy: it carries on in the new generation
 
-    def _rejoin(self, state: ProcessorState, out: Out) -> ProcessorState:
-        """Fenced: close the producer and rejoin the group (it may get the partition back)."""
+    def _rejoin(self, state: ProcessorState, out: Out, fenced: bool = True) -> ProcessorState:
+        """Fenced (or failed fatally): close the producer and rejoin the group (it may get
+        the partition back)."""
         out.cancel_timer(REQUEST_TIMEOUT)
-        state = state._replace(fenced=True, leaving=False, rewrites=())
+        state = state._replace(fenced=state.fenced or fenced, leaving=False, rewrites=())
         return self._join(state, "fenced", out)
 
     def _begin(self, state: ProcessorState, record: int, out: Out) -> ProcessorState:
@@ -390,6 +395,10 @@ class Processor(Actor[ProcessorState]):
         return self._ask(state, "writing", SINK, SinkWrite(record, state.position, store), out)
 
     def _coordinator_answered(self, state: ProcessorState, answer: TxnResponse, out: Out):
+        if answer.error == "INVALID_TXN_STATE" and answer.request == "end":
+            # Fatal to the Java client: the application closes the producer and rejoins;
+            # its new producer's InitProducerId completes whatever is left open.
+            return self._rejoin(state, out, fenced=False)
         if answer.error != "NONE":
             return self._failed(state, answer.error, out)
         if state.phase == "adding":
@@ -416,6 +425,10 @@ class Processor(Actor[ProcessorState]):
                 # numbers (KIP-360), then rewind.
                 return self._init(state, out, phase="bumping")
             return self._after_abort(state, out)
+        return self._committed(state, out)
+
+    def _committed(self, state: ProcessorState, out: Out) -> ProcessorState:
+        """The transaction committed (or the application takes it as committed)."""
         if self.config.offsets == "after-commit":
             return self._commit_offsets(state, out)
         return self._next(state._replace(position=state.position + 1), out)
@@ -558,6 +571,11 @@ class Processor(Actor[ProcessorState]):
                 "coordinator_connection" if destination == TXN_COORDINATOR else "group_connection"
             )
             state = state._replace(**{field: connection})
+            choice = self._on_timeout_of(request)
+            if choice == "abort":
+                return self._end(state, commit=False, out=out)
+            if choice == "next":
+                return self._committed(state, out)
             request = dataclasses.replace(request, connection=connection)
             return self._ask(state, state.phase, destination, request, out)
         if timer == REQUEST_TIMEOUT:
@@ -573,13 +591,23 @@ class Processor(Actor[ProcessorState]):
                 self._send(state, destination, request, out)
         return state._replace(lost=())
 
+    def _on_timeout_of(self, request: Hashable) -> str:
+        """What the application does when `request` to a coordinator times out: only a
+        commit's timeout reaches it (`on_commit_timeout`); the client retries the rest."""
+        if isinstance(request, EndTxn) and request.commit:
+            return self.config.on_commit_timeout
+        return "retry"
+
     def describe_timer(self, state: ProcessorState, timer: Hashable) -> str:
         if timer == COORDINATOR_TIMEOUT:
-            ((destination, _),) = state.requests
-            return (
-                f"request.timeout.ms expires for a request to the {destination}: closes the "
-                "connection and sends the request again on a new one"
-            )
+            ((destination, request),) = state.requests
+            expires = f"request.timeout.ms expires for a request to the {destination}: "
+            choice = self._on_timeout_of(request)
+            if choice == "abort":
+                return expires + "commitTransaction() fails; the application aborts"
+            if choice == "next":
+                return expires + "the application takes the commit as done and goes on"
+            return expires + "closes the connection and sends the request again on a new one"
         if timer == REQUEST_TIMEOUT and self.config.resend_on_timeout:
             return "request.timeout.ms expires: drops the connection and sends the record again"
         if timer == REQUEST_TIMEOUT:

@@ -46,6 +46,7 @@ class ReadProcessWrite(ActorSystem):
             seek_after_abort=config.seek_after_abort,
             resend_on_timeout=config.resend_on_timeout,
             bump_in_transaction=config.bump_in_transaction,
+            on_commit_timeout=config.on_commit_timeout,
             require_stable=config.require_stable,
             bump_on_end=config.bump_on_end,
             records=config.records,

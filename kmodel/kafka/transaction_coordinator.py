@@ -58,6 +58,8 @@ from kmodel.kafka.topic import Topic
 MARKER_RETRY = "retry.backoff.ms"
 TIMEOUT_FIRES = "transaction.timeout.ms"  # the eventual timeout of a stuck transaction
 PREPARED = ("PrepareCommit", "PrepareAbort")
+# The states a transaction is in once an EndTxn that commits (True) or aborts it began.
+_ENDED_BY = {True: ("PrepareCommit", "CompleteCommit"), False: ("PrepareAbort", "CompleteAbort")}
 
 
 class TxnMetadata(NamedTuple):
@@ -106,6 +108,9 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         self.bump_on_end = bump_on_end
         self.output = output
         self.logs_last_epoch = logs_last_epoch
+        # A fence (prepareFenceProducerEpoch) bumps the epoch, and under KIP-890 the abort
+        # it begins bumps it again, so no epoch a client was given ends a transaction.
+        self.fence_bump = 1 + bump_on_end
 
     def after_crash(self, state: TxnCoordinatorState) -> TxnCoordinatorState:
         """It reloads its transaction log: before inter-broker protocol 2.4 the log has
@@ -156,8 +161,11 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             return self._init(state, index, sender, message, out)
         request = "add" if isinstance(message, AddPartitionsToTxn) else "end"
         connection = message.connection  # answers go back on it
-        if isinstance(message, EndTxn) and self._is_retry(meta, message):
-            out.send(sender, TxnResponse("end", epoch=meta.epoch, connection=connection))
+        if isinstance(message, EndTxn) and self._retried_end(meta, message) is not None:
+            # A retry after its epoch bump (its answer was lost): it succeeded, and an end
+            # of the other kind is one the transaction can no longer have.
+            error = "NONE" if self._retried_end(meta, message) else "INVALID_TXN_STATE"
+            out.send(sender, TxnResponse("end", error, meta.epoch, connection))
             return state
         if _epoch_error(meta, message.epoch):
             fenced = TxnResponse(
@@ -168,6 +176,10 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             )
             out.send(sender, fenced)
             return state
+        if isinstance(message, EndTxn) and not _may_end(meta, message.commit):
+            # Nothing open to end, or the transaction ends the other way.
+            out.send(sender, TxnResponse("end", "INVALID_TXN_STATE", connection=connection))
+            return state
         if meta.status in PREPARED:  # CONCURRENT_TRANSACTIONS: retried once it completes
             return state._replace(parked=state.parked + ((sender, message),))
         if isinstance(message, AddPartitionsToTxn):
@@ -176,22 +188,25 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             meta = meta._replace(status="Ongoing", partitions=partitions, attempt=attempt)
             out.send(sender, TxnResponse("add", epoch=meta.epoch, connection=connection))
             return _put(state, index, meta)
-        if meta.status != "Ongoing":  # nothing to end
+        if meta.status != "Ongoing":  # the same end again: it completed
             out.send(sender, TxnResponse("end", epoch=meta.epoch, connection=connection))
             return state
-        state = self._end(state, index, message.commit, bump=self.bump_on_end)
+        if not _decided(state, message.attempt):
+            # The attempt that ends the transaction decides it, though a later attempt of
+            # the same producer may have joined it (the ghost the markers carry).
+            state = _put(state, index, meta._replace(attempt=message.attempt))
+        state = self._end(state, index, message.commit, bump=int(self.bump_on_end))
         epoch = state.transactions[index].epoch
         out.send(sender, TxnResponse("end", epoch=epoch, connection=connection))
         return self._send_markers(state, out, only=index)
 
-    def _is_retry(self, meta: TxnMetadata, request: EndTxn) -> bool:
-        """An EndTxn sent again after its epoch bump (the answer was lost): it succeeded."""
-        done = (
-            ("PrepareCommit", "CompleteCommit")
-            if request.commit
-            else PREPARED[1:] + ("CompleteAbort",)
-        )
-        return self.bump_on_end and request.epoch == meta.epoch - 1 and meta.status in done
+    def _retried_end(self, meta: TxnMetadata, request: EndTxn) -> bool | None:
+        """Under KIP-890, an EndTxn of the epoch before the bump its end made: whether it
+        asks for the end the transaction got (None: it is no such retry)."""
+        ending = meta.status in PREPARED + ("CompleteCommit", "CompleteAbort")
+        if not (self.bump_on_end and request.epoch == meta.epoch - 1 and ending):
+            return None
+        return meta.status in _ENDED_BY[request.commit]
 
     def _init(
         self, state: TxnCoordinatorState, index: int, sender: str, request: InitProducerId, out
@@ -218,7 +233,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             state = _put(state, index, meta._replace(owner_epoch=meta.epoch + 1))
         if meta.status == "Ongoing":
             # The previous instance left a transaction open: abort it under a new epoch.
-            state = self._end(state, index, commit=False, bump=True)
+            state = self._end(state, index, commit=False, bump=self.fence_bump)
             state = self._send_markers(state, out, only=index)
         if state.transactions[index].status in PREPARED:
             return state._replace(parked=state.parked + ((sender, request),))
@@ -234,9 +249,10 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         return _put(state, index, meta)
 
     def _end(
-        self, state: TxnCoordinatorState, index: int, commit: bool, bump: bool
+        self, state: TxnCoordinatorState, index: int, commit: bool, bump: int
     ) -> TxnCoordinatorState:
-        """Write PrepareCommit or PrepareAbort; the markers go out from `_send_markers`."""
+        """Write PrepareCommit or PrepareAbort, the epoch `bump` higher; the markers go out
+        from `_send_markers`."""
         meta = state.transactions[index]
         meta = meta._replace(
             epoch=meta.epoch + bump,
@@ -388,7 +404,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
         return f"transaction.timeout.ms expires for {name} {when}: aborts with a new epoch"
 
     def on_step(self, state: TxnCoordinatorState, step: Hashable, out: Out):
-        state = self._end(state, step[1], commit=False, bump=True)
+        state = self._end(state, step[1], commit=False, bump=self.fence_bump)
         # The bump fences the producer (prepareFenceProducerEpoch): no last epoch to retry.
         meta = state.transactions[step[1]]
         state = _put(state, step[1], meta._replace(last_epoch=-1, owner_epoch=meta.epoch))
@@ -396,6 +412,12 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
     def _meta(self, state: TxnCoordinatorState, transactional_id: str) -> TxnMetadata:
         return state.transactions[self.transactional_ids.index(transactional_id)]
+
+
+def _may_end(meta: TxnMetadata, commit: bool) -> bool:
+    """Whether an EndTxn that commits (or aborts) finds a transaction to end, or the same
+    end already begun (a retry, answered once it completes)."""
+    return meta.status == "Ongoing" or meta.status in _ENDED_BY[commit]
 
 
 def _epoch_error(meta: TxnMetadata, epoch: int) -> str:
@@ -408,9 +430,14 @@ def _label(state: TxnCoordinatorState, meta: TxnMetadata, attempt: int) -> int:
     out) names none: a transaction it begins is labelled apart from every attempt."""
     if meta.status == "Ongoing":
         return max(meta.attempt, attempt)
-    if any(decided == attempt for decided, _ in state.outcomes):
+    if _decided(state, attempt):
         return -attempt
     return attempt
+
+
+def _decided(state: TxnCoordinatorState, attempt: int) -> bool:
+    """Whether a transaction of the application's `attempt` has been committed or aborted."""
+    return any(decided == attempt for decided, _ in state.outcomes)
 
 
 def _heard_on(state: TxnCoordinatorState, sender: str, connection: int) -> TxnCoordinatorState:
