@@ -309,3 +309,15 @@ def test_a_what_if_without_expectations(tmp_path: Path) -> None:
     # A search stopped early still fails: its verdicts are not all decided.
     stopped = kmodel("check", spec, "--no-expect", "--max-states", "5", "--quiet")
     assert stopped.exit_code == 1 and "  ? consistent" in stopped.stdout
+
+
+def test_a_check_that_explores_no_fault_says_so(tmp_path: Path) -> None:
+    """Every fault bound at 0: what holds, holds for runs without faults only, and the
+    report says so in text and JSON; a spec with a fault bound gets no such note."""
+    spec = write_spec(tmp_path, 'model = "kafka"\n[producer]\nacks = 1\n')
+    text = kmodel("check", spec).stdout
+    assert "no fault explored" in text
+    _, report = check_json(spec)
+    assert any(note.startswith("no fault explored") for note in report["notes"])
+    _, faulted = check_json(spec, "--set", "bounds.producer_crashes=1")
+    assert not any(note.startswith("no fault explored") for note in faulted["notes"])

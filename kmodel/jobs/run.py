@@ -15,6 +15,7 @@ from kmodel.core.schema import SpecError, show_value
 from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
+from kmodel.core.world import ActorSystem
 from kmodel.jobs.spec import Expectation, Job
 
 
@@ -66,6 +67,7 @@ class JobResult:
             "complete": self.result.complete,
             "stop_reason": self.result.stop_reason,
             "reductions": list(self.result.reductions),
+            "notes": list(self.result.notes),
             "stats": stats.to_json(),
             "properties": [
                 {
@@ -143,6 +145,25 @@ def search_job(
 ) -> Result:
     """The search a job asks for, on its model."""
     system = build_system(job)
+    result = _search(job, system, progress, workers)
+    return dataclasses.replace(result, notes=(*_fault_free(system), *result.notes))
+
+
+def _fault_free(system: System) -> tuple[str, ...]:
+    """The note a model of faults gets when every fault bound is 0: whatever holds, holds
+    for runs without faults only."""
+    if not isinstance(system, ActorSystem) or any(system.budget.values()):
+        return ()
+    return (
+        "no fault explored: every fault bound is 0, so a contract that holds here holds "
+        "only for runs without a crash, timeout, lost message or failover; raise a fault "
+        "count in [bounds] to explore them",
+    )
+
+
+def _search(
+    job: Job, system: System, progress: ProgressCallback | None, workers: int | None
+) -> Result:
     search = job.search
     limits = Limits(
         max_states=search["max_states"] or None,
