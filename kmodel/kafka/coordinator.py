@@ -75,7 +75,6 @@ NAME = "coordinator"
 class PendingOffsets(NamedTuple):
     producer_id: int
     offset: int
-    attempt: int  # ghost: the transaction attempt that sent it
     partition: int = 0  # the input partition the offset is of
 
 
@@ -85,7 +84,6 @@ class CoordinatorState(NamedTuple):
     member: bool = False  # whether the partition is assigned in this generation
     rebalances: int = 0  # evictions so far (ghost)
     pending: tuple[PendingOffsets, ...] = ()  # transactional commits awaiting their marker
-    committed_by: int = 0  # the transaction attempt whose offsets are committed (ghost)
     stale_commits: tuple[int, ...] = ()  # attempts that committed from an old generation (ghost)
     # (requester, connection, partition asked for) of each OffsetFetch waiting for
     # stable (or loaded) offsets
@@ -113,7 +111,6 @@ class GroupCoordinator(Actor[CoordinatorState]):
         "member",
         "rebalances",
         "pending",
-        "committed_by",
         "stale_commits",
         "producer_epochs",
         "owner",
@@ -293,9 +290,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if stale:
             state = state._replace(stale_commits=state.stale_commits + (commit.attempt,))
         others = tuple(p for p in state.pending if p.producer_id != commit.producer_id)
-        pending = PendingOffsets(
-            commit.producer_id, commit.offset, commit.attempt, commit.partition
-        )
+        pending = PendingOffsets(commit.producer_id, commit.offset, commit.partition)
         state = _saw_epoch(state, commit.producer_id, commit.epoch)
         return state._replace(pending=tuple(sorted(others + (pending,))))
 
@@ -315,7 +310,7 @@ class GroupCoordinator(Actor[CoordinatorState]):
         if marker.commit:
             (offsets,) = mine
             committed = replace_at(state.committed, offsets.partition, offsets.offset)
-            state = state._replace(committed=committed, committed_by=offsets.attempt)
+            state = state._replace(committed=committed)
         return _answer_waiting(state, out)
 
     def on_connection_lost(self, state: CoordinatorState, peer: str, out: Out):
