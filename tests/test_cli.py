@@ -316,7 +316,8 @@ def test_a_check_that_explores_no_fault_says_so(tmp_path: Path) -> None:
     report says so in text and JSON; a spec with a fault bound gets no such note."""
     spec = write_spec(tmp_path, 'model = "kafka"\n[producer]\nacks = 1\n')
     text = kmodel("check", spec).stdout
-    assert "no fault explored" in text
+    assert "no fault explored: every fault bound is 0" in text
+    assert "holds   — no fault explored" in text  # next to each contract that holds
     _, report = check_json(spec)
     assert any(note.startswith("no fault explored") for note in report["notes"])
     _, faulted = check_json(spec, "--set", "bounds.producer_crashes=1")

@@ -18,6 +18,8 @@ from kmodel.core.trace import Trace
 from kmodel.core.world import ActorSystem
 from kmodel.jobs.spec import Expectation, Job
 
+NO_FAULT = "no fault explored"  # the note of a run whose fault bounds are all 0
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -46,6 +48,11 @@ class JobResult:
     job: Job
     result: Result
     verdicts: tuple[Verdict, ...]
+
+    @property
+    def fault_free(self) -> bool:
+        """Whether the run explored no fault, so that what holds is vacuous about them."""
+        return any(note.startswith(NO_FAULT) for note in self.result.notes)
 
     @property
     def expectations_met(self) -> bool:
@@ -155,9 +162,9 @@ def _fault_free(system: System) -> tuple[str, ...]:
     if not isinstance(system, ActorSystem) or any(system.budget.values()):
         return ()
     return (
-        "no fault explored: every fault bound is 0, so a contract that holds here holds "
-        "only for runs without a crash, timeout, lost message or failover; raise a fault "
-        "count in [bounds] to explore them",
+        f"{NO_FAULT}: every fault bound is 0, so a contract that holds here holds only for "
+        "runs without a crash, timeout, lost message or failover; raise a fault count in "
+        "[bounds] to explore them",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kmodel.core.result import Status
 from kmodel.core.schema import show_value
 from kmodel.core.trace import Trace
-from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.run import NO_FAULT, JobResult, Verdict
 from kmodel.jobs.spec import ignored_text
 
 MARKS = {True: "✓", False: "✗"}
@@ -58,7 +58,10 @@ def summary(outcome: JobResult, show_traces: bool = True) -> str:
     width = max((len(v.name) for v in outcome.verdicts), default=0)
     marks = MARKS if job.judged else UNJUDGED
     for verdict in outcome.verdicts:
-        lines.append(f"  {marks[verdict.met]} {verdict.name:<{width}}  {_verdict_text(verdict)}")
+        text = _verdict_text(verdict)
+        if outcome.fault_free and verdict.status is Status.HOLDS:
+            text += f"   — {NO_FAULT}"
+        lines.append(f"  {marks[verdict.met]} {verdict.name:<{width}}  {text}")
         if show_traces and verdict.trace is not None and not verdict.met:
             lines.extend(f"      {line}" for line in trace_lines(verdict.trace))
     met = sum(v.met for v in outcome.verdicts)

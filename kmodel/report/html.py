@@ -256,6 +256,7 @@ def spec_html(outcome: JobResult, files: Files) -> str:
         f"transitions, depth {stats.max_depth}, {stats.seconds:.2f} s, peak "
         f"{stats.peak_memory_mb:.0f} MB — {escape(coverage)}. Explored: "
         f"{escape(explored_text(outcome))}.</p>",
+        *(f'<p class="bad">{escape(note)}</p>' for note in result.notes),
         "<h2>Verdicts</h2>",
         "<table>",
         "<tr><th>Property</th><th>Kind</th><th>Verdict</th><th>Expected</th><th>Met</th>"

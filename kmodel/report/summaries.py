@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kmodel.core.result import Status
-from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.run import NO_FAULT, JobResult, Verdict
 
 MARKS = {True: "✓", False: "✗"}
 
@@ -13,7 +13,8 @@ MARKS = {True: "✓", False: "✗"}
 def verdict_summary(outcome: JobResult) -> str:
     """``2 violated, 3 holds, 4 reached``: how many properties ended in each status."""
     counts = Counter(v.status for v in outcome.verdicts)
-    return ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
+    text = ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
+    return f"{text} ({NO_FAULT})" if outcome.fault_free else text
 
 
 def expected_text(verdict: Verdict) -> str:
