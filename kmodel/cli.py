@@ -613,3 +613,49 @@ def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None
     if run.stopped:
         say(run.stopped_text(), err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option("--producer", type=PathType(dir_okay=False), help="The producer's .properties.")
+@click.option("--consumer", type=PathType(dir_okay=False), help="The consumer's .properties.")
+@click.option("--broker", type=PathType(dir_okay=False), help="The broker's server.properties.")
+@click.option(
+    "--topic", type=PathType(dir_okay=False), help="The topic's settings, over the broker's."
+)
+@click.option(
+    "--application",
+    type=PathType(dir_okay=False),
+    help="A TOML file: how the application commits, where the source position is kept and "
+    "what the sink does ([application], [sink], [bounds]).",
+)
+@click.option(
+    "--want",
+    type=click.Choice(["at-most-once", "at-least-once", "exactly-once"]),
+    help="The guarantee you need: exit 1 unless the pipeline gives it.",
+)
+@click.option(
+    "--bounds",
+    "bounds",
+    multiple=True,
+    metavar="NAME=N",
+    help="Widen or narrow every run of the fault menu, e.g. records=2 (repeatable).",
+)
+@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text")
+@_max_seconds("Stop each run of the fault menu after this many seconds.")
+def classify(producer, consumer, broker, topic, application, want, bounds, output, max_seconds):
+    """What your configuration guarantees end to end, under a standard menu of faults."""
+    from kmodel.jobs.classify import classify as run_menu
+    from kmodel.jobs.classify import load_configuration, parse_bounds
+    from kmodel.render.classification import to_json, to_text
+
+    files = {"producer": producer, "consumer": consumer, "broker": broker, "topic": topic}
+    try:
+        configuration = load_configuration(files, application and Path(application))
+        classification = run_menu(configuration, parse_bounds(bounds), max_seconds)
+    except SpecError as error:
+        _fail(error)
+    if output == "json":
+        say(json.dumps(to_json(classification, want), indent=2))
+    else:
+        say(printable(to_text(classification, want, output == "md"), newlines=True))
+    sys.exit(0 if want is None or classification.gives(want) else 1)

@@ -252,20 +252,41 @@ def _apply_properties(
                 f"({', '.join(model.sections)})."
             )
         source = _properties_path(path, name, where, anywhere)
-        try:
-            entries = read_properties(source)
-        except SpecError as error:
-            raise SpecError(f"{where}: {error}") from None
-        unused = []
-        for key, text in entries.items():
-            setting = model.setting(section, key)
-            if setting is None:
-                unused.append(key)
-                continue
-            settings[section][key] = setting.parse(text, f"{where}: {source}: {key}")
+        unused = apply_properties_file(model, settings, section, source, where)
         if unused:
-            ignored[name] = tuple(unused)
+            ignored[name] = unused
     return ignored
+
+
+def apply_properties_file(
+    model: Model, settings: dict[str, dict[str, Any]], section: str, source: Path, where: str
+) -> tuple[str, ...]:
+    """Set `section`'s settings from the .properties file `source` (errors name `where`);
+    the keys the model does not use are returned."""
+    try:
+        entries = read_properties(source)
+    except SpecError as error:
+        raise SpecError(f"{where}: {error}") from None
+    return apply_properties(model, settings, section, entries, f"{where}: {source}")
+
+
+def apply_properties(
+    model: Model,
+    settings: dict[str, dict[str, Any]],
+    section: str,
+    entries: Mapping[str, str],
+    where: str,
+) -> tuple[str, ...]:
+    """Set `section`'s settings from a .properties file's `entries`; the keys the model
+    does not use are returned."""
+    unused = []
+    for key, text in entries.items():
+        setting = model.setting(section, key)
+        if setting is None:
+            unused.append(key)
+            continue
+        settings[section][key] = setting.parse(text, f"{where}: {key}")
+    return tuple(unused)
 
 
 def _properties_path(spec: Path, name: Any, where: str, anywhere: bool) -> Path:
@@ -390,10 +411,15 @@ def _override(model: Model, text: str, path: Path) -> tuple[str, str, Any]:
     raise SpecError(f"{where}: is not a setting of model {model.name!r}; settings are {every}.")
 
 
+def default_search() -> dict[str, Any]:
+    """The search options a spec without a [search] table runs with."""
+    return {s.name: s.default for s in SEARCH_SETTINGS}
+
+
 def _search_options(given: Any, path: Path) -> dict[str, Any]:
     if not isinstance(given, dict):
         raise SpecError(f"{path}: [search] must be a table.")
-    options = {s.name: s.default for s in SEARCH_SETTINGS}
+    options = default_search()
     for name, value in given.items():
         setting = next((s for s in SEARCH_SETTINGS if s.name == name), None)
         if setting is None:

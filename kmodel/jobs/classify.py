@@ -1,0 +1,304 @@
+"""What a user's own configuration guarantees end to end.
+
+The user's Java .properties files (producer, consumer, broker, topic) and a small
+TOML of what the application does are checked under a standard menu of faults,
+one fault kind per run, so nothing is vacuous. The end-to-end contracts
+(`no-loss`, `no-duplicate-effect`) read as a row of Kafka's delivery-semantics
+table, and the contracts that broke with them name the weakest link.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kmodel.core.result import Status
+from kmodel.core.schema import SpecError
+from kmodel.core.trace import Trace
+from kmodel.jobs.properties import read_properties
+from kmodel.jobs.run import JobResult, run_job
+from kmodel.jobs.spec import Job, apply_properties, default_search
+from kmodel.kafka.model import KAFKA
+
+# The standard fault menu of each kind of application: each bound, one at a time,
+# with what it stands for.
+FAULT_MENUS = {
+    "producer": {
+        "producer_crashes": "a crash of the producer",
+        "network_failures": "a broken connection between the producer and a broker",
+        "timeouts": "a slow broker (a request times out while still on its way)",
+        "broker_crashes": "a crash of a broker (a failover)",
+        "consumer_crashes": "a crash of the consumer",
+        "rebalances": "a rebalance that evicts the consumer",
+        "sink_crashes": "a crash of the sink",
+    },
+    "read-process-write": {
+        "processor_crashes": "a crash of the application",
+        "timeouts": "a slow broker (a write times out while still on its way)",
+        "coordinator_timeouts": "a request to a coordinator that times out on its way",
+        "txn_coordinator_crashes": "a crash of the transaction coordinator",
+        "broker_crashes": "a crash of a broker (a failover)",
+        "consumer_crashes": "a crash of the consumer of the output",
+        "sink_crashes": "a crash of the sink",
+    },
+}
+# One record by default: a loss or a duplicate needs no more, and a failover of two
+# records' replicas costs a minute on its own; --bounds widens it.
+MENU_BOUNDS = {"records": 1}
+LOSS, DUPLICATE = "no-loss", "no-duplicate-effect"
+# The reference table's rows, by (may lose, may duplicate).
+ROWS = {
+    (True, False): "at-most-once",
+    (False, True): "at-least-once",
+    (False, False): "exactly-once",
+    (True, True): "none",
+}
+ROW_TEXT = {
+    "at-most-once": "may lose records, never duplicates them",
+    "at-least-once": "never loses records, may duplicate them",
+    "exactly-once": "neither loses nor duplicates records",
+    "none": "may lose records and may duplicate them",
+}
+# The rows that give what each wanted guarantee promises.
+SATISFIES = {
+    "at-most-once": ("at-most-once", "exactly-once"),
+    "at-least-once": ("at-least-once", "exactly-once"),
+    "exactly-once": ("exactly-once",),
+}
+# A topic's own settings, and the broker defaults that stand for them where it has none.
+BROKER_DEFAULTS = {"default.replication.factor": "replication.factor"}
+FILE_SECTIONS = ("producer", "consumer", "broker", "topic")
+LINKS = ("source", "producer", "brokers", "consumer", "sink")
+APPLICATION_SECTIONS = ("application", "sink", "bounds")
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """The user's settings as the model reads them, and what it had no use for."""
+
+    settings: dict[str, dict[str, Any]]
+    unused: dict[str, tuple[str, ...]]  # per file, the keys the model does not use
+    origin: Path  # the first file given, which names the runs
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One contract over every run of the menu: the shortest break, or where it held."""
+
+    name: str
+    description: str
+    status: Status
+    fault: str = ""  # the menu fault its shortest break needs ("": none)
+    trace: Trace | None = None
+    held_under: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    configuration: Configuration
+    menu: Mapping[str, str]  # the fault menu's bounds and what each stands for
+    runs: tuple[tuple[str, JobResult], ...]  # (menu bound, its run)
+    findings: tuple[Finding, ...]
+    skipped: dict[str, str] = field(default_factory=dict)  # menu bound: why not run
+
+    def finding(self, name: str) -> Finding:
+        return next(f for f in self.findings if f.name == name)
+
+    @property
+    def row(self) -> str:
+        broken = {f.name for f in self.findings if f.status is Status.VIOLATED}
+        return ROWS[(LOSS in broken, DUPLICATE in broken)]
+
+    @property
+    def complete(self) -> bool:
+        return all(outcome.result.complete for _, outcome in self.runs)
+
+    def weakest_links(self) -> dict[str, tuple[str, ...]]:
+        """Per broken end-to-end contract, the links of the pipeline that the runs which
+        broke it blame, in the pipeline's order."""
+        links = {}
+        for name in (LOSS, DUPLICATE):
+            blamed = {
+                _link(self.configuration.settings, outcome, name)
+                for _, outcome in self.runs
+                if outcome.verdict(name).status is Status.VIOLATED
+            }
+            if blamed:
+                links[name] = tuple(link for link in LINKS if link in blamed)
+        return links
+
+    def gives(self, wanted: str) -> bool:
+        return self.row in SATISFIES[wanted]
+
+
+def load_configuration(files: Mapping[str, Path | None], application: Path | None) -> Configuration:
+    """The model's defaults with the user's files applied: a .properties file per client
+    or broker section (the topic's settings over the broker's defaults), then the
+    application TOML's [application], [sink] and [bounds]."""
+    given = {section: Path(path) for section, path in files.items() if path is not None}
+    if not given:
+        raise SpecError(
+            "classify needs at least one .properties file: --producer, --consumer, --broker "
+            "or --topic."
+        )
+    settings = KAFKA.defaults()
+    unused: dict[str, tuple[str, ...]] = {}
+    for section in FILE_SECTIONS:
+        if section not in given:
+            continue
+        path = given[section]
+        target = "broker" if section == "topic" else section
+        keys = _apply_file(settings, section, target, path)
+        if keys:
+            unused[str(path)] = keys
+    if application is not None:
+        _apply_application(settings, application)
+    problems = KAFKA.rules(settings)
+    if problems:
+        where, problem = problems[0]
+        raise SpecError(f"{where}: {problem}")
+    return Configuration(settings, unused, next(iter(given.values())))
+
+
+def _apply_file(settings: dict, section: str, target: str, path: Path) -> tuple[str, ...]:
+    """Apply one .properties file (a broker's defaults as the topic settings they stand
+    for); a key the model does not use is returned, unless it looks like a misspelt
+    setting the model does use, which is an error."""
+    try:
+        entries = read_properties(path)
+    except SpecError as error:
+        raise SpecError(f"--{section}: {error}") from None
+    if section == "broker":
+        entries = {BROKER_DEFAULTS.get(key, key): value for key, value in entries.items()}
+    unused = apply_properties(KAFKA, settings, target, entries, f"--{section}: {path}")
+    known = [s.name for s in KAFKA.sections[target]]
+    for key in unused:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.9)
+        if close:
+            raise SpecError(
+                f"--{section}: {path}: {key!r} is not a setting kmodel knows; did you mean "
+                f"{close[0]!r}?"
+            )
+    return unused
+
+
+def _apply_application(settings: dict, path: Path) -> None:
+    """[application], [sink] and [bounds] from a small TOML file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the file ({error.strerror or error}).") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: not valid TOML: {error}.") from None
+    stray = sorted(set(data) - set(APPLICATION_SECTIONS))
+    if stray:
+        raise SpecError(
+            f"{path}: section [{stray[0]}] is not allowed here; the application file may "
+            f"have {', '.join(f'[{s}]' for s in APPLICATION_SECTIONS)}."
+        )
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise SpecError(f"{path}: [{section}] must be a table of settings.")
+        for name, value in values.items():
+            setting = KAFKA.setting(section, name)
+            if setting is None:
+                known = ", ".join(s.name for s in KAFKA.sections[section])
+                raise SpecError(
+                    f"{path}: unknown setting {section}.{name}; [{section}] accepts {known}."
+                )
+            settings[section][name] = setting.check(value, f"{path}: {section}.{name}")
+
+
+def parse_bounds(given: Sequence[str]) -> dict[str, int]:
+    """`--bounds NAME=N` options as [bounds] settings, checked as a spec's are."""
+    bounds = {}
+    for text in given:
+        name, _, value = text.partition("=")
+        setting = KAFKA.setting("bounds", name.strip())
+        if setting is None or not value.strip():
+            known = ", ".join(s.name for s in KAFKA.sections["bounds"])
+            raise SpecError(f"--bounds {text!r}: give NAME=N, where NAME is one of {known}.")
+        bounds[setting.name] = setting.parse(value.strip(), f"--bounds {setting.name}")
+    return bounds
+
+
+def classify(
+    configuration: Configuration,
+    bounds: Mapping[str, int] | None = None,
+    max_seconds: float | None = None,
+) -> Classification:
+    """Run the fault menu on the configuration, one fault kind per run, and combine."""
+    runs, skipped = [], {}
+    menu = FAULT_MENUS[configuration.settings["application"]["kind"]]
+    for bound, what in menu.items():
+        settings = copy.deepcopy(configuration.settings)
+        settings["bounds"].update({**MENU_BOUNDS, **(bounds or {})})
+        settings["bounds"][bound] = max(settings["bounds"][bound], 1)
+        problems = KAFKA.rules(settings)
+        if problems:
+            skipped[bound] = problems[0][1]
+            continue
+        search = {**default_search(), "max_seconds": max_seconds}
+        job = Job(
+            path=configuration.origin,
+            model=KAFKA,
+            title=f"under {what}",
+            description="",
+            settings=settings,
+            search=search,
+        )
+        runs.append((bound, run_job(job)))
+    if not runs:
+        raise SpecError("no fault of the menu applies to this configuration.")
+    return Classification(configuration, menu, tuple(runs), _combine(runs), skipped)
+
+
+def _combine(runs: Sequence[tuple[str, JobResult]]) -> tuple[Finding, ...]:
+    """Each contract's shortest break over the runs, or the faults under which it held."""
+    findings = []
+    for verdict in runs[0][1].verdicts:
+        if verdict.kind.value == "sometimes":
+            continue
+        broken = [
+            (len(v.trace), v.trace.faults, bound, v.trace)
+            for bound, outcome in runs
+            for v in outcome.verdicts
+            if v.name == verdict.name and v.status is Status.VIOLATED and v.trace is not None
+        ]
+        if broken:
+            # The shortest break, with the fewest faults: none, when it needs none.
+            _, faults, bound, trace = min(broken, key=lambda item: item[:2])
+            fault = bound if faults else ""
+            findings.append(
+                Finding(verdict.name, verdict.description, Status.VIOLATED, fault, trace)
+            )
+            continue
+        held = tuple(
+            bound for bound, outcome in runs if outcome.verdict(verdict.name).status is Status.HOLDS
+        )
+        status = Status.HOLDS if len(held) == len(runs) else Status.UNKNOWN
+        findings.append(Finding(verdict.name, verdict.description, status, held_under=held))
+    return tuple(findings)
+
+
+def _link(settings: Mapping[str, Mapping[str, Any]], run: JobResult, contract: str) -> str:
+    """The link of source → producer → brokers → consumer → sink that the run which broke
+    `contract` blames, read from the contracts that broke with it."""
+    broke = {v.name for v in run.verdicts if v.status is Status.VIOLATED}
+    app = settings["application"]
+    if contract == LOSS:
+        if "no-acked-loss" in broke or "no-committed-loss" in broke:
+            return "brokers"
+        if "no-skip" in broke:
+            return "consumer"
+        if app["source.commit"] == "before-send":
+            return "source"
+        return "producer"
+    if "no-duplicate-in-log" in broke:
+        return "producer"
+    return "sink"
