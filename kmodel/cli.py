@@ -623,6 +623,12 @@ def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None
     "--topic", type=PathType(dir_okay=False), help="The topic's settings, over the broker's."
 )
 @click.option(
+    "--streams",
+    type=PathType(dir_okay=False),
+    help="A Kafka Streams application's properties (processing.guarantee, application.id, "
+    "producer.* and consumer.*).",
+)
+@click.option(
     "--application",
     type=PathType(dir_okay=False),
     help="A TOML file: how the application commits, where the source position is kept and "
@@ -642,7 +648,9 @@ def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None
 )
 @click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text")
 @_max_seconds("Stop each run of the fault menu after this many seconds.")
-def classify(producer, consumer, broker, topic, application, want, bounds, output, max_seconds):
+def classify(
+    producer, consumer, broker, topic, streams, application, want, bounds, output, max_seconds
+):
     """What your configuration guarantees end to end, under a standard menu of faults."""
     from kmodel.jobs.classify import classify as run_menu
     from kmodel.jobs.classify import load_configuration, parse_bounds
@@ -650,7 +658,9 @@ def classify(producer, consumer, broker, topic, application, want, bounds, outpu
 
     files = {"producer": producer, "consumer": consumer, "broker": broker, "topic": topic}
     try:
-        configuration = load_configuration(files, application and Path(application))
+        configuration = load_configuration(
+            files, application and Path(application), streams and Path(streams)
+        )
         classification = run_menu(configuration, parse_bounds(bounds), max_seconds)
     except SpecError as error:
         _fail(error)

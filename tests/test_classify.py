@@ -104,3 +104,35 @@ def test_bad_input_is_named_with_exit_code_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "recrds=2" in result.output
     result = _classify("--producer", str(tmp_path / "missing.properties"))
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_streams_application_with_exactly_once_v2(tmp_path: Path) -> None:
+    """processing.guarantee=exactly_once_v2 is the read-process-write application with
+    KIP-447 fencing; with a read_committed consumer and an upserting sink after it, the
+    pipeline is exactly-once end to end, and a plain appending sink makes it
+    at-least-once, the sink its weakest link."""
+    options = _files(
+        tmp_path,
+        streams="application.id=wordcount\nprocessing.guarantee=exactly_once_v2\n"
+        "producer.acks=all\nconsumer.max.poll.records=10\nstate.dir=/tmp/x\n",
+        consumer="isolation.level=read_committed\nenable.auto.commit=false\n"
+        "auto.offset.reset=earliest\n",
+        application='[sink]\nwrite = "upsert"\n',
+    )
+    report = json.loads(_classify(*options, "--format", "json").stdout)
+    assert report["delivers"] == "exactly-once"
+    assert report["settings"]["producer"]["transactional.id"] == "wordcount"
+    assert report["unused_settings"] == {
+        str(tmp_path / "streams.properties"): ["consumer.max.poll.records", "state.dir"]
+    }
+    appending = options[:-2]  # without the application file: the sink appends
+    report = json.loads(_classify(*appending, "--format", "json").stdout)
+    assert report["delivers"] == "at-least-once"
+    assert report["weakest_links"] == {"no-duplicate-effect": ["sink"]}
+
+
+def test_a_streams_application_without_transactions_is_refused(tmp_path: Path) -> None:
+    options = _files(tmp_path, streams="processing.guarantee=at_least_once\n")
+    result = _classify(*options)
+    assert result.exit_code == 2
+    assert "processing.guarantee is 'at_least_once'" in result.output

@@ -102,7 +102,14 @@ TAKES = {
 }  # fmt: skip
 RAW = ("\x1b", "\r", "\u202e")  # what rewrites a terminal or reorders its text
 
-COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models"]
+COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models", "classify"]
+CLASSIFY_FILES = ["--producer", "--consumer", "--broker", "--topic", "--streams"]
+CLASSIFY_OPTIONS = {
+    "--want": ["exactly-once", "at-least-once", "at_most_once", ""],
+    "--bounds": ["records=2", "records=0", "recrds=1", "broker_crashes=2", "=", "records"],
+    "--format": ["text", "json", "md", "html"],
+    "--application": ["app.toml", "missing.toml", "FIFO", "conf/p.properties"],
+}
 
 
 @dataclass
@@ -280,8 +287,29 @@ def generate(seed: int, specs: list[Path]) -> Case:
         text = _properties(rng, text, case)
     data = _corrupt_text(rng, text, case) if kind == "text" else text.encode()
     case.files["spec.toml"] = data
-    case.args = _arguments(rng, rng.choice(COMMANDS), case, spec_mutated=kind != "none")
+    command = rng.choice(COMMANDS)
+    if command == "classify":
+        case.args = _classify_arguments(rng, case)
+        return case
+    case.args = _arguments(rng, command, case, spec_mutated=kind != "none")
     return case
+
+
+def _classify_arguments(rng: random.Random, case: Case) -> list[str]:
+    """`kmodel classify` on generated .properties files (and an application TOML), a
+    hostile file now and then, with a few of its options."""
+    lines = rng.sample(PROPERTY_LINES, rng.randint(1, 6))
+    case.files["conf/p.properties"] = "\n".join(lines).encode("utf-8", "surrogatepass")
+    case.files["app.toml"] = rng.choice(
+        [b'[application]\n"consumer.commit" = "after-processing"\n', b"[sink]\nwrite = 1\n"]
+    )
+    args = ["classify", "--max-seconds", "2"]
+    for option in rng.sample(CLASSIFY_FILES, rng.randint(0, 3)):
+        args += [option, rng.choice(["conf/p.properties"] * 4 + ["FIFO", "missing", "HUGE"])]
+    for option in rng.sample(list(CLASSIFY_OPTIONS), rng.randint(0, 2)):
+        args += [option, rng.choice(CLASSIFY_OPTIONS[option])]
+    case.how.append(f"classify: {lines}")
+    return args
 
 
 def _lay_out(case: Case, root: Path) -> Path:

@@ -73,6 +73,20 @@ SATISFIES = {
 # A topic's own settings, and the broker defaults that stand for them where it has none.
 BROKER_DEFAULTS = {"default.replication.factor": "replication.factor"}
 FILE_SECTIONS = ("producer", "consumer", "broker", "topic")
+# Kafka Streams' processing.guarantee as the read-process-write application's settings:
+# exactly_once_v2 (and its earlier name exactly_once_beta) fences by the group generation
+# with one transactional.id per instance (KIP-447); exactly_once (v1) one per input
+# partition, fenced by the epoch.
+EOS_V2 = {"transactional.id.scope": "instance", "send.offsets.group.metadata": True}
+STREAMS_GUARANTEES = {
+    "exactly_once_v2": EOS_V2,
+    "exactly_once_beta": EOS_V2,
+    "exactly_once": {
+        "transactional.id.scope": "input-partition",
+        "send.offsets.group.metadata": False,
+        "offset.fetch.require.stable": False,
+    },
+}
 LINKS = ("source", "producer", "brokers", "consumer", "sink")
 APPLICATION_SECTIONS = ("application", "sink", "bounds")
 
@@ -136,15 +150,20 @@ class Classification:
         return self.row in SATISFIES[wanted]
 
 
-def load_configuration(files: Mapping[str, Path | None], application: Path | None) -> Configuration:
+def load_configuration(
+    files: Mapping[str, Path | None], application: Path | None, streams: Path | None = None
+) -> Configuration:
     """The model's defaults with the user's files applied: a .properties file per client
-    or broker section (the topic's settings over the broker's defaults), then the
-    application TOML's [application], [sink] and [bounds]."""
+    or broker section (the topic's settings over the broker's defaults), a Kafka Streams
+    application's properties, then the application TOML's [application], [sink] and
+    [bounds]."""
     given = {section: Path(path) for section, path in files.items() if path is not None}
+    if streams is not None:
+        given.setdefault("streams", Path(streams))
     if not given:
         raise SpecError(
-            "classify needs at least one .properties file: --producer, --consumer, --broker "
-            "or --topic."
+            "classify needs at least one .properties file: --producer, --consumer, --broker, "
+            "--topic or --streams."
         )
     settings = KAFKA.defaults()
     unused: dict[str, tuple[str, ...]] = {}
@@ -156,6 +175,10 @@ def load_configuration(files: Mapping[str, Path | None], application: Path | Non
         keys = _apply_file(settings, section, target, path)
         if keys:
             unused[str(path)] = keys
+    if streams is not None:
+        keys = _apply_streams(settings, streams)
+        if keys:
+            unused[str(streams)] = keys
     if application is not None:
         _apply_application(settings, application)
     problems = KAFKA.rules(settings)
@@ -185,6 +208,37 @@ def _apply_file(settings: dict, section: str, target: str, path: Path) -> tuple[
                 f"{close[0]!r}?"
             )
     return unused
+
+
+def _apply_streams(settings: dict, path: Path) -> tuple[str, ...]:
+    """A Kafka Streams application's properties: processing.guarantee picks the
+    read-process-write application's fencing, application.id names its transactional.id,
+    and `producer.` and `consumer.` settings go to those clients."""
+    try:
+        entries = read_properties(path)
+    except SpecError as error:
+        raise SpecError(f"--streams: {error}") from None
+    guarantee = entries.pop("processing.guarantee", "at_least_once").strip()
+    if guarantee not in STREAMS_GUARANTEES:
+        allowed = ", ".join(STREAMS_GUARANTEES)
+        raise SpecError(
+            f"{path}: processing.guarantee is {guarantee!r}; kmodel models a Streams "
+            f"application that writes in transactions ({allowed}). At least once, without "
+            "transactions, classify its producer and consumer files as a pipeline."
+        )
+    settings["application"].update(kind="read-process-write", **STREAMS_GUARANTEES[guarantee])
+    settings["producer"]["transactional.id"] = entries.pop("application.id", "app").strip()
+    unused = []
+    for prefix in ("producer", "consumer"):
+        scoped = {
+            key.removeprefix(f"{prefix}."): value
+            for key, value in entries.items()
+            if key.startswith(f"{prefix}.")
+        }
+        left = apply_properties(KAFKA, settings, prefix, scoped, f"--streams: {path}")
+        unused += [f"{prefix}.{key}" for key in left]
+    unused += [key for key in entries if not key.startswith(("producer.", "consumer."))]
+    return tuple(unused)
 
 
 def _apply_application(settings: dict, path: Path) -> None:
