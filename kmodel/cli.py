@@ -615,52 +615,76 @@ def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None
         sys.exit(1)
 
 
+def _configuration_options(function: Callable) -> Callable:
+    """The options that name a user's configuration, shared by classify and advise."""
+    options = [
+        click.option(
+            "--producer", type=PathType(dir_okay=False), help="The producer's .properties."
+        ),
+        click.option(
+            "--consumer", type=PathType(dir_okay=False), help="The consumer's .properties."
+        ),
+        click.option(
+            "--broker", type=PathType(dir_okay=False), help="The broker's server.properties."
+        ),
+        click.option(
+            "--topic",
+            type=PathType(dir_okay=False),
+            help="The topic's settings, over the broker's.",
+        ),
+        click.option(
+            "--streams",
+            type=PathType(dir_okay=False),
+            help="A Kafka Streams application's properties (processing.guarantee, "
+            "application.id, producer.* and consumer.*).",
+        ),
+        click.option(
+            "--application",
+            type=PathType(dir_okay=False),
+            help="A TOML file: how the application commits, where the source position is "
+            "kept and what the sink does ([application], [sink], [bounds]).",
+        ),
+        click.option(
+            "--bounds",
+            "bounds",
+            multiple=True,
+            metavar="NAME=N",
+            help="Widen or narrow every run of the fault menu, e.g. records=2 (repeatable).",
+        ),
+        click.option(
+            "--format", "output", type=click.Choice(["text", "json", "md"]), default="text"
+        ),
+        _max_seconds("Stop each run of the fault menu after this many seconds."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+GUARANTEES = click.Choice(["at-most-once", "at-least-once", "exactly-once"])
+
+
+def _configuration(producer, consumer, broker, topic, streams, application):
+    """The user's files as one configuration (bad input ends the command with 2)."""
+    from kmodel.jobs.classify import load_configuration
+
+    files = {"producer": producer, "consumer": consumer, "broker": broker, "topic": topic}
+    return load_configuration(files, application and Path(application), streams and Path(streams))
+
+
 @main.command()
-@click.option("--producer", type=PathType(dir_okay=False), help="The producer's .properties.")
-@click.option("--consumer", type=PathType(dir_okay=False), help="The consumer's .properties.")
-@click.option("--broker", type=PathType(dir_okay=False), help="The broker's server.properties.")
-@click.option(
-    "--topic", type=PathType(dir_okay=False), help="The topic's settings, over the broker's."
-)
-@click.option(
-    "--streams",
-    type=PathType(dir_okay=False),
-    help="A Kafka Streams application's properties (processing.guarantee, application.id, "
-    "producer.* and consumer.*).",
-)
-@click.option(
-    "--application",
-    type=PathType(dir_okay=False),
-    help="A TOML file: how the application commits, where the source position is kept and "
-    "what the sink does ([application], [sink], [bounds]).",
-)
-@click.option(
-    "--want",
-    type=click.Choice(["at-most-once", "at-least-once", "exactly-once"]),
-    help="The guarantee you need: exit 1 unless the pipeline gives it.",
-)
-@click.option(
-    "--bounds",
-    "bounds",
-    multiple=True,
-    metavar="NAME=N",
-    help="Widen or narrow every run of the fault menu, e.g. records=2 (repeatable).",
-)
-@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text")
-@_max_seconds("Stop each run of the fault menu after this many seconds.")
+@_configuration_options
+@click.option("--want", type=GUARANTEES, help="The guarantee you need: exit 1 unless it holds.")
 def classify(
-    producer, consumer, broker, topic, streams, application, want, bounds, output, max_seconds
+    producer, consumer, broker, topic, streams, application, bounds, output, max_seconds, want
 ):
     """What your configuration guarantees end to end, under a standard menu of faults."""
     from kmodel.jobs.classify import classify as run_menu
-    from kmodel.jobs.classify import load_configuration, parse_bounds
+    from kmodel.jobs.classify import parse_bounds
     from kmodel.render.classification import to_json, to_text
 
-    files = {"producer": producer, "consumer": consumer, "broker": broker, "topic": topic}
     try:
-        configuration = load_configuration(
-            files, application and Path(application), streams and Path(streams)
-        )
+        configuration = _configuration(producer, consumer, broker, topic, streams, application)
         classification = run_menu(configuration, parse_bounds(bounds), max_seconds)
     except SpecError as error:
         _fail(error)
@@ -669,3 +693,45 @@ def classify(
     else:
         say(printable(to_text(classification, want, output == "md"), newlines=True))
     sys.exit(0 if want is None or classification.gives(want) else 1)
+
+
+@main.command()
+@_configuration_options
+@click.option("--want", type=GUARANTEES, required=True, help="The guarantee you need.")
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Give up after checking this many configurations.",
+)
+def advise(
+    producer,
+    consumer,
+    broker,
+    topic,
+    streams,
+    application,
+    bounds,
+    output,
+    max_seconds,
+    want,
+    max_candidates,
+):
+    """The smallest change to your configuration that gives the guarantee you want."""
+    from kmodel.jobs.advise import advise as search_changes
+    from kmodel.jobs.classify import parse_bounds
+    from kmodel.render.advice import advice_json, advice_text
+
+    try:
+        configuration = _configuration(producer, consumer, broker, topic, streams, application)
+        advice = search_changes(
+            configuration, want, parse_bounds(bounds), max_seconds, max_candidates
+        )
+    except SpecError as error:
+        _fail(error)
+    if output == "json":
+        say(json.dumps(advice_json(advice), indent=2))
+    else:
+        say(printable(advice_text(advice, output == "md"), newlines=True))
+    sys.exit(0 if advice.answer is not None else 1)

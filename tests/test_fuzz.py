@@ -102,7 +102,8 @@ TAKES = {
 }  # fmt: skip
 RAW = ("\x1b", "\r", "\u202e")  # what rewrites a terminal or reorders its text
 
-COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models", "classify"]
+COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models"]
+COMMANDS += ["classify", "advise"]
 CLASSIFY_FILES = ["--producer", "--consumer", "--broker", "--topic", "--streams"]
 CLASSIFY_OPTIONS = {
     "--want": ["exactly-once", "at-least-once", "at_most_once", ""],
@@ -288,22 +289,24 @@ def generate(seed: int, specs: list[Path]) -> Case:
     data = _corrupt_text(rng, text, case) if kind == "text" else text.encode()
     case.files["spec.toml"] = data
     command = rng.choice(COMMANDS)
-    if command == "classify":
-        case.args = _classify_arguments(rng, case)
+    if command in ("classify", "advise"):
+        case.args = _classify_arguments(rng, command, case)
         return case
     case.args = _arguments(rng, command, case, spec_mutated=kind != "none")
     return case
 
 
-def _classify_arguments(rng: random.Random, case: Case) -> list[str]:
-    """`kmodel classify` on generated .properties files (and an application TOML), a
-    hostile file now and then, with a few of its options."""
+def _classify_arguments(rng: random.Random, command: str, case: Case) -> list[str]:
+    """`kmodel classify` (or `advise`, two candidates at most) on generated .properties
+    files (and an application TOML), a hostile file now and then, with a few options."""
     lines = rng.sample(PROPERTY_LINES, rng.randint(1, 6))
     case.files["conf/p.properties"] = "\n".join(lines).encode("utf-8", "surrogatepass")
     case.files["app.toml"] = rng.choice(
         [b'[application]\n"consumer.commit" = "after-processing"\n', b"[sink]\nwrite = 1\n"]
     )
-    args = ["classify", "--max-seconds", "2"]
+    args = [command, "--max-seconds", "2"]
+    if command == "advise":
+        args += ["--max-candidates", "2", "--want", rng.choice(CLASSIFY_OPTIONS["--want"])]
     for option in rng.sample(CLASSIFY_FILES, rng.randint(0, 3)):
         args += [option, rng.choice(["conf/p.properties"] * 4 + ["FIFO", "missing", "HUGE"])]
     for option in rng.sample(list(CLASSIFY_OPTIONS), rng.randint(0, 2)):

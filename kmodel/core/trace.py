@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kmodel.core.system import System
+from kmodel.core.system import PropertyKind, System
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,7 @@ class Replay:
     ok: bool
     diverged_at: int | None = None  # index of the first step that could not be reproduced
     reason: str = ""
+    state: Any = None  # the state the trace ends in, when it replayed
 
 
 def replay(system: System, trace: Trace) -> Replay:
@@ -128,4 +129,19 @@ def replay(system: System, trace: Trace) -> Replay:
         if not matching:
             return Replay(False, index, f"{step.label!r} leads to a different state")
         current = matching[0]
-    return Replay(True)
+    return Replay(True, state=current)
+
+
+def breaks(system: System, trace: Trace, name: str) -> bool:
+    """Whether `trace` replays on `system` and ends where property `name` is broken (an
+    invariant false; an end property false at a state where only faults remain)."""
+    outcome = replay(system, trace)
+    if not outcome.ok:
+        return False
+    prop = next((p for p in system.properties() if p.name == name), None)
+    if prop is None or prop.condition(outcome.state):
+        return False
+    if prop.kind is PropertyKind.AT_END:
+        normal, _ = system.successors(outcome.state)
+        return system.is_terminal(outcome.state, normal)
+    return prop.kind is PropertyKind.ALWAYS

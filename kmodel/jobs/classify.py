@@ -64,11 +64,11 @@ ROW_TEXT = {
     "exactly-once": "neither loses nor duplicates records",
     "none": "may lose records and may duplicate them",
 }
-# The rows that give what each wanted guarantee promises.
-SATISFIES = {
-    "at-most-once": ("at-most-once", "exactly-once"),
-    "at-least-once": ("at-least-once", "exactly-once"),
-    "exactly-once": ("exactly-once",),
+# The end-to-end contracts each guarantee promises.
+PROMISES = {
+    "at-most-once": (DUPLICATE,),
+    "at-least-once": (LOSS,),
+    "exactly-once": (LOSS, DUPLICATE),
 }
 # A topic's own settings, and the broker defaults that stand for them where it has none.
 BROKER_DEFAULTS = {"default.replication.factor": "replication.factor"}
@@ -108,6 +108,7 @@ class Finding:
     description: str
     status: Status
     fault: str = ""  # the menu fault its shortest break needs ("": none)
+    run: str = ""  # the menu fault of the run that found that break
     trace: Trace | None = None
     held_under: tuple[str, ...] = ()
 
@@ -147,7 +148,9 @@ class Classification:
         return links
 
     def gives(self, wanted: str) -> bool:
-        return self.row in SATISFIES[wanted]
+        """Whether every contract `wanted` promises held under each fault explored (a run
+        stopped before its verdict gives nothing)."""
+        return all(self.finding(name).status is Status.HOLDS for name in PROMISES[wanted])
 
 
 def load_configuration(
@@ -329,7 +332,14 @@ def _combine(runs: Sequence[tuple[str, JobResult]]) -> tuple[Finding, ...]:
             _, faults, bound, trace = min(broken, key=lambda item: item[:2])
             fault = bound if faults else ""
             findings.append(
-                Finding(verdict.name, verdict.description, Status.VIOLATED, fault, trace)
+                Finding(
+                    verdict.name,
+                    verdict.description,
+                    Status.VIOLATED,
+                    fault=fault,
+                    trace=trace,
+                    run=bound,
+                )
             )
             continue
         held = tuple(

@@ -1,0 +1,127 @@
+"""The smallest change to a configuration that gives the guarantee wanted.
+
+z3's optimiser proposes the candidate with the fewest changed settings, ties broken
+by what each change costs (`Choice.cost`); the fault menu of `classify` checks it;
+a candidate that fails is ruled out and the optimiser asked again, until one
+passes, none is left within the model, or the candidate budget is spent. The first
+candidate is the configuration itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from kmodel.core.result import Status
+from kmodel.core.trace import breaks
+from kmodel.jobs.advice_space import Space
+from kmodel.jobs.classify import (
+    MENU_BOUNDS,
+    PROMISES,
+    Classification,
+    Configuration,
+    Finding,
+    classify,
+)
+from kmodel.kafka.model import KAFKA
+
+# A change outweighs every cost together, so fewer changes always win.
+CHANGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A configuration tried: its changes, and the contract that ruled it out (if any):
+    by the fault menu, or by replaying the trace that ruled out an earlier candidate."""
+
+    changes: dict[str, tuple[Any, Any]]  # section.name: (from, to)
+    classification: Classification | None  # None: ruled out by a replayed trace
+    broken: Finding | None
+    menu: Mapping[str, str]  # what each fault bound stands for
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    wanted: str
+    candidates: tuple[Candidate, ...]  # in the order tried; the last passes, if any does
+    exhausted: bool  # no candidate is left within the model's choices
+
+    @property
+    def answer(self) -> Candidate | None:
+        last = self.candidates[-1] if self.candidates else None
+        return last if last is not None and last.broken is None else None
+
+
+def advise(
+    configuration: Configuration,
+    wanted: str,
+    bounds: Mapping[str, int] | None = None,
+    max_seconds: float | None = None,
+    max_candidates: int = 100,
+) -> Advice:
+    """Search for the smallest change that makes the pipeline give `wanted`."""
+    space = Space(configuration.settings)
+    optimiser = z3.Optimize()
+    optimiser.add(*space.domain(), *space.kafka_rules())
+    for key, choice in space.choices.items():
+        optimiser.add_soft(z3.Not(space.changed(key)), CHANGE + choice.cost)
+    tried: list[Candidate] = []
+    while len(tried) < max_candidates:
+        if optimiser.check() != z3.sat:
+            return Advice(wanted, tuple(tried), exhausted=True)
+        values = space.assignment(optimiser.model())
+        settings = space.applied(values)
+        changes = {
+            key: (space.current[key], value)
+            for key, value in values.items()
+            if value != space.current[key]
+        }
+        # One trace rules out every configuration that repeats it: an earlier candidate's
+        # counterexample that replays here, to the same break, is a counterexample here.
+        repeated = _repeated(settings, bounds, [c for c in tried if c.broken is not None])
+        if repeated is not None:
+            tried.append(Candidate(changes, None, repeated.broken, repeated.menu))
+        else:
+            result = classify(
+                dataclasses.replace(configuration, settings=settings), bounds, max_seconds
+            )
+            broken = None if result.gives(wanted) else _first_break(result, wanted)
+            tried.append(Candidate(changes, result, broken, result.menu))
+            if broken is None:
+                return Advice(wanted, tuple(tried), exhausted=False)
+        # This exact candidate is ruled out.
+        optimiser.add(z3.Not(z3.And(space.fixed(values))))
+    return Advice(wanted, tuple(tried), exhausted=False)
+
+
+def _repeated(
+    settings: Mapping[str, Mapping[str, Any]],
+    bounds: Mapping[str, int] | None,
+    rejected: list[Candidate],
+) -> Candidate | None:
+    """The earlier candidate whose counterexample, run under its fault, breaks the same
+    contract on `settings` too."""
+    for candidate in rejected:
+        broken = candidate.broken
+        if broken is None or broken.trace is None:
+            continue
+        run = copy.deepcopy(dict(settings))
+        run["bounds"].update({**MENU_BOUNDS, **(bounds or {})})
+        run["bounds"][broken.run] = max(run["bounds"][broken.run], 1)
+        if KAFKA.rules(run):
+            continue
+        if breaks(KAFKA.build(run), broken.trace, broken.name):
+            return candidate
+    return None
+
+
+def _first_break(result: Classification, wanted: str) -> Finding:
+    """The promised contract that ruled the candidate out: broken (a loss first), or
+    undecided when a run stopped first."""
+    promised = [result.finding(name) for name in PROMISES[wanted]]
+    return next((f for f in promised if f.status is Status.VIOLATED), promised[0])
