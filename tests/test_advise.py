@@ -95,3 +95,25 @@ def test_a_counterexample_rules_out_the_configurations_that_repeat_it(tmp_path: 
 
     assert run("sink", "write", "append") and run("sink", "write", "upsert")
     assert not run("consumer", "auto.offset.reset", "earliest")
+
+
+def test_a_streams_application_needs_an_idempotent_sink_for_exactly_once(
+    tmp_path: Path,
+) -> None:
+    """exactly_once_v2 keeps Kafka's side exactly once; the plain appending sink after
+    the output's consumer duplicates after its crash, and making it upsert is the one
+    change (settings of the other application kind are never proposed)."""
+    streams = _write(
+        tmp_path, "streams.properties", "application.id=app\nprocessing.guarantee=exactly_once_v2\n"
+    )
+    consumer = _write(
+        tmp_path,
+        "consumer.properties",
+        "isolation.level=read_committed\nenable.auto.commit=false\nauto.offset.reset=earliest\n",
+    )
+    result = _advise("--streams", streams, "--consumer", consumer, "--want", "exactly-once",
+                     "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    advice = json.loads(result.stdout)
+    assert advice["changes"] == {"sink.write": {"from": "append", "to": "upsert"}}
+    assert advice["candidates"][0]["ruled_out_by"] == "no-duplicate-effect"

@@ -76,6 +76,9 @@ def advise(
             return Advice(wanted, tuple(tried), exhausted=True)
         values = space.assignment(optimiser.model())
         settings = space.applied(values)
+        optimiser.add(z3.Not(z3.And(space.fixed(values))))  # never proposed again
+        if KAFKA.rules(settings):
+            continue  # Kafka (or this application's kind) refuses it: no candidate
         changes = {
             key: (space.current[key], value)
             for key, value in values.items()
@@ -94,8 +97,6 @@ def advise(
             tried.append(Candidate(changes, result, broken, result.menu))
             if broken is None:
                 return Advice(wanted, tuple(tried), exhausted=False)
-        # This exact candidate is ruled out.
-        optimiser.add(z3.Not(z3.And(space.fixed(values))))
     return Advice(wanted, tuple(tried), exhausted=False)
 
 
