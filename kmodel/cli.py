@@ -666,7 +666,7 @@ GUARANTEES = click.Choice(["at-most-once", "at-least-once", "exactly-once"])
 
 def _configuration(producer, consumer, broker, topic, streams, application):
     """The user's files as one configuration (bad input ends the command with 2)."""
-    from kmodel.jobs.classify import load_configuration
+    from kmodel.advise.classify import load_configuration
 
     files = {"producer": producer, "consumer": consumer, "broker": broker, "topic": topic}
     return load_configuration(files, application and Path(application), streams and Path(streams))
@@ -679,8 +679,8 @@ def classify(
     producer, consumer, broker, topic, streams, application, bounds, output, max_seconds, want
 ):
     """What your configuration guarantees end to end, under a standard menu of faults."""
-    from kmodel.jobs.classify import classify as run_menu
-    from kmodel.jobs.classify import parse_bounds
+    from kmodel.advise.classify import classify as run_menu
+    from kmodel.advise.classify import parse_bounds
     from kmodel.render.classification import to_json, to_text
 
     try:
@@ -719,8 +719,8 @@ def advise(
     max_candidates,
 ):
     """The smallest change to your configuration that gives the guarantee you want."""
-    from kmodel.jobs.advise import advise as search_changes
-    from kmodel.jobs.classify import parse_bounds
+    from kmodel.advise.classify import parse_bounds
+    from kmodel.advise.smallest_change import advise as search_changes
     from kmodel.render.advice import advice_json, advice_text
 
     try:

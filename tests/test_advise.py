@@ -11,11 +11,11 @@ from pathlib import Path
 import z3
 from click.testing import CliRunner
 
+from kmodel.advise import smallest_change as advise_module
+from kmodel.advise.classify import classify, load_configuration
+from kmodel.advise.space import Space
 from kmodel.cli import main
 from kmodel.core.trace import breaks
-from kmodel.jobs import advise as advise_module
-from kmodel.jobs.advice_space import Space
-from kmodel.jobs.classify import classify, load_configuration
 from kmodel.kafka.model import KAFKA
 
 LATENCY_FIRST = "acks=1\nenable.idempotence=false\nretries=3\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from kmodel.advise.classify import load_configuration
 from kmodel.cli import main
-from kmodel.jobs.classify import load_configuration
 
 
 def _files(tmp_path: Path, **texts: str) -> list[str]:

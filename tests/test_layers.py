@@ -13,6 +13,7 @@ FORBIDDEN = {
     "kafka": ("jobs", "render", "report", "cli", "console"),
     "examples": ("jobs", "kafka", "render", "report", "cli", "console"),
     "jobs": ("advise", "render", "report", "explore", "cli", "console"),
+    "advise": ("render", "report", "explore", "cli", "console"),
     # Traces are drawn from plain data: the renderers never import an engine.
     "render": ("report", "explore", "cli", "console", *ENGINES),
 }

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kmodel.advise.smallest_change import Advice, Candidate
 from kmodel.core.schema import show_value
-from kmodel.jobs.advise import Advice, Candidate
 from kmodel.render.narrate import narrate
 
 

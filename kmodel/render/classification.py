@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kmodel.advise.classify import ROW_TEXT, Classification, Finding
 from kmodel.core.result import Status
-from kmodel.jobs.classify import ROW_TEXT, Classification, Finding
 from kmodel.jobs.spec import ignored_text
 from kmodel.render.narrate import narrate
 

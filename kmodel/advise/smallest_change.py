@@ -17,10 +17,7 @@ from typing import Any
 
 import z3
 
-from kmodel.core.result import Status
-from kmodel.core.trace import breaks
-from kmodel.jobs.advice_space import Space
-from kmodel.jobs.classify import (
+from kmodel.advise.classify import (
     MENU_BOUNDS,
     PROMISES,
     Classification,
@@ -28,6 +25,9 @@ from kmodel.jobs.classify import (
     Finding,
     classify,
 )
+from kmodel.advise.space import Space
+from kmodel.core.result import Status
+from kmodel.core.trace import breaks
 from kmodel.kafka.model import KAFKA
 
 # A change outweighs every cost together, so fewer changes always win.

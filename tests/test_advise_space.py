@@ -10,7 +10,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmodel.jobs.advice_space import Space
+from kmodel.advise.space import Space
 from kmodel.kafka.model import KAFKA
 
 SPACE = Space(KAFKA.defaults())
