@@ -8,6 +8,7 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
 import z3
 from click.testing import CliRunner
 
@@ -117,3 +118,27 @@ def test_a_streams_application_needs_an_idempotent_sink_for_exactly_once(
     advice = json.loads(result.stdout)
     assert advice["changes"] == {"sink.write": {"from": "append", "to": "upsert"}}
     assert advice["candidates"][0]["ruled_out_by"] == "no-duplicate-effect"
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        "at-most-once",
+        "at-least-once",
+        pytest.param("exactly-once", marks=pytest.mark.slow),  # 65 candidates, ~2 minutes
+    ],
+)
+def test_each_row_of_the_reference_table_is_reached_from_a_pipeline_with_none(
+    tmp_path: Path, wanted: str
+) -> None:
+    """From acks=1 without idempotence and auto commit at the latest offset (no
+    guarantee), advise finds a change for each row, and the fault menu proves it."""
+    producer = _write(tmp_path, "producer.properties", LATENCY_FIRST)
+    consumer = _write(tmp_path, "consumer.properties", "enable.auto.commit=true\n")
+    configuration = load_configuration(
+        {"producer": Path(producer), "consumer": Path(consumer)}, None
+    )
+    assert classify(configuration).row == "none"
+    advice = advise_module.advise(configuration, wanted, max_candidates=100)
+    assert advice.answer is not None and advice.answer.changes
+    assert advice.answer.classification.gives(wanted)
