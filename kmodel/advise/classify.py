@@ -19,6 +19,7 @@ from typing import Any
 
 from kmodel.core.result import Status
 from kmodel.core.schema import SpecError
+from kmodel.core.system import PropertyKind
 from kmodel.core.trace import Trace
 from kmodel.jobs.properties import read_properties
 from kmodel.jobs.run import JobResult, run_job
@@ -195,10 +196,7 @@ def _apply_file(settings: dict, section: str, target: str, path: Path) -> tuple[
     """Apply one .properties file (a broker's defaults as the topic settings they stand
     for); a key the model does not use is returned, unless it looks like a misspelt
     setting the model does use, which is an error."""
-    try:
-        entries = read_properties(path)
-    except SpecError as error:
-        raise SpecError(f"--{section}: {error}") from None
+    entries = _read(path, f"--{section}")
     if section == "broker":
         entries = {BROKER_DEFAULTS.get(key, key): value for key, value in entries.items()}
     unused = apply_properties(KAFKA, settings, target, entries, f"--{section}: {path}")
@@ -213,14 +211,19 @@ def _apply_file(settings: dict, section: str, target: str, path: Path) -> tuple[
     return unused
 
 
+def _read(path: Path, option: str) -> dict[str, str]:
+    """A .properties file's entries; a file that cannot be read names its option."""
+    try:
+        return read_properties(path)
+    except SpecError as error:
+        raise SpecError(f"{option}: {error}") from None
+
+
 def _apply_streams(settings: dict, path: Path) -> tuple[str, ...]:
     """A Kafka Streams application's properties: processing.guarantee picks the
     read-process-write application's fencing, application.id names its transactional.id,
     and `producer.` and `consumer.` settings go to those clients."""
-    try:
-        entries = read_properties(path)
-    except SpecError as error:
-        raise SpecError(f"--streams: {error}") from None
+    entries = _read(path, "--streams")
     guarantee = entries.pop("processing.guarantee", "at_least_once").strip()
     if guarantee not in STREAMS_GUARANTEES:
         allowed = ", ".join(STREAMS_GUARANTEES)
@@ -293,9 +296,7 @@ def classify(
     runs, skipped = [], {}
     menu = FAULT_MENUS[configuration.settings["application"]["kind"]]
     for bound, what in menu.items():
-        settings = copy.deepcopy(configuration.settings)
-        settings["bounds"].update({**MENU_BOUNDS, **(bounds or {})})
-        settings["bounds"][bound] = max(settings["bounds"][bound], 1)
+        settings = menu_settings(configuration.settings, bounds, bound)
         problems = KAFKA.rules(settings)
         if problems:
             skipped[bound] = problems[0][1]
@@ -315,11 +316,22 @@ def classify(
     return Classification(configuration, menu, tuple(runs), _combine(runs), skipped)
 
 
+def menu_settings(
+    settings: Mapping[str, Mapping[str, Any]], bounds: Mapping[str, int] | None, bound: str
+) -> dict[str, dict[str, Any]]:
+    """The settings of the menu run of fault `bound`: one record (or `bounds`), and at
+    least one fault of that kind."""
+    run = copy.deepcopy(dict(settings))
+    run["bounds"].update({**MENU_BOUNDS, **(bounds or {})})
+    run["bounds"][bound] = max(run["bounds"][bound], 1)
+    return run
+
+
 def _combine(runs: Sequence[tuple[str, JobResult]]) -> tuple[Finding, ...]:
     """Each contract's shortest break over the runs, or the faults under which it held."""
     findings = []
     for verdict in runs[0][1].verdicts:
-        if verdict.kind.value == "sometimes":
+        if verdict.kind is PropertyKind.SOMETIMES:
             continue
         broken = [
             (len(v.trace), v.trace.faults, bound, v.trace)

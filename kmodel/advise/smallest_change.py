@@ -9,7 +9,6 @@ candidate is the configuration itself.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,12 +17,12 @@ from typing import Any
 import z3
 
 from kmodel.advise.classify import (
-    MENU_BOUNDS,
     PROMISES,
     Classification,
     Configuration,
     Finding,
     classify,
+    menu_settings,
 )
 from kmodel.advise.space import Space
 from kmodel.core.result import Status
@@ -106,14 +105,12 @@ def _repeated(
     rejected: list[Candidate],
 ) -> Candidate | None:
     """The earlier candidate whose counterexample, run under its fault, breaks the same
-    contract on `settings` too."""
+    contract on `settings` too (each counterexample once: those found by a search)."""
     for candidate in rejected:
         broken = candidate.broken
-        if broken is None or broken.trace is None:
+        if candidate.classification is None or broken is None or broken.trace is None:
             continue
-        run = copy.deepcopy(dict(settings))
-        run["bounds"].update({**MENU_BOUNDS, **(bounds or {})})
-        run["bounds"][broken.run] = max(run["bounds"][broken.run], 1)
+        run = menu_settings(settings, bounds, broken.run)
         if KAFKA.rules(run):
             continue
         if breaks(KAFKA.build(run), broken.trace, broken.name):

@@ -161,10 +161,11 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
             return self._init(state, index, sender, message, out)
         request = "add" if isinstance(message, AddPartitionsToTxn) else "end"
         connection = message.connection  # answers go back on it
-        if isinstance(message, EndTxn) and self._retried_end(meta, message) is not None:
+        retried = self._retried_end(meta, message) if isinstance(message, EndTxn) else None
+        if retried is not None:
             # A retry after its epoch bump (its answer was lost): it succeeded, and an end
             # of the other kind is one the transaction can no longer have.
-            error = "NONE" if self._retried_end(meta, message) else "INVALID_TXN_STATE"
+            error = "NONE" if retried else "INVALID_TXN_STATE"
             out.send(sender, TxnResponse("end", error, meta.epoch, connection))
             return state
         if _epoch_error(meta, message.epoch):
