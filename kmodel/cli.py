@@ -594,21 +594,44 @@ def verify(paths, out, quiet, max_seconds, workers, properties_anywhere) -> None
     show_default=True,
     help="Aligned text or a Markdown table.",
 )
+@click.option(
+    "--results",
+    type=PathType(file_okay=False),
+    help="Where `kmodel verify` wrote the results.json to reuse.  [default: reports]",
+)
+@click.option("--fresh", is_flag=True, help="Run every spec; reuse no saved result.")
 @QUIET
 @_max_seconds(LIBRARY_SECONDS)
 @LIBRARY_WORKERS
 @OUTSIDE
-def matrix(paths, fmt, quiet, max_seconds, workers, properties_anywhere) -> None:
-    """Run the specs and print the semantic matrix they show, next to the claims of Kafka's
-    delivery-semantics reference."""
+def matrix(paths, fmt, results, fresh, quiet, max_seconds, workers, properties_anywhere) -> None:
+    """Print the semantic matrix the specs show, next to the claims of Kafka's
+    delivery-semantics reference.
+
+    The outcomes `kmodel verify` saved in the results folder stand for the specs whose
+    files have not changed since; the other specs run.
+    """
     from kmodel.report.matrix import derive, to_markdown, to_text
     from kmodel.report.runner import run_jobs
+    from kmodel.report.saved import RESULTS, Reuse, reuse
 
+    if fresh and results is not None:
+        raise UsageError("--fresh reuses no results; leave out --results, or --fresh.")
     stream = None if quiet else sys.stderr
     jobs = _library(paths, properties_anywhere)
+    if fresh:
+        saved = Reuse.nothing(jobs)
+    else:
+        source = Path(results or "reports") / RESULTS
+        try:
+            saved = reuse(jobs, source, required=results is not None)
+        except SpecError as error:
+            _fail(error)
     with _writing():
-        run = run_jobs(jobs, stream, not quiet, max_seconds, workers)
-    rows = derive(run.outcomes)
+        run = run_jobs(saved.stale, stream, not quiet, max_seconds, workers)
+    if not fresh:
+        say(printable(saved.text(len(run.outcomes))), err=True)
+    rows = derive(saved.merged(run.outcomes))
     say(to_markdown(rows) if fmt == "md" else to_text(rows))
     if run.stopped:
         say(run.stopped_text(), err=True)

@@ -26,6 +26,26 @@ class PropertyResult:
     trace: Trace | None = None
     description: str = ""
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "trace": None if self.trace is None else self.trace.to_json(),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PropertyResult:
+        trace = data["trace"]
+        return cls(
+            data["name"],
+            PropertyKind(data["kind"]),
+            Status(data["status"]),
+            None if trace is None else Trace.from_json(trace),
+            data["description"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Stats:
@@ -61,12 +81,29 @@ class Stats:
             "seconds": round(self.seconds, 3),
             "states_per_second": round(self.states_per_second),
             "peak_memory_mb": round(self.peak_memory_mb, 1),
+            "search_memory_mb": round(self.search_memory_mb, 1),
             "bytes_per_state": round(self.bytes_per_state),
             "workers": self.workers,
             "fingerprints": self.fingerprints,
             "collision_bound": self.collision_bound,
             "levels": list(self.levels),
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stats:
+        """The statistics `to_json` wrote (what it derives, such as states per second, is
+        derived again); a count that is no number is a ValueError or TypeError."""
+        return cls(
+            int(data["states"]),
+            int(data["transitions"]),
+            int(data["max_depth"]),
+            float(data["seconds"]),
+            float(data["peak_memory_mb"]),
+            float(data["search_memory_mb"]),
+            int(data["workers"]),
+            bool(data["fingerprints"]),
+            tuple(map(int, data["levels"])),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +123,33 @@ class Result:
     frontier_faults: dict[str, float] = field(default_factory=dict)
     reductions: tuple[str, ...] = ()  # the reductions the search applied
     notes: tuple[str, ...] = ()  # what a reader should know about how the verdicts were found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "complete": self.complete,
+            "stop_reason": self.stop_reason,
+            "properties": [prop.to_json() for prop in self.properties],
+            "stats": self.stats.to_json(),
+            "settings": self.settings,
+            "frontier_faults": self.frontier_faults,
+            "reductions": list(self.reductions),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        return cls(
+            data["engine"],
+            data["complete"],
+            data["stop_reason"],
+            tuple(PropertyResult.from_json(prop) for prop in data["properties"]),
+            Stats.from_json(data["stats"]),
+            dict(data["settings"]),
+            dict(data["frontier_faults"]),
+            tuple(data["reductions"]),
+            tuple(data["notes"]),
+        )
 
     @property
     def search_text(self) -> str:

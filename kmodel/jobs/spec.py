@@ -117,6 +117,8 @@ class Job:
     # per .properties file (as the spec names it), the keys the model does not use
     ignored: dict[str, tuple[str, ...]] = field(default_factory=dict)
     judged: bool = True  # False: the spec's [expect] was set aside (--no-expect)
+    # the files the job was read from: the spec, then each .properties file it names
+    inputs: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
@@ -183,7 +185,7 @@ def load_job(
         )
 
     settings = model.defaults()
-    ignored = _apply_properties(
+    ignored, sources = _apply_properties(
         model, settings, data.get("properties", {}), path, properties_anywhere
     )
     for section in model.sections:
@@ -229,21 +231,23 @@ def load_job(
         semantic=data.get("semantic", ""),
         ignored=ignored,
         judged=judged,
+        inputs=(path, *sources),
     )
 
 
 def _apply_properties(
     model: Model, settings: dict[str, dict[str, Any]], files: Any, path: Path, anywhere: bool
-) -> dict[str, tuple[str, ...]]:
-    """Apply `[properties]`: section = "file.properties", relative to the spec.
+) -> tuple[dict[str, tuple[str, ...]], tuple[Path, ...]]:
+    """Apply `[properties]`: section = "file.properties", relative to the spec; returns
+    the keys each file holds that the model does not use, and the files read.
 
     A real client or broker file holds many settings a model has no use for
-    (bootstrap.servers, serializers ...); those are returned per file, not refused."""
+    (bootstrap.servers, serializers ...); those are listed per file, not refused."""
     if not isinstance(files, dict):
         raise SpecError(
             f'{path}: [properties] must map sections to files, e.g. producer = "p.properties".'
         )
-    ignored = {}
+    ignored, sources = {}, []
     for section, name in files.items():
         where = f"{path}: properties.{section}"
         if section not in model.sections:
@@ -253,9 +257,10 @@ def _apply_properties(
             )
         source = _properties_path(path, name, where, anywhere)
         unused = apply_properties_file(model, settings, section, source, where)
+        sources.append(source)
         if unused:
             ignored[name] = unused
-    return ignored
+    return ignored, tuple(sources)
 
 
 def apply_properties_file(

@@ -13,6 +13,7 @@ from kmodel.report.markdown import index_markdown
 from kmodel.report.matrix import derive
 from kmodel.report.plot import states_plot
 from kmodel.report.runner import LibraryRun
+from kmodel.report.saved import RESULTS, save_results
 
 TRACE_FORMATS = ("svg", "plantuml", "mermaid", "text", "json")
 
@@ -29,9 +30,10 @@ def write_spec_page(outcome: JobResult, out: Path) -> None:
 
 
 def write_report(run: LibraryRun, out: str | Path) -> Path:
-    """Write ``index.html``, ``index.md``, ``states.png`` and a page per spec run to `out`;
-    returns the path of ``index.html``. A run that stopped early says so, naming the
-    specs it did not reach."""
+    """Write ``index.html``, ``index.md``, ``states.png``, a page per spec run and
+    ``results.json`` (the outcomes, for `kmodel matrix` to reuse) to `out`; returns the
+    path of ``index.html``. A run that stopped early says so, naming the specs it did
+    not reach."""
     outcomes = run.outcomes
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -51,4 +53,5 @@ def write_report(run: LibraryRun, out: str | Path) -> Path:
     note = run.stopped_text()
     index.write_text(index_html(outcomes, rows, link, plot, note), encoding="utf-8")
     (out / "index.md").write_text(index_markdown(outcomes, rows, link, note), encoding="utf-8")
+    save_results(outcomes, out / RESULTS)
     return index
