@@ -110,7 +110,8 @@ def test_a_streams_application_with_exactly_once_v2(tmp_path: Path) -> None:
     """processing.guarantee=exactly_once_v2 is the read-process-write application with
     KIP-447 fencing; with a read_committed consumer and an upserting sink after it, the
     pipeline is exactly-once end to end, and a plain appending sink makes it
-    at-least-once, the sink its weakest link."""
+    at-least-once: the consumer, which reads again after a crash what it had processed,
+    and the sink, which takes a retried write twice, are its weakest links."""
     options = _files(
         tmp_path,
         streams="application.id=wordcount\nprocessing.guarantee=exactly_once_v2\n"
@@ -128,11 +129,30 @@ def test_a_streams_application_with_exactly_once_v2(tmp_path: Path) -> None:
     appending = options[:-2]  # without the application file: the sink appends
     report = json.loads(_classify(*appending, "--format", "json").stdout)
     assert report["delivers"] == "at-least-once"
-    assert report["weakest_links"] == {"no-duplicate-effect": ["sink"]}
+    assert report["weakest_links"] == {"no-duplicate-effect": ["consumer", "sink"]}
 
 
-def test_a_streams_application_without_transactions_is_refused(tmp_path: Path) -> None:
-    options = _files(tmp_path, streams="processing.guarantee=at_least_once\n")
+def test_a_streams_application_at_least_once_commits_after_the_output_is_acknowledged(
+    tmp_path: Path,
+) -> None:
+    """processing.guarantee=at_least_once is the pipeline without transactions whose input
+    position is committed once the output is acknowledged: a crash between the two writes
+    the output again, so it duplicates and the producer is the link that does."""
+    options = _files(
+        tmp_path,
+        streams="application.id=app\nprocessing.guarantee=at_least_once\n",
+        consumer="enable.auto.commit=false\nauto.offset.reset=earliest\n",
+    )
+    report = json.loads(_classify(*options, "--format", "json").stdout)
+    assert report["settings"]["application"]["kind"] == "producer"
+    assert report["settings"]["producer"]["transactional.id"] == ""
+    assert report["delivers"] == "at-least-once"
+    assert "producer" in report["weakest_links"]["no-duplicate-effect"]
+
+
+def test_an_unknown_processing_guarantee_is_refused(tmp_path: Path) -> None:
+    options = _files(tmp_path, streams="processing.guarantee=exactly_twice\n")
     result = _classify(*options)
     assert result.exit_code == 2
-    assert "processing.guarantee is 'at_least_once'" in result.output
+    assert "processing.guarantee is 'exactly_twice'" in result.output
+    assert "at_least_once" in result.output

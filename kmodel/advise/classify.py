@@ -24,6 +24,7 @@ from kmodel.core.trace import Trace
 from kmodel.jobs.properties import read_properties
 from kmodel.jobs.run import JobResult, run_job
 from kmodel.jobs.spec import Job, apply_properties, default_search
+from kmodel.kafka.config import CONSUMER_FAULTS, PRODUCER_FAULTS
 from kmodel.kafka.model import KAFKA
 
 # The standard fault menu of each kind of application: each bound, one at a time,
@@ -74,21 +75,27 @@ PROMISES = {
 # A topic's own settings, and the broker defaults that stand for them where it has none.
 BROKER_DEFAULTS = {"default.replication.factor": "replication.factor"}
 FILE_SECTIONS = ("producer", "consumer", "broker", "topic")
-# Kafka Streams' processing.guarantee as the read-process-write application's settings:
-# exactly_once_v2 (and its earlier name exactly_once_beta) fences by the group generation
-# with one transactional.id per instance (KIP-447); exactly_once (v1) one per input
-# partition, fenced by the epoch.
-EOS_V2 = {"transactional.id.scope": "instance", "send.offsets.group.metadata": True}
+# Kafka Streams' processing.guarantee as the application's settings: exactly_once_v2
+# (and its earlier name exactly_once_beta) is the read-process-write application fenced
+# by the group generation with one transactional.id per instance (KIP-447); exactly_once
+# (v1) one per input partition, fenced by the epoch; at_least_once, without transactions,
+# the pipeline whose input position is committed once the output is acknowledged.
+RPW = "read-process-write"
+EOS_V2 = {"kind": RPW, "transactional.id.scope": "instance", "send.offsets.group.metadata": True}
 STREAMS_GUARANTEES = {
     "exactly_once_v2": EOS_V2,
     "exactly_once_beta": EOS_V2,
     "exactly_once": {
+        "kind": RPW,
         "transactional.id.scope": "input-partition",
         "send.offsets.group.metadata": False,
         "offset.fetch.require.stable": False,
     },
+    "at_least_once": {"kind": "producer", "source.commit": "after-ack"},
 }
 LINKS = ("source", "producer", "brokers", "consumer", "sink")
+# The faults of the consumer's side, which make it read again what it processed.
+REDELIVERIES = frozenset(PRODUCER_FAULTS[bound] for bound in CONSUMER_FAULTS)
 APPLICATION_SECTIONS = ("application", "sink", "bounds")
 
 
@@ -137,16 +144,25 @@ class Classification:
     def weakest_links(self) -> dict[str, tuple[str, ...]]:
         """Per broken end-to-end contract, the links of the pipeline that the runs which
         broke it blame, in the pipeline's order."""
-        links = {}
-        for name in (LOSS, DUPLICATE):
-            blamed = {
-                _link(self.configuration.settings, outcome, name)
-                for _, outcome in self.runs
-                if outcome.verdict(name).status is Status.VIOLATED
-            }
-            if blamed:
-                links[name] = tuple(link for link in LINKS if link in blamed)
-        return links
+        return {name: tuple(blamed) for name, blamed in self.blames().items()}
+
+    def blames(self) -> dict[str, dict[str, tuple[str, Trace]]]:
+        """Per broken end-to-end contract, each link a run that broke it blames, in the
+        pipeline's order, with the menu fault of the shortest such run and its trace."""
+        shortest: dict[str, dict[str, tuple[str, Trace]]] = {}
+        for bound, outcome in self.runs:
+            for name in (LOSS, DUPLICATE):
+                verdict = outcome.verdict(name)
+                if verdict.status is not Status.VIOLATED or verdict.trace is None:
+                    continue
+                link = _link(self.configuration.settings, outcome, name)
+                known = shortest.setdefault(name, {}).get(link)
+                if known is None or _length(verdict.trace) < _length(known[1]):
+                    shortest[name][link] = (bound, verdict.trace)
+        return {
+            name: {link: by_link[link] for link in LINKS if link in by_link}
+            for name, by_link in shortest.items()
+        }
 
     def gives(self, wanted: str) -> bool:
         """Whether every contract `wanted` promises held under each fault explored (a run
@@ -221,19 +237,19 @@ def _read(path: Path, option: str) -> dict[str, str]:
 
 def _apply_streams(settings: dict, path: Path) -> tuple[str, ...]:
     """A Kafka Streams application's properties: processing.guarantee picks the
-    read-process-write application's fencing, application.id names its transactional.id,
-    and `producer.` and `consumer.` settings go to those clients."""
+    application (with transactions, its fencing), application.id names its
+    transactional.id, and `producer.` and `consumer.` settings go to those clients."""
     entries = _read(path, "--streams")
     guarantee = entries.pop("processing.guarantee", "at_least_once").strip()
     if guarantee not in STREAMS_GUARANTEES:
         allowed = ", ".join(STREAMS_GUARANTEES)
         raise SpecError(
-            f"{path}: processing.guarantee is {guarantee!r}; kmodel models a Streams "
-            f"application that writes in transactions ({allowed}). At least once, without "
-            "transactions, classify its producer and consumer files as a pipeline."
+            f"{path}: processing.guarantee is {guarantee!r}; Kafka Streams accepts {allowed}."
         )
-    settings["application"].update(kind="read-process-write", **STREAMS_GUARANTEES[guarantee])
-    settings["producer"]["transactional.id"] = entries.pop("application.id", "app").strip()
+    settings["application"].update(STREAMS_GUARANTEES[guarantee])
+    application_id = entries.pop("application.id", "app").strip()
+    if settings["application"]["kind"] == RPW:
+        settings["producer"]["transactional.id"] = application_id
     unused = []
     for prefix in ("producer", "consumer"):
         scoped = {
@@ -334,15 +350,14 @@ def _combine(runs: Sequence[tuple[str, JobResult]]) -> tuple[Finding, ...]:
         if verdict.kind is PropertyKind.SOMETIMES:
             continue
         broken = [
-            (len(v.trace), v.trace.faults, bound, v.trace)
+            (bound, v.trace)
             for bound, outcome in runs
             for v in outcome.verdicts
             if v.name == verdict.name and v.status is Status.VIOLATED and v.trace is not None
         ]
         if broken:
-            # The shortest break, with the fewest faults: none, when it needs none.
-            _, faults, bound, trace = min(broken, key=lambda item: item[:2])
-            fault = bound if faults else ""
+            bound, trace = min(broken, key=lambda item: _length(item[1]))
+            fault = bound if trace.faults else ""
             findings.append(
                 Finding(
                     verdict.name,
@@ -362,9 +377,15 @@ def _combine(runs: Sequence[tuple[str, JobResult]]) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
+def _length(trace: Trace) -> tuple[int, int]:
+    """What makes a break shorter: fewer steps, then fewer faults (none, if it needs none)."""
+    return len(trace), trace.faults
+
+
 def _link(settings: Mapping[str, Mapping[str, Any]], run: JobResult, contract: str) -> str:
     """The link of source → producer → brokers → consumer → sink that the run which broke
-    `contract` blames, read from the contracts that broke with it."""
+    `contract` blames, read from the contracts that broke with it and, for a duplicate
+    effect, the faults its trace takes."""
     broke = {v.name for v in run.verdicts if v.status is Status.VIOLATED}
     app = settings["application"]
     if contract == LOSS:
@@ -377,4 +398,7 @@ def _link(settings: Mapping[str, Mapping[str, Any]], run: JobResult, contract: s
         return "producer"
     if "no-duplicate-in-log" in broke:
         return "producer"
+    trace = run.verdict(contract).trace
+    if trace is not None and any(step.fault in REDELIVERIES for step in trace.steps):
+        return "consumer"  # it read again what it had processed but not committed
     return "sink"
