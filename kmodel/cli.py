@@ -758,3 +758,25 @@ def advise(
     else:
         say(printable(advice_text(advice, output == "md"), newlines=True))
     sys.exit(0 if advice.answer is not None else 1)
+
+
+@main.command()
+@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text")
+@_max_seconds("Stop each run of a cell's fault menu after this many seconds.")
+@LIBRARY_WORKERS
+def decisions(output, max_seconds, workers) -> None:
+    """Derive the decision matrix and the guarantees by component of Kafka's
+    delivery-semantics reference: each cell's configuration classified under the fault
+    menu, with the shortest trace of every loss or duplicate it counts.
+
+    Exits 1 when a run was cut short before a cell was decided."""
+    from kmodel.report.decision_tables import to_json, to_markdown, to_text
+    from kmodel.report.decisions import UNDECIDED, derive_tables
+
+    tables = derive_tables(max_seconds, workers)
+    if output == "json":
+        say(json.dumps(to_json(tables), indent=2))
+    else:
+        text = to_markdown(tables) if output == "md" else to_text(tables)
+        say(printable(text, newlines=True))
+    sys.exit(1 if any(derived.row == UNDECIDED for derived in tables.cells) else 0)

@@ -48,3 +48,45 @@ BY_SEMANTIC: dict[str, ReferenceRow] = {row.semantic: row for row in ROWS}
 def claims_possible(claim: str) -> bool:
     """Whether the reference's cell text says the anomaly can happen."""
     return claim.lower().startswith("possible")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A row of the reference's decision matrix, word for word."""
+
+    requirement: str
+    recommended: str
+    notes: str
+
+
+# The reference's "Decision Matrix" (Choosing Delivery Semantics).
+DECISIONS: tuple[Decision, ...] = (
+    Decision("High throughput, loss acceptable", "At-most-once", "Telemetry, metrics"),
+    Decision("Data must not be lost", "At-least-once", "Default for most workloads"),
+    Decision(
+        "Duplicates unacceptable, Kafka-only", "Exactly-once", "Kafka Streams, internal processing"
+    ),
+    Decision(
+        "Duplicates unacceptable, external systems",
+        "At-least-once + idempotent sink",
+        "More practical than distributed 2PC",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A row of the reference's semantic guarantees by component, word for word."""
+
+    component: str
+    default: str
+    eos_support: str
+
+
+# The reference's "Semantic Guarantees by Component".
+COMPONENTS: tuple[Component, ...] = (
+    Component("Producer", "At-least-once", "Idempotent producer (enable.idempotence=true)"),
+    Component("Consumer", "At-least-once", "read_committed isolation"),
+    Component("Kafka Streams", "At-least-once", "processing.guarantee=exactly_once_v2"),
+    Component("Kafka Connect", "At-least-once", "Connector-dependent"),
+)
