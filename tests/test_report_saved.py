@@ -15,7 +15,7 @@ import kmodel
 from kmodel.cli import main
 from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
-from kmodel.report.saved import reuse
+from kmodel.report.saved import build, reuse
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 # Quick specs: two that name a semantic (so the matrix has rows), one read from a
@@ -72,7 +72,7 @@ def resave(report: Path, folder: Path, change) -> Path:
 
 def test_verify_saves_every_outcome_with_its_inputs(report: Path, library: Path) -> None:
     data = saved(report)
-    assert data["kmodel"] == kmodel.__version__
+    assert data["kmodel"] == build() and build().startswith(f"{kmodel.__version__}+")
     entries = {entry["name"]: entry for entry in data["results"]}
     assert sorted(entries) == NAMES
     assert entries[PROPERTIES]["inputs"] == [
@@ -134,6 +134,19 @@ def test_results_of_another_version_are_not_reused(
     result = kmodel_cli("matrix", library, "--results", other, "--quiet")
     assert result.exit_code == 0, result.output
     assert "comes from kmodel 0.0.1" in result.stderr and "3 specs run" in result.stderr
+
+
+def test_a_change_to_kmodel_itself_is_another_build(tmp_path: Path, monkeypatch) -> None:
+    """Saved outcomes name kmodel's source, not only its version number: a model changed
+    under the same version does not reuse what the old one found."""
+    package = Path(kmodel.__file__).parent
+    copy = tmp_path / "kmodel"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(kmodel, "__file__", str(copy / "__init__.py"))
+    before = build.__wrapped__()
+    (copy / "kafka" / "broker.py").write_text("# another model\n", encoding="utf-8")
+    assert build.__wrapped__() != before
+    assert before == build()  # the copy is the package as it runs
 
 
 def test_a_search_cut_short_by_the_clock_is_not_reused(

@@ -3,12 +3,13 @@ command may use instead of running a spec again.
 
 A saved outcome stands for a spec only while every file the spec was read from (the
 spec and its .properties files) is byte for byte the one that ran, under the same
-kmodel version, and only if no clock or Ctrl-C cut its search short (another run
-would then find more).
+kmodel (its version and the bytes of its own source), and only if no clock or Ctrl-C
+cut its search short (another run would then find more).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,17 @@ RESULTS = "results.json"  # the file's name in the report's folder
 MAX_BYTES = 1 << 30  # the library's outcomes, every trace included, take tens of megabytes
 # The ends of a search that the same files give again, whatever the machine.
 REPRODUCIBLE = frozenset({"explored", "decided", "max_states", "max_depth"})
+
+
+@functools.cache
+def build() -> str:
+    """kmodel's version and a digest of its own source: a model changed without a new
+    version number still makes every saved outcome out of date."""
+    digest = hashlib.sha256()
+    package = Path(kmodel.__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return f"{kmodel.__version__}+{digest.hexdigest()[:12]}"
 
 
 def fingerprint(job: Job) -> str | None:
@@ -57,9 +69,7 @@ def save_results(outcomes: Sequence[JobResult], path: Path) -> None:
         for outcome in outcomes
     ]
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(
-        json.dumps({"kmodel": kmodel.__version__, "results": entries}), encoding="utf-8"
-    )
+    partial.write_text(json.dumps({"kmodel": build(), "results": entries}), encoding="utf-8")
     os.replace(partial, path)
 
 
@@ -105,8 +115,8 @@ def reuse(jobs: Sequence[Job], path: Path, *, required: bool) -> Reuse:
     `required`; otherwise nothing is reused, and the line says why."""
     try:
         version, entries = _read(path)
-        if version != kmodel.__version__:
-            why = f"{path} comes from kmodel {version}, and this is {kmodel.__version__}"
+        if version != build():
+            why = f"{path} comes from kmodel {version}, and this is {build()}"
             return Reuse.nothing(jobs, path, why)
         saved = tuple(_outcome(job, entries.get(job.name), path) for job in jobs)
     except SpecError as error:
