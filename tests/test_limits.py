@@ -3,7 +3,6 @@ stopped early says what it covered and names what it did not reach."""
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import signal
 import subprocess
@@ -20,7 +19,6 @@ from kmodel import cli
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
 from kmodel.core.search import Limits, memory_mb, private_memory_mb
-from kmodel.examples.two_phase_commit import TwoPhaseCommit
 from kmodel.jobs.run import build_system
 from kmodel.jobs.spec import load_job
 from kmodel.render.graph import GraphTooLarge, state_graph
@@ -222,14 +220,25 @@ def test_a_forked_worker_counts_only_the_memory_it_holds_alone() -> None:
     assert resident - private > 80 and len(held) > 0
 
 
-@pytest.mark.parametrize("search", [check_bfs, check_dfs])
-def test_max_memory_counts_what_the_search_holds_not_the_process(search) -> None:
+# Runs in a fresh interpreter: memory an earlier test freed stays in this process, and a
+# search that reuses it never grows the process, so "held" would stay at zero.
+HOLDING_PROCESS = """
+import sys
+from kmodel.core.search import Limits
+from kmodel.core.{module} import {search} as search
+from kmodel.examples.two_phase_commit import TwoPhaseCommit
+held = bytearray(b"x" * (96 * 2**20))
+model = TwoPhaseCommit(6)  # 50,816 states: past the first look at memory
+print(search(model, limits=Limits(max_memory_mb=0.001)).stop_reason)
+print(search(model, limits=Limits(max_memory_mb=48)).complete, len(held) > 0)
+"""
+
+
+@pytest.mark.parametrize(("module", "search"), [("bfs", "check_bfs"), ("dfs", "check_dfs")])
+def test_max_memory_counts_what_the_search_holds_not_the_process(module, search) -> None:
     """A process that already holds more than the limit (a test run, a notebook) can
     still run a search within it; a limit below what the search needs stops it."""
-    # Garbage earlier tests left would be freed during the search, and the process's
-    # resident size fall below where the search began.
-    gc.collect()
-    held = bytearray(b"x" * (96 * 2**20))
-    model = TwoPhaseCommit(6)  # 50,816 states: past the first look at memory
-    assert search(model, limits=Limits(max_memory_mb=48)).complete and len(held) > 0
-    assert search(model, limits=Limits(max_memory_mb=0.001)).stop_reason == "max_memory"
+    code = HOLDING_PROCESS.format(module=module, search=search)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["max_memory", "True True"]
