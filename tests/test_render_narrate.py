@@ -95,3 +95,15 @@ def test_a_crash_names_the_messages_its_reset_connections_lose_both_ways() -> No
         "from broker0 to the consumer are lost."
     )
     assert second.endswith("and no message was on its way to or from it.")
+
+
+def test_a_timer_of_a_kafka_actor_reads_as_a_sentence() -> None:
+    """A timer's sentence starts "At <actor>," and goes on with a clause of its own: the
+    consumer's write to a sink whose acknowledgement a crash lost is sent again."""
+    from kmodel.report.decisions import COMPONENT_CHECKS, derive
+
+    derived = derive(COMPONENT_CHECKS["Kafka Connect"][0])
+    (item,) = [item for item in derived.evidence if item.link == "sink"]
+    lines = narrate(item.trace, item.description)
+    wanted = "At the consumer, the connection to the sink was lost, so the write is sent again."
+    assert any(line.endswith(wanted) for line in lines), lines

@@ -455,7 +455,7 @@ class Broker(Actor[ReplicaState]):
         )
 
     def describe_timer(self, state: ReplicaState, timer: Hashable) -> str:
-        return "asks the transaction coordinator again (verification)"
+        return "the transaction coordinator is asked again (verification)"
 
     def _write_marker(
         self, state: ReplicaState, sender: str, marker: WriteTxnMarkers, out: Out

@@ -341,7 +341,7 @@ class Consumer(Actor[ConsumerState]):
         return state
 
     def describe_timer(self, state: ConsumerState, timer: Hashable) -> str:
-        return "retries the write to the sink after the connection was lost"
+        return "the connection to the sink was lost, so the write is sent again"
 
     # -- answers -------------------------------------------------------------------------
 

@@ -386,7 +386,7 @@ class TransactionCoordinator(Actor[TxnCoordinatorState]):
 
     def describe_timer(self, state: TxnCoordinatorState, timer: Hashable) -> str:
         partitions = sorted({partition for partition, _ in state.unreachable})
-        return f"sends the markers for {', '.join(partitions)} again"
+        return f"the markers for {', '.join(partitions)} are sent again"
 
     # -- transaction timeout ------------------------------------------------------------
 
