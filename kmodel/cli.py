@@ -761,7 +761,14 @@ def advise(
 
 
 @main.command()
-@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+    help="Text, JSON, or Markdown tables with the evidence linked below them.",
+)
 @_max_seconds("Stop each run of a cell's fault menu after this many seconds.")
 @LIBRARY_WORKERS
 def decisions(output, max_seconds, workers) -> None:

@@ -108,3 +108,11 @@ def test_the_decision_matrix_as_a_user_sees_it() -> None:
     assert "| Data must not be lost | At-least-once |" in markdown
     assert '<a id="evidence-1"></a>' in markdown and "(#evidence-1)" in markdown
     assert "DIFFERS from the reference" in to_text(tables)
+
+
+@pytest.mark.parametrize(
+    "args", [["--format", "html"], ["--max-seconds", "-1"], ["--workers", "0"], ["--table"]]
+)
+def test_bad_options_exit_2_without_a_traceback(args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["decisions", *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
