@@ -226,3 +226,31 @@ def test_verify_refuses_an_expectation_no_run_can_meet(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert 'expect.redelivered is "holds", which a sometimes property never is' in result.stderr
     assert not (tmp_path / "out").exists()  # refused before anything ran or was written
+
+
+def test_a_conditional_claim_counts_only_the_specs_that_meet_its_condition() -> None:
+    """At-least-once "avoids loss when replication is healthy": an unclean election
+    (unhealthy) that loses a write is shown beside the cell but does not count against
+    it; the cell needs a replicated spec that meets the condition, and a power cut of
+    every replica (healthy by configuration) shows where the claim stops holding."""
+    from kmodel.jobs.run import run_job
+    from kmodel.jobs.spec import load_job
+
+    def outcome(name: str):
+        return run_job(load_job(SPECS / f"{name}.toml"))
+
+    unclean = outcome("min-isr-1-unclean-election")
+    flushed = outcome("power-loss-flush-every-write")
+    (row,) = derive([unclean])
+    loss = row.cells[0]
+    assert loss.condition == "replication is healthy"
+    assert (loss.verdict, loss.agrees) == ("not shown", False)
+    assert [o.job.name for o, _ in loss.outside] == ["min-isr-1-unclean-election"]
+    (row,) = derive([unclean, flushed])
+    loss = row.cells[0]
+    assert (loss.verdict, loss.agrees) == ("not found", True)
+    assert [o.job.name for o, _ in loss.explored] == ["power-loss-flush-every-write"]
+    (row,) = derive([unclean, flushed, outcome("power-loss-acks-all")])
+    loss = row.cells[0]
+    assert (loss.verdict, loss.agrees) == ("possible", False)
+    assert [o.job.name for o, _ in loss.evidence] == ["power-loss-acks-all"]

@@ -23,7 +23,7 @@ from kmodel.report.facts import (
     fault_budget,
     search_limits,
 )
-from kmodel.report.matrix import Cell, Row
+from kmodel.report.matrix import Cell, Row, outside_text
 from kmodel.report.summaries import MARKS, expected_text, status_text, verdict_summary
 
 # contract -> format -> path relative to the report directory
@@ -141,7 +141,7 @@ def _cell_html(cell: Cell, link: Link) -> str:
             shown += f" (and {more} more)"
         body = f'<div class="verdict bad">possible</div><div>{shown}</div>'
         css = "possible"
-    else:
+    elif cell.explored:
         explored = "<br>".join(f"{escape(o.job.name)}: {escape(text)}" for o, text in cell.explored)
         partial = "" if cell.complete else " (search incomplete)"
         body = (
@@ -149,6 +149,11 @@ def _cell_html(cell: Cell, link: Link) -> str:
             f'<div class="explored">explored: {explored}</div>'
         )
         css = "notfound"
+    else:
+        body = f'<div class="verdict">not shown: no spec where {escape(cell.condition)}</div>'
+        css = "notfound"
+    if cell.outside:
+        body += f'<div class="explored">{escape(outside_text(cell).removeprefix("; "))}</div>'
     agree = "" if cell.agrees else ' <span class="differs">differs</span>'
     claim = f'<div class="claim">reference: “{escape(cell.claim)}”{agree}</div>'
     return f'<td class="{css}">{body}{claim}</td>'

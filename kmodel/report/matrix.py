@@ -4,11 +4,13 @@ Kafka's delivery-semantics reference."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kmodel.core.result import Status
 from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.spec import Job
+from kmodel.kafka.config import acks_of
 from kmodel.report import reference
 from kmodel.report.facts import COLUMNS, explored_text
 
@@ -20,14 +22,20 @@ class Cell:
     evidence: tuple[tuple[JobResult, Verdict], ...]  # violated contracts that show it
     explored: tuple[tuple[JobResult, str], ...]  # each spec of the row and what it covered
     claim: str  # the reference's text for this cell
+    condition: str = ""  # what the claim assumes; `evidence` and `explored` meet it
+    outside: tuple[tuple[JobResult, Verdict], ...] = ()  # shown by specs that do not
 
     @property
     def verdict(self) -> str:
-        return "possible" if self.possible else "not found"
+        if self.possible:
+            return "possible"
+        return "not found" if self.explored else "not shown"
 
     @property
     def agrees(self) -> bool:
-        return self.possible == reference.claims_possible(self.claim)
+        """The verdict is the claim's; a claim under a condition needs a spec that meets it."""
+        shown = bool(self.explored) or not self.condition
+        return shown and self.possible == reference.claims_possible(self.claim)
 
     @property
     def complete(self) -> bool:
@@ -43,7 +51,8 @@ class Row:
 
 
 def derive(outcomes: Sequence[JobResult]) -> list[Row]:
-    """One row per semantic of the reference that some spec names in its `semantic` field."""
+    """One row per semantic of the reference that some spec names in its `semantic` field;
+    a cell whose claim has a condition counts only the specs that meet it."""
     rows = []
     for claimed in reference.ROWS:
         mine = tuple(o for o in outcomes if o.job.semantic == claimed.semantic)
@@ -51,18 +60,57 @@ def derive(outcomes: Sequence[JobResult]) -> list[Row]:
             continue
         cells = []
         for column, _, contracts in COLUMNS:
-            evidence = tuple(
-                (outcome, verdict)
-                for outcome in mine
-                for verdict in outcome.verdicts
-                if verdict.name in contracts
-                and verdict.status is Status.VIOLATED
-                and verdict.trace is not None
+            condition = reference.CONDITIONS.get((claimed.semantic, column), "")
+            meets = CONDITION_TESTS[condition]
+            within = tuple(o for o in mine if meets(o.job))
+            outside = tuple(o for o in mine if not meets(o.job))
+            cells.append(
+                Cell(
+                    column,
+                    bool(_violations(within, contracts)),
+                    _violations(within, contracts),
+                    tuple((outcome, explored_text(outcome)) for outcome in within),
+                    claimed.claim(column),
+                    condition,
+                    _violations(outside, contracts),
+                )
             )
-            explored = tuple((outcome, explored_text(outcome)) for outcome in mine)
-            cells.append(Cell(column, bool(evidence), evidence, explored, claimed.claim(column)))
         rows.append(Row(claimed.semantic, claimed.label, mine, tuple(cells)))
     return rows
+
+
+def _violations(
+    outcomes: Sequence[JobResult], contracts: Sequence[str]
+) -> tuple[tuple[JobResult, Verdict], ...]:
+    """The counterexamples among `outcomes` of any of `contracts`."""
+    return tuple(
+        (outcome, verdict)
+        for outcome in outcomes
+        for verdict in outcome.verdicts
+        if verdict.name in contracts
+        and verdict.status is Status.VIOLATED
+        and verdict.trace is not None
+    )
+
+
+def healthy_replication(job: Job) -> bool:
+    """Kafka's durable configuration: acks=all onto at least two replicas, at least two
+    of them in sync for a write, and no unclean election."""
+    if job.model.name != "kafka":
+        return False
+    broker = job.settings["broker"]
+    return (
+        acks_of(job.settings) == "all"
+        and broker["replication.factor"] >= 2
+        and broker["min.insync.replicas"] >= 2
+        and not broker["unclean.leader.election.enable"]
+    )
+
+
+CONDITION_TESTS: dict[str, Callable[[Job], bool]] = {
+    "": lambda job: True,
+    "replication is healthy": healthy_replication,
+}
 
 
 def cell_text(cell: Cell) -> str:
@@ -70,9 +118,21 @@ def cell_text(cell: Cell) -> str:
     if cell.possible:
         outcome, verdict = cell.evidence[0]
         assert verdict.trace is not None
-        return f"possible ({outcome.job.name}: {verdict.name}, {len(verdict.trace)} steps)"
-    where = "; ".join(f"{o.job.name}: {text}" for o, text in cell.explored)
-    return f"not found ({where})"
+        text = f"possible ({outcome.job.name}: {verdict.name}, {len(verdict.trace)} steps)"
+    elif cell.explored:
+        where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
+        text = f"not found ({where})"
+    else:
+        text = f"not shown (no spec where {cell.condition})"
+    return text + outside_text(cell)
+
+
+def outside_text(cell: Cell) -> str:
+    """What specs that do not meet the cell's condition show, if anything."""
+    if not cell.outside:
+        return ""
+    shown = ", ".join(f"{o.job.name}: {v.name}" for o, v in cell.outside)
+    return f"; outside “{cell.condition}”, possible ({shown})"
 
 
 def _headers() -> list[str]:
@@ -125,9 +185,12 @@ def to_markdown(rows: Sequence[Row], link=None) -> str:
                 url = link(outcome, verdict) if link else None
                 shown = f"[{_md(what)}]({url})" if url else _md(what)
                 text = f"**possible** ({shown})"
-            else:
+            elif cell.explored:
                 where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
                 text = f"**not found** ({_md(where)})"
+            else:
+                text = f"**not shown** (no spec where {_md(cell.condition)})"
+            text += _md(outside_text(cell))
             mark = "" if cell.agrees else " ⚠"
             texts.append(f"{text}<br>reference: {_md(cell.claim)}{mark}")
         lines.append("| " + " | ".join(texts) + " |")

@@ -44,6 +44,12 @@ ROWS: tuple[ReferenceRow, ...] = (
 
 BY_SEMANTIC: dict[str, ReferenceRow] = {row.semantic: row for row in ROWS}
 
+# The cells whose claim holds only under a condition the cell names: (semantic, column)
+# -> the condition. Evidence from a spec outside it is shown, but does not count.
+CONDITIONS: dict[tuple[str, str], str] = {
+    ("at-least-once", "loss"): "replication is healthy",
+}
+
 
 def claims_possible(claim: str) -> bool:
     """Whether the reference's cell text says the anomaly can happen."""
