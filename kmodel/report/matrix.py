@@ -118,13 +118,17 @@ def cell_text(cell: Cell) -> str:
     if cell.possible:
         outcome, verdict = cell.evidence[0]
         assert verdict.trace is not None
-        text = f"possible ({outcome.job.name}: {verdict.name}, {len(verdict.trace)} steps)"
-    elif cell.explored:
-        where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
-        text = f"not found ({where})"
+        shown = f"{outcome.job.name}: {verdict.name}, {len(verdict.trace)} steps"
     else:
-        text = f"not shown (no spec where {cell.condition})"
-    return text + outside_text(cell)
+        shown = _unbroken(cell)
+    return f"{cell.verdict} ({shown}){outside_text(cell)}"
+
+
+def _unbroken(cell: Cell) -> str:
+    """Where a cell with no counterexample looked, or why it could not."""
+    if cell.explored:
+        return "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
+    return f"no spec where {cell.condition}"
 
 
 def outside_text(cell: Cell) -> str:
@@ -184,13 +188,9 @@ def to_markdown(rows: Sequence[Row], link=None) -> str:
                 what = f"{outcome.job.name}: {verdict.name}"
                 url = link(outcome, verdict) if link else None
                 shown = f"[{_md(what)}]({url})" if url else _md(what)
-                text = f"**possible** ({shown})"
-            elif cell.explored:
-                where = "; ".join(f"{o.job.name}: {t}" for o, t in cell.explored)
-                text = f"**not found** ({_md(where)})"
             else:
-                text = f"**not shown** (no spec where {_md(cell.condition)})"
-            text += _md(outside_text(cell))
+                shown = _md(_unbroken(cell))
+            text = f"**{cell.verdict}** ({shown}){_md(outside_text(cell))}"
             mark = "" if cell.agrees else " ⚠"
             texts.append(f"{text}<br>reference: {_md(cell.claim)}{mark}")
         lines.append("| " + " | ".join(texts) + " |")
