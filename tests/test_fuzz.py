@@ -73,7 +73,7 @@ OPTIONS = {
               "bounds.partition_expansions=1", "bounds.consumers=2",
               "bounds.producer_expiries=1", "producer.unknown.producer.id=reset",
               "bounds.input_partitions=2", "producer.transaction.epoch.bump=in-transaction",
-              "application.on.commit.timeout=next",
+              "application.on.commit.timeout=next", "application.on.sink.failure=give-up",
               "rms=" + "9" * 5000, "records=" + "0" * 5000 + "1"],
     "--max-states": ["0", "-1", "1", "10", "x", "1.5", "", "500"],
     "--max-depth": ["0", "1", "3", "nan", "20"],

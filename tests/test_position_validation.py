@@ -35,6 +35,7 @@ def consumer(validate: bool) -> Consumer:
         worker_pool=False,
         retry_async_commits=False,
         validate_positions=validate,
+        sink_give_up=False,
     )
     return Consumer(config, TOPIC)
 

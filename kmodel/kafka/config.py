@@ -331,6 +331,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
             choices=("give-up", "resend"),
         ),
         Setting(
+            "on.sink.failure",
+            str,
+            "retry",
+            "what the consumer application does when the connection to the sink breaks "
+            "before the sink answers a write: retry it (which the sink may take twice), or "
+            "give up on the record and go on (which the sink may never have taken)",
+            choices=("retry", "give-up"),
+        ),
+        Setting(
             "consumer.commit",
             str,
             "after-processing",
@@ -682,6 +691,7 @@ class ConsumerConfig:
     worker_pool: bool  # processing=worker-pool: the loop polls on while records are in hand
     retry_async_commits: bool  # commit.async.retry: the mistake
     validate_positions: bool  # KIP-320: OffsetsForLeaderEpoch after a leader change
+    sink_give_up: bool  # on.sink.failure=give-up: a write whose answer is lost is not retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -1113,6 +1123,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         retry_async_commits=app["commit.async.retry"],
         validate_positions=consumer["position.validation"] == KIP_320
         and fences_by_epoch(settings["broker"]["truncation"]),
+        sink_give_up=app["on.sink.failure"] == "give-up",
     )
 
 

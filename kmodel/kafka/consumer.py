@@ -191,6 +191,8 @@ class Consumer(Actor[ConsumerState]):
 
     def on_connection_lost(self, state: ConsumerState, peer: str, out: Out) -> ConsumerState:
         if peer == SINK and state.writing:
+            if self.config.sink_give_up:
+                return self._written(state)  # taken or not, the application goes on
             out.set_timer(WRITE_RETRY)  # the write may be lost: write again after a backoff
         else:
             lost = [
@@ -222,6 +224,15 @@ class Consumer(Actor[ConsumerState]):
     def _fresh(self, state: ConsumerState) -> ConsumerState:
         """A fresh state keeping only the durable (ghost) fields."""
         return super().after_crash(state)
+
+    def _written(self, state: ConsumerState) -> ConsumerState:
+        """The record in hand is done with: the application moves to the next."""
+        partition, offset, _ = state.in_hand[0]
+        return state._replace(
+            writing=False,
+            in_hand=state.in_hand[1:],
+            processed=state.processed + ((partition, offset),),
+        )
 
     # -- the poll loop as steps ------------------------------------------------------
 
@@ -367,15 +378,11 @@ class Consumer(Actor[ConsumerState]):
                 return self._fetched(state._replace(fetching=fetching), partition, message, out)
             return state
         if isinstance(message, SinkAck) and state.writing and state.in_hand:
-            partition, offset, record = state.in_hand[0]
+            partition, _, record = state.in_hand[0]
             if (message.partition, message.record) != (partition, record):
                 return state
             out.cancel_timer(WRITE_RETRY)
-            return state._replace(
-                writing=False,
-                in_hand=state.in_hand[1:],
-                processed=state.processed + ((partition, offset),),
-            )
+            return self._written(state)
         if isinstance(message, OffsetCommitResponse):
             if self.shared and message.generation != state.generation:
                 return state  # of a generation it has already left for a newer one

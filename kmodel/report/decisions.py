@@ -100,11 +100,15 @@ class Derived:
 DECISION_CHECKS: dict[str, Check] = {
     "High throughput, loss acceptable": Check(
         "acks=0, retries=0; the source moves on when it hands a record over; the "
-        "consumer commits before processing",
+        "consumer commits before processing and never writes a record to the sink twice",
         {
             "producer": {"acks": 0, "retries": 0},
             "consumer": COMMIT_AFTER_PROCESSING,
-            "application": {"source.commit": "before-send", "consumer.commit": "before-processing"},
+            "application": {
+                "source.commit": "before-send",
+                "consumer.commit": "before-processing",
+                "on.sink.failure": "give-up",
+            },
         },
         LINKS,
         "at-most-once",
