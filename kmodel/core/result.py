@@ -27,13 +27,7 @@ class PropertyResult:
     description: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind.value,
-            "status": self.status.value,
-            "trace": None if self.trace is None else self.trace.to_json(),
-            "description": self.description,
-        }
+        return property_json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PropertyResult:
@@ -45,6 +39,18 @@ class PropertyResult:
             None if trace is None else Trace.from_json(trace),
             data["description"],
         )
+
+
+def property_json(prop: PropertyResult | Any) -> dict[str, Any]:
+    """A property's outcome as JSON: anything with its name, kind, description, status
+    and trace (a search's result, or a spec's verdict)."""
+    return {
+        "name": prop.name,
+        "kind": prop.kind.value,
+        "description": prop.description,
+        "status": prop.status.value,
+        "trace": None if prop.trace is None else prop.trace.to_json(),
+    }
 
 
 @dataclass(frozen=True, slots=True)

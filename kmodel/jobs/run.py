@@ -10,7 +10,7 @@ from typing import Any
 from kmodel.core.bfs import check_bfs
 from kmodel.core.dfs import check_dfs
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
-from kmodel.core.result import Result, Status
+from kmodel.core.result import Result, Status, property_json
 from kmodel.core.schema import SpecError, show_value
 from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
@@ -78,14 +78,10 @@ class JobResult:
             "stats": stats.to_json(),
             "properties": [
                 {
-                    "name": v.name,
-                    "kind": v.kind.value,
-                    "description": v.description,
-                    "status": v.status.value,
+                    **property_json(v),
                     "expected": None if v.expected is None else v.expected.status.value,
                     "expected_steps": None if v.expected is None else v.expected.steps,
                     "met": v.met,
-                    "trace": None if v.trace is None else v.trace.to_json(),
                 }
                 for v in self.verdicts
             ],

@@ -8,7 +8,6 @@ the runs blame on those links, each with its shortest trace as evidence.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,14 +203,13 @@ def settings_of(check: Check) -> dict[str, dict[str, Any]]:
         for name, value in values.items():
             setting = KAFKA.setting(section, name)
             assert setting is not None, f"{section}.{name}"
-            settings[section][name] = setting.check(copy.deepcopy(value), f"{section}.{name}")
+            settings[section][name] = setting.check(value, f"{section}.{name}")
     return settings
 
 
 def derive(check: Check, max_seconds: float | None = None) -> Derived:
     """Classify the check's configuration; count what its runs blame on its links."""
-    name = check.what.split(";")[0]
-    configuration = Configuration(settings_of(check), {}, Path(name))
+    configuration = Configuration(settings_of(check), {}, Path("reference-cell"))
     classification = classify(configuration, max_seconds=max_seconds)
     blames = classification.blames()
     evidence = tuple(
@@ -257,10 +255,7 @@ def derive_tables(max_seconds: float | None = None, workers: int | None = None) 
     checks: list[Check] = [DECISION_CHECKS[row.requirement] for row in reference.DECISIONS]
     for row in reference.COMPONENTS:
         checks += COMPONENT_CHECKS[row.component]
-    derived = list(forked_map(lambda check: derive(check, max_seconds), checks, workers))
-    decisions = tuple(zip(reference.DECISIONS, derived, strict=False))
-    rest = derived[len(decisions) :]
-    components = tuple(
-        (row, rest[2 * i], rest[2 * i + 1]) for i, row in enumerate(reference.COMPONENTS)
-    )
+    derived = iter(list(forked_map(lambda check: derive(check, max_seconds), checks, workers)))
+    decisions = tuple((row, next(derived)) for row in reference.DECISIONS)
+    components = tuple((row, next(derived), next(derived)) for row in reference.COMPONENTS)
     return Tables(decisions, components)
