@@ -5,6 +5,10 @@ by what each change costs (`Choice.cost`); the fault menu of `classify` checks i
 a candidate that fails is ruled out and the optimiser asked again, until one
 passes, none is left within the model, or the candidate budget is spent. The first
 candidate is the configuration itself.
+
+A trace that rules a candidate out rules out every configuration giving the same values
+to what its replay reads (`generalise`): z3 is told, so it never proposes them; and it
+is replayed on each later candidate, which it may break by another route.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from kmodel.advise.classify import (
     classify,
     menu_settings,
 )
+from kmodel.advise.generalise import RuledOut, ruled_out, trace_reads
 from kmodel.advise.space import Space
 from kmodel.core.result import Status
 from kmodel.core.trace import breaks
@@ -42,6 +47,7 @@ class Candidate:
     classification: Classification | None  # None: ruled out by a replayed trace
     broken: Finding | None
     menu: Mapping[str, str]  # what each fault bound stands for
+    ruled_out: RuledOut | None = None  # every configuration its trace rules out
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +93,21 @@ def advise(
         # counterexample that replays here, to the same break, is a counterexample here.
         repeated = _repeated(settings, bounds, [c for c in tried if c.broken is not None])
         if repeated is not None:
-            tried.append(Candidate(changes, None, repeated.broken, repeated.menu))
+            result, broken, menu = None, repeated.broken, repeated.menu
         else:
             result = classify(
                 dataclasses.replace(configuration, settings=settings), bounds, max_seconds
             )
-            broken = None if result.gives(wanted) else _first_break(result, wanted)
-            tried.append(Candidate(changes, result, broken, result.menu))
-            if broken is None:
+            if result.gives(wanted):
+                tried.append(Candidate(changes, result, None, result.menu))
                 return Advice(wanted, tuple(tried), exhausted=False)
+            broken, menu = _first_break(result, wanted), result.menu
+        rule = None
+        if broken is not None and broken.trace is not None:
+            run = menu_settings(settings, bounds, broken.run)
+            rule = ruled_out(space, values, run, trace_reads(run, broken.trace, broken.name))
+            optimiser.add(z3.Not(z3.And(space.fixed(rule.kept))))
+        tried.append(Candidate(changes, result, broken, menu, rule))
     return Advice(wanted, tuple(tried), exhausted=False)
 
 

@@ -130,9 +130,13 @@ class Space:
             for key, value in values.items()
         ]
 
-    def applied(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        """The configuration's settings with the chosen `values` set."""
-        result = {section: dict(fields) for section, fields in self.settings.items()}
+    def applied(
+        self, values: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The configuration's settings (or `base`, the same with other bounds) with the
+        chosen `values` set."""
+        given = self.settings if base is None else base
+        result = {section: dict(fields) for section, fields in given.items()}
         for key, value in values.items():
             choice = self.choices[key]
             result[choice.section][choice.name] = value

@@ -14,6 +14,8 @@ from kmodel.core.world import ActorSystem
 from kmodel.kafka.config import (
     FAULT_BUDGETS,
     SECTIONS,
+    PipelineConfig,
+    ReadProcessWriteConfig,
     kafka_rules,
     pipeline_config,
     read_process_write_config,
@@ -22,11 +24,24 @@ from kmodel.kafka.pipeline import Pipeline
 from kmodel.kafka.read_process_write import ReadProcessWrite
 
 
+def configure(settings: Settings) -> PipelineConfig | ReadProcessWriteConfig:
+    """The validated settings of a spec as the objects its actors read."""
+    if settings["application"]["kind"] == "read-process-write":
+        return read_process_write_config(settings)
+    return pipeline_config(settings)
+
+
+def assemble(config: PipelineConfig | ReadProcessWriteConfig) -> ActorSystem:
+    """The system of actors a configuration describes. Every setting reaches the actors
+    through `config`, so what they read of it is all a run depends on."""
+    if isinstance(config, ReadProcessWriteConfig):
+        return ReadProcessWrite(config)
+    return Pipeline(config)
+
+
 def build(settings: Settings) -> ActorSystem:
     """The system a spec's validated settings describe."""
-    if settings["application"]["kind"] == "read-process-write":
-        return ReadProcessWrite(read_process_write_config(settings))
-    return Pipeline(pipeline_config(settings))
+    return assemble(configure(settings))
 
 
 KAFKA = Model(

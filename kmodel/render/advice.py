@@ -31,6 +31,12 @@ def advice_json(advice: Advice) -> dict[str, Any]:
                 "trace": None
                 if candidate.broken is None or candidate.broken.trace is None
                 else candidate.broken.trace.to_json(),
+                "rules_out": None
+                if candidate.ruled_out is None
+                else {
+                    "configurations": candidate.ruled_out.configurations,
+                    "keeping": candidate.ruled_out.kept,
+                },
             }
             for candidate in advice.candidates
         ],
@@ -71,7 +77,12 @@ def advice_text(advice: Advice, markdown: bool = False) -> str:
 
 
 def _change(key: str, old: Any, new: Any) -> str:
-    return f"{key}: {show_value(old) if old is not None else 'unset'} → {show_value(new)}"
+    return f"{key}: {_shown(old)} → {_shown(new)}"
+
+
+def _shown(value: Any) -> str:
+    """A setting's value; None is a setting left unset (Kafka's default applies)."""
+    return "unset" if value is None else show_value(value)
 
 
 def _rejected_lines(candidate: Candidate, bullet: str) -> list[str]:
@@ -84,7 +95,16 @@ def _rejected_lines(candidate: Candidate, bullet: str) -> list[str]:
     head = f"{bullet}{changes or 'as it is'}: {broken.name} breaks in {len(broken.trace)} steps, "
     if candidate.classification is None:
         # The trace is an earlier candidate's, shown there: it replays here too.
-        return [head + f"{under}, by the same trace as an earlier candidate"]
-    lines = [head + under]
-    lines += [f"      {sentence}" for sentence in narrate(broken.trace, broken.description)]
+        lines = [head + f"{under}, by the same trace as an earlier candidate"]
+    else:
+        lines = [head + under]
+        lines += [f"      {sentence}" for sentence in narrate(broken.trace, broken.description)]
+    rule = candidate.ruled_out
+    if rule is not None:
+        kept = len(rule.kept)
+        lines.append(
+            f"      The trace reads {kept} of the settings advise may change, so it rules out "
+            f"{rule.configurations} configuration{'s' if rule.configurations != 1 else ''}: "
+            f"every one that keeps {'them' if kept != 1 else 'it'} as here."
+        )
     return lines
