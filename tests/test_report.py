@@ -26,8 +26,9 @@ def kmodel(*args: str | Path) -> Result:
 
 def copy_spec(name: str, directory: Path, semantic: str | None = None, extra: str = "") -> Path:
     text = (SPECS / f"{name}.toml").read_text(encoding="utf-8")
-    if semantic:
-        text = f'semantic = "{semantic}"\n' + text
+    if semantic:  # the spec's own semantic, if any, gives way
+        kept = [line for line in text.splitlines() if not line.startswith("semantic =")]
+        text = f'semantic = "{semantic}"\n' + "\n".join(kept) + "\n"
     path = directory / f"{name}.toml"
     path.write_text(text + extra, encoding="utf-8")
     return path
@@ -188,7 +189,7 @@ def test_matrix_markdown_and_text(library_dir: Path) -> None:
 
 
 def test_matrix_without_semantics(tmp_path: Path) -> None:
-    path = copy_spec(SMALL[0], tmp_path)
+    path = copy_spec("page-cache-loss", tmp_path)  # a spec of the protocol, not a semantic
     result = kmodel("matrix", path, "--quiet")
     assert result.exit_code == 0
     assert "no matrix" in result.stdout
@@ -254,3 +255,44 @@ def test_a_conditional_claim_counts_only_the_specs_that_meet_its_condition() -> 
     loss = row.cells[0]
     assert (loss.verdict, loss.agrees) == ("possible", False)
     assert [o.job.name for o, _ in loss.evidence] == ["power-loss-acks-all"]
+
+
+@pytest.mark.parametrize(
+    ("name", "within"),
+    [
+        ("eos-read-process-write", True),
+        ("eos-end-to-end", True),  # its reader writes by upsert
+        ("eos-replicated-unclean-election", True),  # a deployment's choice, not a protocol's
+        ("eos-end-to-end-appending-sink", False),
+        ("eos-read-uncommitted-reader", False),
+        ("eos-original-protocol-late-write", False),
+        ("eos-commit-timeout-next-transaction", False),
+        ("kafka-to-sink-offsets-in-transaction", False),
+        ("alo-upsert-sink", False),
+    ],
+)
+def test_within_kafka_transactions_is_todays_protocol_used_as_documented(
+    name: str, within: bool
+) -> None:
+    from kmodel.jobs.spec import load_job
+    from kmodel.report.matrix import within_kafka_transactions
+
+    assert within_kafka_transactions(load_job(SPECS / f"{name}.toml")) is within
+
+
+def test_exactly_once_counts_only_the_specs_within_kafka_transactions() -> None:
+    """A retry of a timed-out write outside the transaction's protocol duplicates; it is
+    shown beside the cell, which the spec within Kafka transactions decides."""
+    from kmodel.jobs.run import run_job
+    from kmodel.jobs.spec import load_job
+
+    outcomes = [
+        run_job(load_job(SPECS / f"{name}.toml"))
+        for name in ("eos-read-process-write", "eos-timeout-resend-duplicates")
+    ]
+    (row,) = derive(outcomes)
+    duplicates = row.cells[1]
+    assert duplicates.condition == "within Kafka transactions"
+    assert (duplicates.verdict, duplicates.agrees) == ("not found", True)
+    assert [o.job.name for o, _ in duplicates.explored] == ["eos-read-process-write"]
+    assert [o.job.name for o, _ in duplicates.outside] == ["eos-timeout-resend-duplicates"]

@@ -107,9 +107,67 @@ def healthy_replication(job: Job) -> bool:
     )
 
 
+# The settings of today's transactional protocol, and of the application's use of it as
+# Kafka's clients document it; at any other value a spec runs an older protocol or a
+# known mistake. The replication protocol's generations count too: exactly-once runs on it.
+TODAYS_TRANSACTIONS: dict[str, tuple[str, ...]] = {
+    "application": (
+        "transactional.id.scope",
+        "offsets",
+        "send.offsets.group.metadata",
+        "offset.fetch.require.stable",
+        "seek.after.abort",
+        "on.send.timeout",
+        "on.commit.timeout",
+    ),
+    "producer": ("transaction.epoch.bump", "unknown.producer.id"),
+    "broker": (
+        "transaction.version",
+        "transaction.log.last.epoch",
+        "transaction.partition.verification.enable",
+        "controller.mode",
+        "truncation",
+        "high.watermark.isr",
+        "isr.expansion",
+        "fenced.replicas.join.isr",
+        "stale.broker.epoch.join.isr",
+        "strict.min.isr",
+        "eligible.leader.replicas.version",
+        "unknown.producer.id.error",
+    ),
+}
+
+
+def within_kafka_transactions(job: Job) -> bool:
+    """A read-process-write application on today's transactional protocol, used as
+    documented, writing to a Kafka topic read with read_committed; a reader of that topic
+    into a sink, if any, writes it so that a duplicate has no effect (the sink's own
+    writes are outside any Kafka transaction)."""
+    settings = job.settings
+    if job.model.name != "kafka" or settings["application"]["kind"] != "read-process-write":
+        return False
+    defaults = job.model.defaults()
+    sink = settings["sink"]
+    return (
+        settings["application"]["output"] == "kafka"
+        and settings["consumer"]["isolation.level"] == "read_committed"
+        and (
+            not settings["bounds"]["consumers"]
+            or sink["write"] == "upsert"
+            or sink["dedup"] != "none"
+        )
+        and all(
+            settings[section][name] == defaults[section][name]
+            for section, names in TODAYS_TRANSACTIONS.items()
+            for name in names
+        )
+    )
+
+
 CONDITION_TESTS: dict[str, Callable[[Job], bool]] = {
     "": lambda job: True,
     "replication is healthy": healthy_replication,
+    "within Kafka transactions": within_kafka_transactions,
 }
 
 

@@ -48,6 +48,8 @@ BY_SEMANTIC: dict[str, ReferenceRow] = {row.semantic: row for row in ROWS}
 # -> the condition. Evidence from a spec outside it is shown, but does not count.
 CONDITIONS: dict[tuple[str, str], str] = {
     ("at-least-once", "loss"): "replication is healthy",
+    ("exactly-once", "loss"): "within Kafka transactions",
+    ("exactly-once", "duplicates"): "within Kafka transactions",
 }
 
 
