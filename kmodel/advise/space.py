@@ -43,6 +43,7 @@ CHOICES: tuple[Choice, ...] = (
     Choice("consumer", "auto.offset.reset", ("latest", "earliest"), 1),
     Choice("application", "source.commit", ("after-ack", "before-send"), 1),
     Choice("application", "consumer.commit", ("before-processing", "after-processing"), 1),
+    Choice("application", "on.sink.failure", ("retry", "give-up"), 1),
     Choice("sink", "write", ("append", "upsert"), 2),
     Choice("broker", "unclean.leader.election.enable", (False, True), 1),
     Choice("broker", "replication.factor", (1, 2, 3), 3),
