@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -296,3 +297,56 @@ def test_exactly_once_counts_only_the_specs_within_kafka_transactions() -> None:
     assert (duplicates.verdict, duplicates.agrees) == ("not found", True)
     assert [o.job.name for o, _ in duplicates.explored] == ["eos-read-process-write"]
     assert [o.job.name for o, _ in duplicates.outside] == ["eos-timeout-resend-duplicates"]
+
+
+def test_the_spec_table_names_each_broken_contract_with_a_link_to_its_trace(
+    report: tuple[Result, Path],
+) -> None:
+    _, out = report
+    html = (out / "index.html").read_text(encoding="utf-8")
+    specs = html[html.index('<table class="specs">') :]
+    row = specs[specs.index(f'href="{RETRY}.html"') :]
+    row = row[: row.index("</tr>")]
+    assert f'href="{RETRY}.html#trace-no-duplicate-effect"' in row
+    assert "✗ no-duplicate-effect</a> violated in" in row
+    markdown = (out / "index.md").read_text(encoding="utf-8")
+    assert f"✗ [no-duplicate-effect]({RETRY}.html#trace-no-duplicate-effect) violated" in markdown
+
+
+def test_a_report_removes_what_the_last_one_wrote_and_this_one_does_not(
+    library_dir: Path, tmp_path: Path
+) -> None:
+    """Rewritten with one spec fewer, the folder loses that spec's page and traces, and
+    keeps a file of the user's; a listed path outside the folder is never touched."""
+    out = tmp_path / "out"
+    assert kmodel("verify", library_dir, "--out", out, "--quiet").exit_code == 0
+    assert (out / RETRY).is_dir() and (out / f"{RETRY}.html").is_file()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep", encoding="utf-8")
+    with (out / ".kmodel-written").open("a", encoding="utf-8") as listed:
+        listed.write("../outside.txt\n")
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    for name in SMALL:
+        shutil.copy(library_dir / f"{name}.toml", fewer)
+    assert kmodel("verify", fewer, "--out", out, "--quiet").exit_code == 0
+    assert not (out / f"{RETRY}.html").exists() and not (out / RETRY).exists()
+    assert all((out / f"{name}.html").is_file() for name in SMALL)
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert outside.read_text(encoding="utf-8") == "keep"
+
+
+def test_the_states_plot_grows_with_the_specs_so_every_name_is_readable(
+    report: tuple[Result, Path], tmp_path: Path
+) -> None:
+    import matplotlib.image
+
+    from kmodel.jobs.run import run_job
+    from kmodel.jobs.spec import load_job
+    from kmodel.report.plot import states_plot
+
+    outcome = run_job(load_job(SPECS / f"{SMALL[0]}.toml"))
+    few = matplotlib.image.imread(states_plot([outcome] * 3, tmp_path / "few.png"))
+    many = matplotlib.image.imread(states_plot([outcome] * 120, tmp_path / "many.png"))
+    assert many.shape[0] >= 120 * 0.2 * 100 > few.shape[0]  # ≥ 0.2 inch a spec

@@ -24,7 +24,13 @@ from kmodel.report.facts import (
     search_limits,
 )
 from kmodel.report.matrix import Cell, Row, outside_text
-from kmodel.report.summaries import MARKS, expected_text, status_text, verdict_summary
+from kmodel.report.summaries import (
+    MARKS,
+    expected_text,
+    status_text,
+    verdict_summary,
+    verdict_target,
+)
 
 # contract -> format -> path relative to the report directory
 Files = dict[str, dict[str, Path]]
@@ -40,9 +46,10 @@ th, td { border: 1px solid #d5dae3; padding: 0.4em 0.7em; vertical-align: top; t
 th { background: #f1f4f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.mark { text-align: center; font-weight: bold; }
-td.name { white-space: nowrap; }
-td.verdicts { min-width: 17em; }
-table.specs { width: 100%; }
+td.name { overflow-wrap: anywhere; min-width: 10em; }
+td.verdicts { min-width: 16em; overflow-wrap: anywhere; }
+table.specs { width: 100%; table-layout: auto; }
+.wide { overflow-x: auto; }
 .ok { color: #237a3b; } .bad { color: #b3261e; }
 table.matrix td { width: 40%; }
 table.matrix th.row { width: 20%; }
@@ -184,7 +191,7 @@ def index_html(
         *matrix_html(rows, link),
         *_unmodelled(rows),
         "<h2>Specs</h2>",
-        '<table class="specs">',
+        '<div class="wide"><table class="specs">',
         "<tr><th>Spec</th><th>Title</th><th>Semantic</th><th>States</th><th>Seconds</th>"
         '<th>Verdicts</th><th title="expectations met">Met</th></tr>',
     ]
@@ -196,16 +203,27 @@ def index_html(
             f'<td>{escape(job.title)}</td><td class="name">{escape(job.semantic)}</td>'
             f'<td class="num">{stats.states:,}{partial}</td>'
             f'<td class="num">{stats.seconds:.2f}</td>'
-            f'<td class="verdicts">{escape(verdict_summary(outcome))}</td>'
+            f'<td class="verdicts">{_verdicts(outcome, link)}</td>'
             f'<td class="mark">{_mark(outcome.expectations_met)}</td></tr>'
         )
-    body.append("</table>")
+    body.append("</table></div>")
     if plot:
         body += [
             "<h2>States explored</h2>",
             f'<img class="plot" src="{url(plot)}" alt="States explored per spec, log scale">',
         ]
     return _page("kmodel verification report", body)
+
+
+def _verdicts(outcome: JobResult, link: Link) -> str:
+    """Each contract the run broke, linked to its counterexample, then the count of the rest."""
+    named, rest = verdict_summary(outcome)
+    shown = [
+        f'<a class="bad" href="{escape(verdict_target(outcome, v, link))}">'
+        f"{MARKS[False]} {escape(v.name)}</a> {escape(status_text(v))}"
+        for v in named
+    ]
+    return "<br>".join([*shown, escape(rest)] if rest else shown)
 
 
 def spec_html(outcome: JobResult, files: Files) -> str:

@@ -8,7 +8,7 @@ from kmodel.core.text import printable
 from kmodel.jobs.run import JobResult
 from kmodel.report import reference
 from kmodel.report.matrix import Row, to_markdown
-from kmodel.report.summaries import MARKS, verdict_summary
+from kmodel.report.summaries import MARKS, status_text, verdict_summary, verdict_target
 
 
 def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, note: str = "") -> str:
@@ -38,8 +38,18 @@ def index_markdown(outcomes: Sequence[JobResult], rows: Sequence[Row], link, not
         title = printable(job.title).replace("|", "\\|")  # one table row, whatever the title
         lines.append(
             f"| [{job.name}]({job.name}.html) | {title} | {stats.states:,} | "
-            f"{stats.seconds:.2f} | {verdict_summary(outcome)} | "
+            f"{stats.seconds:.2f} | {_verdicts(outcome, link)} | "
             f"{MARKS[outcome.expectations_met]} |"
         )
     lines += ["", "![States explored per spec](states.png)", ""]
     return "\n".join(lines)
+
+
+def _verdicts(outcome: JobResult, link) -> str:
+    """Each contract the run broke, linked to its counterexample, then the count of the rest."""
+    named, rest = verdict_summary(outcome)
+    shown = [
+        f"{MARKS[False]} [{v.name}]({verdict_target(outcome, v, link)}) {status_text(v)}"
+        for v in named
+    ]
+    return "; ".join([*shown, rest] if rest else shown)

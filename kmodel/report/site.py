@@ -14,32 +14,38 @@ from kmodel.report.matrix import derive
 from kmodel.report.plot import states_plot
 from kmodel.report.runner import LibraryRun
 from kmodel.report.saved import RESULTS, save_results
+from kmodel.report.written import replace_written
 
 TRACE_FORMATS = ("svg", "plantuml", "mermaid", "text", "json")
 
 
-def write_spec_page(outcome: JobResult, out: Path) -> None:
-    """A spec's page and the files of its traces."""
+def write_spec_page(outcome: JobResult, out: Path) -> list[Path]:
+    """A spec's page and the files of its traces; returns their paths relative to `out`."""
     written = write_traces(outcome, out, TRACE_FORMATS)
     files = {
         contract: {fmt: path.relative_to(out) for fmt, path in paths.items()}
         for contract, paths in written.items()
     }
-    page = out / f"{outcome.job.name}.html"
-    page.write_text(spec_html(outcome, files), encoding="utf-8")
+    page = Path(f"{outcome.job.name}.html")
+    (out / page).write_text(spec_html(outcome, files), encoding="utf-8")
+    return [page, *(path for paths in files.values() for path in paths.values())]
 
 
 def write_report(run: LibraryRun, out: str | Path) -> Path:
     """Write ``index.html``, ``index.md``, ``states.png``, a page per spec run and
-    ``results.json`` (the outcomes, for `kmodel matrix` to reuse) to `out`; returns the
-    path of ``index.html``. A run that stopped early says so, naming the specs it did
+    ``results.json`` (the outcomes, for `kmodel matrix` to reuse) to `out`, and remove
+    what the last report there wrote and this one does not; returns the path of
+    ``index.html``. A run that stopped early says so, naming the specs it did
     not reach."""
     outcomes = run.outcomes
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Drawing the traces takes longest: one spec's page per worker.
-    for _ in forked_map(functools.partial(write_spec_page, out=out), outcomes):
-        pass
+    written = [
+        path
+        for paths in forked_map(functools.partial(write_spec_page, out=out), outcomes)
+        for path in paths
+    ]
 
     def link(outcome: JobResult, verdict: Verdict) -> str:
         return f"{outcome.job.name}.html#{anchor(verdict.name)}"
@@ -54,4 +60,6 @@ def write_report(run: LibraryRun, out: str | Path) -> Path:
     index.write_text(index_html(outcomes, rows, link, plot, note), encoding="utf-8")
     (out / "index.md").write_text(index_markdown(outcomes, rows, link, note), encoding="utf-8")
     save_results(outcomes, out / RESULTS)
+    pages = [Path(name) for name in ("index.html", "index.md", RESULTS)]
+    replace_written(out, [*pages, *([Path(plot)] if plot else []), *written])
     return index
