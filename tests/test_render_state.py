@@ -14,7 +14,11 @@ import pytest
 from kmodel.core.trace import Trace
 from kmodel.jobs.run import run_job
 from kmodel.jobs.spec import load_job
+from kmodel.render.mermaid import to_mermaid
+from kmodel.render.narrate import narrate
+from kmodel.render.plantuml import to_plantuml
 from kmodel.render.state import effects, facts
+from kmodel.render.svg import to_svg
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -138,3 +142,54 @@ def test_another_model_shows_its_fields_as_they_are() -> None:
         ("value", '["aborted","working"]', True)
     ]
     assert effects(before, after) == []
+
+
+# -- the state in the narration and the diagrams -------------------------------------------
+
+
+def test_the_narration_says_what_each_step_did() -> None:
+    lines = narrate(trace_of("acks1-leader-failover", "no-acked-loss"))
+    assert lines[-2].startswith("12. Broker1 sends OffsetsForLeaderEpochResponse")
+    assert lines[-2].endswith("Broker0 truncates its log to offset 0: record 1 is gone.")
+    assert lines[2].endswith("Broker0 appends r1 at offset 0 (leader epoch 0).")
+    # A crashed broker sends nothing: the controller notices its session expire.
+    assert lines[5].startswith(
+        "6. The controller notices that broker0 is gone: session of broker0 expired. "
+        "The controller elects broker 1 leader of partition 0"
+    )
+
+
+def test_diagrams_note_the_state_where_it_changes() -> None:
+    trace = trace_of("acks1-leader-failover", "no-acked-loss")
+    puml = to_plantuml(trace)
+    assert "note over broker0 #FFF8C4: log: 0:r1@e0 · HW 0 · LEO 1" in puml
+    assert puml.index("OffsetsForLeaderEpochResponse") < puml.index("log: empty · HW 0 · LEO 0")
+    assert "broker0 -> controller : session" not in puml
+    assert "controller -> controller : notices: session of broker0 expired" in puml
+    mermaid = to_mermaid(trace)
+    assert "Note over broker1: role: leader in leader epoch 1<br/>ISR: 1" in mermaid
+    assert "broker0->>controller: session" not in mermaid
+    svg = to_svg(trace)
+    assert "log: empty · HW 0 · LEO 0" in svg and "state change" in svg
+
+
+def test_a_broken_connection_draws_the_message_it_lost() -> None:
+    trace = trace_of("amo-network-failure-during-send", "no-loss")
+    puml = to_plantuml(trace)
+    assert "producer -[#CC0000]>x broker0 : lost: ProduceRequest (the connection breaks)" in puml
+    assert "producer-xbroker0: lost: ProduceRequest (the connection breaks)" in to_mermaid(trace)
+    assert "lost: ProduceRequest (the" in to_svg(trace)  # wrapped to the room it has
+    lines = narrate(trace)
+    assert "breaks; the ProduceRequest from the producer to broker0 is lost." in lines[5]
+    # The model lets the controller answer a MetadataRequest: the diagram says so.
+    assert "simplification: a Kafka client asks any broker for metadata" in puml
+    assert sum("Simplification:" in line for line in lines) == 1
+
+
+def test_transactions_in_the_diagram_and_success_reads_ok() -> None:
+    trace = trace_of("eos-read-process-write", "committed")
+    puml = to_plantuml(trace)
+    for lifeline in ("app_1", "broker0", "txn_coordinator", "group_coordinator"):
+        assert f" as {lifeline}\n" in puml
+    assert "note over txn_coordinator #FFF8C4: producer id 1: Ongoing · epoch 0" in puml
+    assert "TxnOffsetCommitResponse(ok)" in puml and "NONE" not in puml

@@ -409,8 +409,13 @@ class OffsetCommitResponse:
     generation: int = -1  # in a group of several consumers: the commit's generation
 
     def __str__(self) -> str:
-        answer = f"{_offsets(self.offsets)}: {self.error}"
+        answer = f"{_offsets(self.offsets)}: {_outcome(self.error)}"
         return f"OffsetCommitResponse({answer}){_on(self.connection)}"
+
+
+def _outcome(error: str) -> str:
+    """A response's error code as a label shows it: success (Kafka's NONE) reads "ok"."""
+    return "ok" if error == "NONE" else error
 
 
 def _offsets(offsets: tuple[int, ...]) -> str:
@@ -655,7 +660,7 @@ class TxnOffsetCommitResponse:
     connection: int = 0
 
     def __str__(self) -> str:
-        return f"TxnOffsetCommitResponse({self.error}){_on(self.connection)}"
+        return f"TxnOffsetCommitResponse({_outcome(self.error)}){_on(self.connection)}"
 
 
 # -- processor <-> external sink ------------------------------------------------

@@ -50,6 +50,7 @@ INTERNAL = "internal"  # an actor's own step
 TIMER = "timer"  # a timer fires at an actor
 CRASH = "crash"
 RESTART = "restart"
+NOTE = "note"  # what changed in an actor's state, or a word on how the model simplifies
 
 _NAME_NUMBER = re.compile(r"^([A-Za-z_]*?)(\d+)$")
 _ELECTION = re.compile(r"LeaderAndIsr|elect", re.IGNORECASE)
@@ -61,7 +62,7 @@ class Event:
     """One step of a trace as a picture shows it."""
 
     number: int  # 1-based step number
-    what: str  # MESSAGE, LOST, BREAK, DUPLICATE, INTERNAL, TIMER, CRASH or RESTART
+    what: str  # MESSAGE, LOST, BREAK, DUPLICATE, INTERNAL, TIMER, CRASH, RESTART or NOTE
     kind: str  # the step's kind as recorded (deliver, step, timer ...)
     actor: str  # where an internal event happens; the receiver of a message
     sender: str | None  # the other end, for the events between two actors
@@ -71,6 +72,7 @@ class Event:
     fault: str | None  # the fault budget the step used, or None
     election: bool  # the step elects a leader (a failover step)
     final: bool  # the step that decides the trace's property
+    notice_of: str | None = None  # the crashed actor a crash notice is about
 
     @property
     def fault_tag(self) -> str | None:
@@ -86,52 +88,100 @@ class Event:
 
 
 def events(trace: Trace) -> list[Event]:
-    """The trace's steps as events, in order."""
+    """The trace's steps as events, in order. A crash notice (a message the model sends
+    on behalf of an actor as it crashes, such as the session expiry the controller hears
+    of) is the receiver's own step: a crashed actor sends nothing."""
     count = len(trace.steps)
-    return [_event(step, number, number == count) for number, step in enumerate(trace.steps, 1)]
+    notices = _notices(trace)
+    shown = []
+    for number, step in enumerate(trace.steps, 1):
+        event = _event(step, number, number == count)
+        if number in notices:
+            event = replace(
+                event,
+                what=INTERNAL,
+                sender=None,
+                receiver=None,
+                text=f"notices: {event.text}",
+                notice_of=notices[number],
+            )
+        shown.append(event)
+    return shown
 
 
-# A message a crash's reset connections lost: (sender, receiver, its kind).
+# A message a crash's reset connections or a broken connection lost: (sender, receiver,
+# its kind).
 LostMessage = tuple[str, str, str]
+
+# The steps that lose the messages in flight on the connections they end.
+_LOSING = ("crash", "crash-group", "break")
 
 
 def crash_losses(trace: Trace) -> dict[int, tuple[LostMessage, ...] | None]:
-    """For each crash or power cut (by step number), the messages in flight before it
-    and gone after it, both ways (a crash resets TCP connections); None where the
-    states do not record what was in flight."""
+    """For each crash, power cut or broken connection (by step number), the messages in
+    flight before it and gone after it (a crash resets its TCP connections both ways);
+    None where the states do not record what was in flight."""
     found: dict[int, tuple[LostMessage, ...] | None] = {}
     before = trace.initial
     for number, step in enumerate(trace.steps, 1):
-        if step.kind in ("crash", "crash-group"):
-            found[number] = _gone(before, step.state)
+        if step.kind in _LOSING:
+            gone = _difference(before, step.state)
+            found[number] = None if gone is None else tuple(map(_lost, gone))
         before = step.state
     return found
 
 
-def _gone(before: Any, after: Any) -> tuple[LostMessage, ...] | None:
+def _notices(trace: Trace) -> dict[int, str]:
+    """The steps (by number) that deliver a crash notice, each with the crashed actor: a
+    message from an actor that appeared in flight as that actor crashed."""
+    pending: Counter[str] = Counter()
+    found: dict[int, str] = {}
+    before = trace.initial
+    for number, step in enumerate(trace.steps, 1):
+        if step.kind == "crash" and step.actor:
+            for entry in _difference(step.state, before) or ():
+                if entry[0] == step.actor:
+                    pending[repr(entry)] += 1
+        elif step.kind == "deliver":
+            for entry in _difference(before, step.state) or ():
+                if pending[repr(entry)]:
+                    pending[repr(entry)] -= 1
+                    found[number] = entry[0]
+        before = step.state
+    return found
+
+
+def _difference(before: Any, after: Any) -> list[Any] | None:
+    """The messages in flight in `before` that are not in `after` (counting copies);
+    None where the states do not record what was in flight."""
     if not (isinstance(before, dict) and isinstance(after, dict)):
         return None
     if "in_flight" not in before or "in_flight" not in after:
         return None
     remaining = Counter(map(repr, after["in_flight"]))
-    lost = []
+    gone = []
     for entry in before["in_flight"]:
         if remaining[repr(entry)]:
             remaining[repr(entry)] -= 1
-            continue
-        sender, receiver, message = entry
-        kind = message["type"] if isinstance(message, dict) and "type" in message else message
-        lost.append((sender, receiver, str(kind)))
-    return tuple(lost)
+        else:
+            gone.append(entry)
+    return gone
+
+
+def _lost(entry: Any) -> LostMessage:
+    sender, receiver, message = entry
+    kind = message["type"] if isinstance(message, dict) and "type" in message else message
+    return (sender, receiver, str(kind))
 
 
 def drawn(trace: Trace) -> list[Event]:
-    """The events a picture draws: every step's, each crash followed by the messages its
-    reset connections lost, drawn as lost on their way."""
+    """The events a picture draws: every step's, each crash or broken connection followed
+    by the messages it lost, drawn as lost on their way."""
     losses = crash_losses(trace)
     shown = []
     for event in events(trace):
         shown.append(event)
+        why = "the connection breaks" if event.what == BREAK else "the crash resets the connection"
         for sender, receiver, kind in losses.get(event.number) or ():
             shown.append(
                 replace(
@@ -141,7 +191,7 @@ def drawn(trace: Trace) -> list[Event]:
                     actor=receiver,
                     sender=sender,
                     receiver=receiver,
-                    text=f"{kind} (the crash resets the connection)",
+                    text=f"{kind} ({why})",
                     fault=None,
                     final=False,
                 )
@@ -194,8 +244,9 @@ def _strip(label: str, prefix: str) -> str:
 # -- participants ---------------------------------------------------------------
 
 
-def participants(trace: Trace) -> list[str]:
-    """The actors of `trace` in a stable left-to-right order.
+def participants(trace: Trace, also: Sequence[str] = ()) -> list[str]:
+    """The actors of `trace` in a stable left-to-right order: those its events draw, and
+    `also` (those a picture notes a change of state of).
 
     Kafka's actors come first in the order data flows (source, producer,
     brokers by number, controller, group coordinator, consumer, sink); any
@@ -207,6 +258,7 @@ def participants(trace: Trace) -> list[str]:
         for name in (event.sender, event.receiver, event.actor):
             if name is not None and name not in seen:
                 seen.append(name)
+    seen += [name for name in also if name not in seen]
     families: list[str] = []
     for name in seen:
         family = _family(name)[0]

@@ -2,9 +2,10 @@
 
 The same picture as the PlantUML one: messages ``a->>b``, an actor's own
 steps and timers as arrows back to itself, lost messages and broken
-connections as crossed arrows ``a-xb``, crashes and restarts as notes inside a
-red or green band, and the deciding step inside a red band (green for a
-witness) with a note naming the contract.
+connections as crossed arrows ``a-xb`` (and so each message a crash or a broken
+connection lost), crashes and restarts as notes inside a red or green band,
+notes giving what a step changed in an actor's state, and the deciding step
+inside a red band (green for a witness) with a note naming the contract.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from kmodel.core.text import printable
 from kmodel.core.trace import Trace
 from kmodel.render import events as ev
+from kmodel.render.notes import annotated
 
 CRASH_BAND = "rgb(255, 200, 200)"
 RESTART_BAND = "rgb(200, 240, 200)"
@@ -54,7 +56,7 @@ def to_mermaid(
     `settings`, `defaults` and `contract` mean what they mean for
     `kmodel.render.plantuml.to_plantuml`.
     """
-    names = ev.participants(trace)
+    names, shown = annotated(trace)
     taken = set(_RESERVED)
     alias = {name: ev.identifier(name, taken) for name in names}
     heading = ev.headline(trace, contract)
@@ -64,7 +66,7 @@ def to_mermaid(
     config = ev.settings_text(settings, defaults)
     if config and span:
         lines.append(f"    Note over {span}: {'<br/>'.join(escape(line) for line in config)}")
-    for event in ev.drawn(trace):
+    for event in shown:
         body = _event_lines(event, alias)
         if event.final:
             band = WITNESS_BAND if ev.is_witness(trace) else BROKEN_BAND
@@ -80,6 +82,8 @@ def to_mermaid(
 def _event_lines(event: ev.Event, alias: dict[str, str]) -> list[str]:
     text = escape(event.text)
     fault = f" (fault: {escape(event.fault_tag)})" if event.fault_tag else ""
+    if event.what == ev.NOTE:
+        return [f"Note over {alias[event.actor]}: {text}"]
     if event.what in (ev.CRASH, ev.RESTART):
         band = CRASH_BAND if event.what == ev.CRASH else RESTART_BAND
         return _band(band, f"Note over {alias[event.actor]}: {event.what}{fault}")

@@ -19,14 +19,18 @@ import re
 
 from kmodel.core.trace import Trace
 from kmodel.render import events as ev
+from kmodel.render.notes import simplification
+from kmodel.render.state import effects
 
 # A message named the way protocols name their requests: OffsetCommit(...), JoinGroup.
 _MESSAGE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*(\(.*\))?$")
 
 
 def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
-    """One numbered sentence per step (``"3. The consumer polls from offset 0."``), then one
-    unnumbered sentence saying which contract broke, or which witness was reached, and why.
+    """One numbered line per step (``"3. The consumer polls from offset 0."``) with a
+    sentence for each effect of the step that bears on a contract (``"Broker0 truncates
+    its log to offset 0: record 1 is gone."``), then one unnumbered sentence saying which
+    contract broke, or which witness was reached, and why.
 
     `contract_description` is the property's description (a `Verdict`'s
     ``description``); without it the sentence names the property only.
@@ -34,8 +38,16 @@ def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
     down: set[str] = set()
     lines = []
     losses = ev.crash_losses(trace)
+    said: set[str] = set()
+    states = [trace.initial, *(step.state for step in trace.steps)]
     for event in ev.events(trace):
-        lines.append(f"{event.number}. {_sentence(event, down, losses.get(event.number))}")
+        told = [_sentence(event, down, losses.get(event.number))]
+        told += effects(states[event.number - 1], states[event.number])
+        remark = simplification(event)
+        if remark and remark not in said:
+            said.add(remark)
+            told.append(_cap(remark.replace("\n", " ")) + ".")
+        lines.append(f"{event.number}. {' '.join(told)}")
         if event.what == ev.CRASH:
             down.add(event.actor)
         elif event.what == ev.RESTART:
@@ -75,10 +87,10 @@ def _sentence(
     if event.what == ev.LOST:
         return _cap(f"the network loses {_message(text)} on its way from {sender} to {receiver}.")
     if event.what == ev.BREAK:
-        return _cap(
-            f"the connection between {sender} and {receiver} breaks; "
-            "the messages in flight on it are lost."
-        )
+        gone = "the messages in flight on it are lost."
+        if lost:
+            gone = _gone(lost)
+        return _cap(f"the connection between {sender} and {receiver} breaks; {gone}")
     if event.what == ev.DUPLICATE:
         return _cap(
             f"the network duplicates {_message(text)} on its way from {sender} to {receiver}, "
@@ -93,6 +105,8 @@ def _sentence(
             sentence = f"{receiver} receives a message from {sender}: {_clause(text)}."
         return _cap(sentence) + _fault_remark(event)
     # An actor's own step.
+    if event.notice_of:
+        return _cap(f"{actor} notices that {ev.who(event.notice_of)} is gone: {event.label}.")
     if text[:1].islower():
         sentence = f"{actor} {_clause(text)}."
     else:
@@ -109,9 +123,14 @@ def _losses(lost: tuple[ev.LostMessage, ...] | None, whose: str) -> str:
         return "and the messages on their way to it are lost."
     if not lost:
         return "and no message was on its way to or from it."
+    return f"and {whose} connections reset: {_gone(lost)}"
+
+
+def _gone(lost: tuple[ev.LostMessage, ...]) -> str:
+    """``the Fetch from broker1 to broker0 is lost.``"""
     phrases = [f"the {kind} from {ev.who(src)} to {ev.who(dst)}" for src, dst, kind in lost]
     verb = "is" if len(lost) == 1 else "are"
-    return f"and {whose} connections reset: {ev.join_words(phrases)} {verb} lost."
+    return f"{ev.join_words(phrases)} {verb} lost."
 
 
 def _fault_remark(event: ev.Event) -> str:

@@ -2,8 +2,10 @@
 
 Messages are arrows from sender to receiver, an actor's own steps and timers
 are arrows back to itself, lost messages and broken connections end in a
-cross (``->x``), crashes and restarts are coloured notes on the lifeline, and
-the step that decides the property carries a red note (green for a witness).
+cross (``->x``) — and so does each message a crash or a broken connection
+lost —, crashes and restarts are coloured notes on the lifeline, a yellow note
+after a step gives what it changed in an actor's state (`kmodel.render.notes`),
+and the step that decides the property carries a red note (green for a witness).
 A note at the top lists the settings in force.
 
 Render the text with ``plantuml -tsvg -pipe < trace.puml > trace.svg``.
@@ -18,6 +20,7 @@ from typing import Any
 from kmodel.core.text import printable
 from kmodel.core.trace import Trace
 from kmodel.render import events as ev
+from kmodel.render.notes import STATE, annotated
 
 CRASH_COLOUR = "#FFAAAA"
 RESTART_COLOUR = "#AAFFAA"
@@ -27,6 +30,8 @@ FAULT_ARROW = "#E07000"
 TIMER_ARROW = "#7B4FA0"
 LOST_ARROW = "#CC0000"
 ELECTION_ARROW = "#1F5FBF"
+STATE_COLOUR = "#FFF8C4"
+SIMPLIFICATION_COLOUR = "#E8E8E8"
 
 # Creole markup pairs (**bold**, //italic//, ""mono"", --strike--, __underline__,
 # ~~wave~~): the first character of a doubled marker becomes a character entity.
@@ -57,7 +62,7 @@ def to_plantuml(
     `contract` names the property, when it should read differently from the
     trace's own `property`.
     """
-    names = ev.participants(trace)
+    names, shown = annotated(trace)
     taken: set[str] = set()
     alias = {name: ev.identifier(name, taken) for name in names}
     heading = ev.headline(trace, contract)
@@ -72,7 +77,7 @@ def to_plantuml(
         for section, items in config:
             lines.append(f"  <b>{escape(section)}</b>: {escape(', '.join(items))}")
         lines.append("end note")
-    for event in ev.drawn(trace):
+    for event in shown:
         lines += _event_lines(event, alias)
         if event.final:
             colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
@@ -88,6 +93,9 @@ def to_plantuml(
 def _event_lines(event: ev.Event, alias: dict[str, str]) -> list[str]:
     text = escape(event.text)
     fault = f" <i>(fault: {escape(event.fault_tag)})</i>" if event.fault_tag else ""
+    if event.what == ev.NOTE:
+        colour = STATE_COLOUR if event.kind == STATE else SIMPLIFICATION_COLOUR
+        return [f"note over {alias[event.actor]} {colour}: {text}"]
     if event.what == ev.CRASH:
         return [f"note over {alias[event.actor]} {CRASH_COLOUR}: crash{fault}"]
     if event.what == ev.RESTART:

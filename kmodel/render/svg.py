@@ -3,10 +3,13 @@
 One lifeline per participant, one row per step (numbered at the left), rows
 as tall as their wrapped labels. Messages are black arrows; an actor's own
 steps are loops back to its lifeline; timers carry a clock; a lost message
-is an arrow that stops in a red cross; a broken connection is a red dashed
+(and each message a crash or a broken connection lost) is an arrow that stops
+in a red cross; a broken connection is a red dashed
 line crossed in the middle; a crash is a red cross on the lifeline, which is
 dotted until the actor restarts (a green dot); failover steps (LeaderAndIsr,
-elections) are blue; other injected faults orange. The deciding step sits in
+elections) are blue; other injected faults orange. A yellow note on a
+lifeline after a step gives what the step changed in that actor's state (its
+log and HW, an offset, a transaction). The deciding step sits in
 a red band (green for a witness) followed by a line naming the contract, and
 the title names the contract and the settings in force.
 
@@ -33,6 +36,7 @@ from matplotlib.textpath import TextToPath
 from kmodel.core.trace import Trace
 from kmodel.render import events as ev
 from kmodel.render.mpl import TEXT_AS_WRITTEN
+from kmodel.render.notes import STATE, annotated
 
 FONT = 8.5  # labels; nothing is drawn smaller than 8 points
 SMALL = 8
@@ -56,6 +60,9 @@ ELECTION = "#1F5FBF"
 BROKEN_BAND = "#FFE1E1"
 WITNESS_BAND = "#E1F5E1"
 BOX = "#EEF3FA"
+STATE_NOTE = "#FFF8C4"
+SIMPLIFICATION_NOTE = "#E8E8E8"
+NOTE_EDGE = "#B8A960"
 
 _MEASURE = TextToPath()
 
@@ -200,7 +207,8 @@ def _figure(
     contract: str | None,
     contract_description: str | None,
 ) -> Figure:
-    names = ev.participants(trace) or [ev.SYSTEM]
+    names, shown = annotated(trace)
+    names = names or [ev.SYSTEM]
     needed = LEFT + COLUMN * len(names) + RIGHT
     width = max(needed, 6.0)  # room for the heading and the legend
     shift = (width - needed) / 2
@@ -229,10 +237,12 @@ def _figure(
     # The rows.
     rows: list[_Row] = []
     top = first_row
-    for event in ev.drawn(trace):
+    for event in shown:
         lines, left = _row_lines(event, xs, width)
         height = max(0.34, 0.2 + LINE * len(lines))
-        if event.what in (ev.INTERNAL, ev.TIMER, ev.CRASH, ev.RESTART) or not event.between:
+        if event.what == ev.NOTE:
+            height = 0.14 + LINE * len(lines)
+        elif event.what in (ev.INTERNAL, ev.TIMER, ev.CRASH, ev.RESTART) or not event.between:
             height = max(0.36, 0.16 + LINE * len(lines))
         rows.append(_Row(event, top, height, lines, left))
         top += height
@@ -245,7 +255,7 @@ def _figure(
     ending_lines = _wrap(("✓ " if witness else "✗ ") + ending, text_width, FONT + 0.5, True)
     ending_top = rows_bottom + HEAD_BOX + 0.2
     legend_top = ending_top + LINE * len(ending_lines) + 0.15
-    legend = _legend_rows(_legend_keys(ev.drawn(trace)), width)
+    legend = _legend_rows(_legend_keys(shown), width)
     height = legend_top + 0.1 + LEGEND_ROW * len(legend)
 
     figure = Figure(figsize=(width, height))
@@ -289,6 +299,9 @@ def _figure(
             _participant_box(ax, xs[name], box_top, ev.display_name(name))
 
     for row in rows:
+        if row.event.what == ev.NOTE:
+            _note(ax, row, xs[row.event.actor], width)
+            continue
         ax.text(
             shift + 0.3,
             row.y,
@@ -321,6 +334,8 @@ def _row_lines(event: ev.Event, xs: dict[str, float], width: float) -> tuple[lis
     lifeline (an own step near the right edge) rather than right of it."""
     text = _shown_text(event)
     bold = event.election
+    if event.what == ev.NOTE:
+        return _wrap(text, min(SELF_ROOM, width - 0.4), SMALL), False
     if event.between:
         span = abs(xs[event.sender] - xs[event.receiver])  # type: ignore[index]
         return _wrap(text, span - 0.1, FONT, bold), False
@@ -330,6 +345,36 @@ def _row_lines(event: ev.Event, xs: dict[str, float], width: float) -> tuple[lis
     if right >= SELF_ROOM or right >= x - LEFT or _width(text, FONT, bold) <= right:
         return _wrap(text, min(right, SELF_ROOM), FONT, bold), False
     return _wrap(text, min(x - LEFT - 0.1, SELF_ROOM), FONT, bold), True
+
+
+def _note(ax: Any, row: _Row, x: float, width: float) -> None:
+    """A note on a lifeline, kept inside the picture: what a step changed in the state."""
+    # Measured text runs a little narrower than drawn text: leave it room.
+    inner = max(_width(line, SMALL) for line in row.lines) * 1.12 + 0.16
+    left = min(max(x - inner / 2, 0.1), width - inner - 0.1)
+    colour = STATE_NOTE if row.event.kind == STATE else SIMPLIFICATION_NOTE
+    ax.add_patch(
+        Rectangle(
+            (left, row.top + 0.04),
+            inner,
+            row.height - 0.08,
+            facecolor=colour,
+            edgecolor=NOTE_EDGE,
+            linewidth=0.8,
+            zorder=5,
+        )
+    )
+    ax.text(
+        left + 0.08,
+        row.top + row.height / 2,
+        "\n".join(row.lines),
+        ha="left",
+        va="center",
+        fontsize=SMALL,
+        color=INK,
+        linespacing=1.15,
+        zorder=6,
+    )
 
 
 def _participant_box(ax: Any, x: float, top: float, name: str) -> None:
@@ -554,6 +599,7 @@ def _legend_keys(steps: list[ev.Event]) -> list[tuple[str, str]]:
         ("crash", CRASH, ev.CRASH in present),
         ("restart", RESTART, ev.RESTART in present),
         ("failover", ELECTION, any(event.election for event in steps)),
+        ("state change", NOTE_EDGE, any(e.what == ev.NOTE and e.kind == STATE for e in steps)),
         (
             "other fault",
             FAULT,
@@ -596,6 +642,18 @@ def _legend(ax: Any, rows: list[list[tuple[str, str, float]]], width: float, top
                 _clock(ax, x + 0.15, y, colour)
             elif text == "crash":
                 _cross(ax, x + 0.15, y, colour, 8)
+            elif text == "state change":
+                ax.add_patch(
+                    Rectangle(
+                        (x + 0.05, y - 0.07),
+                        0.2,
+                        0.14,
+                        facecolor=STATE_NOTE,
+                        edgecolor=colour,
+                        linewidth=0.8,
+                        zorder=6,
+                    )
+                )
             else:
                 ax.plot([x + 0.15], [y], marker="o", markersize=7, color=colour, zorder=6)
             ax.text(x + 0.4, y, text, ha="left", va="center", fontsize=SMALL, color="#444444")
