@@ -787,3 +787,48 @@ def decisions(output, max_seconds, workers) -> None:
         text = to_markdown(tables) if output == "md" else to_text(tables)
         say(printable(text, newlines=True))
     sys.exit(1 if any(derived.row == UNDECIDED for derived in tables.cells) else 0)
+
+
+@main.command()
+@click.argument("spec", type=PathType(dir_okay=False))
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=8470,
+    show_default=True,
+    help="Port on 127.0.0.1 to serve on (0: any free port).",
+)
+@click.option("--no-browser", is_flag=True, help="Print the URL; do not open a browser.")
+@SET
+@OUTSIDE
+def explore(spec, port, no_browser, overrides, properties_anywhere) -> None:
+    """Step through SPEC's model in the browser: choose each step or fault, see the state
+    and the sequence diagram grow, jump to a contract's counterexample, ask which
+    contracts can still break from here. A spec with an [exercise] is graded.
+
+    Serves on 127.0.0.1 until Ctrl-C."""
+    import webbrowser
+
+    from kmodel.explore.server import ExplorerServer
+    from kmodel.explore.session import Session
+
+    try:
+        session = Session(_load(spec, overrides, properties_anywhere=properties_anywhere))
+    except SpecError as error:
+        _fail(error)
+    try:
+        server = ExplorerServer(session, port)
+    except OSError as error:
+        raise UsageError(
+            f"--port {port}: cannot serve on 127.0.0.1:{port} ({error.strerror or error}); "
+            "choose another port, or --port 0 for any free one."
+        ) from None
+    say(f"kmodel explore: {server.url} (Ctrl-C stops it)")
+    if not no_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        say("stopped.")
+    finally:
+        server.server_close()

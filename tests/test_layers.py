@@ -14,6 +14,7 @@ FORBIDDEN = {
     "examples": ("jobs", "kafka", "render", "report", "cli", "console"),
     "jobs": ("advise", "render", "report", "explore", "cli", "console"),
     "advise": ("render", "report", "explore", "cli", "console"),
+    "explore": ("report", "cli", "console"),
     # Traces are drawn from plain data: the renderers never import an engine.
     "render": ("report", "explore", "cli", "console", *ENGINES),
 }

@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kmodel.core.system import PropertyKind, System
+from kmodel.core.system import Property, PropertyKind, System
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +108,7 @@ class Replay:
     diverged_at: int | None = None  # index of the first step that could not be reproduced
     reason: str = ""
     state: Any = None  # the state the trace ends in, when it replayed
+    path: tuple[Any, ...] = ()  # every state along the way, the initial one first
 
 
 def replay(system: System, trace: Trace) -> Replay:
@@ -117,6 +118,7 @@ def replay(system: System, trace: Trace) -> Replay:
     )
     if current is None:
         return Replay(False, 0, "no initial state of the model matches the trace's first state")
+    path = [current]
     for index, step in enumerate(trace.steps):
         labelled = []
         for action in system.actions(current):
@@ -129,7 +131,8 @@ def replay(system: System, trace: Trace) -> Replay:
         if not matching:
             return Replay(False, index, f"{step.label!r} leads to a different state")
         current = matching[0]
-    return Replay(True, state=current)
+        path.append(current)
+    return Replay(True, state=current, path=tuple(path))
 
 
 def breaks(system: System, trace: Trace, name: str) -> bool:
@@ -139,9 +142,15 @@ def breaks(system: System, trace: Trace, name: str) -> bool:
     if not outcome.ok:
         return False
     prop = next((p for p in system.properties() if p.name == name), None)
-    if prop is None or prop.condition(outcome.state):
+    return prop is not None and broken_at(system, prop, outcome.state)
+
+
+def broken_at(system: System, prop: Property, state: Hashable) -> bool:
+    """Whether `state` breaks `prop`: an invariant false there, or an end property false
+    where only faults remain (a witness is never broken)."""
+    if prop.kind is PropertyKind.SOMETIMES or prop.condition(state):
         return False
     if prop.kind is PropertyKind.AT_END:
-        normal, _ = system.successors(outcome.state)
-        return system.is_terminal(outcome.state, normal)
-    return prop.kind is PropertyKind.ALWAYS
+        normal, _ = system.successors(state)
+        return system.is_terminal(state, normal)
+    return True

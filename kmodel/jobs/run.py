@@ -16,6 +16,7 @@ from kmodel.core.search import Limits, ProgressCallback
 from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
 from kmodel.core.world import ActorSystem
+from kmodel.jobs.exercise import check_goal
 from kmodel.jobs.spec import Expectation, Job
 
 NO_FAULT = "no fault explored"  # the note of a run whose fault bounds are all 0
@@ -102,7 +103,7 @@ TRACED = (Status.VIOLATED, Status.REACHED)  # the verdicts that come with a trac
 
 def build_system(job: Job) -> System:
     """The job's model with its settings; checks that every expectation names a property
-    and could be met by it (a SpecError otherwise)."""
+    and could be met by it, and that an exercise's goal can break (a SpecError otherwise)."""
     system = job.model.build(job.settings)
     kinds = {prop.name: prop.kind for prop in system.properties()}
     for name, expected in job.expect.items():
@@ -124,6 +125,8 @@ def build_system(job: Job) -> System:
                 f"{where}: steps counts the steps of a trace, and a property that is "
                 f"{expected.status.value} has none; remove steps."
             )
+    if job.exercise is not None:
+        check_goal(job.exercise, system.properties(), job.path)
     return system
 
 

@@ -29,6 +29,7 @@ from kmodel.core.bfs import FINGERPRINT_AFTER
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Status
 from kmodel.core.schema import Model, Setting, SpecError, show_value
+from kmodel.jobs.exercise import Exercise, parse_exercise
 from kmodel.jobs.files import read_bytes, safe_name
 from kmodel.jobs.properties import read_properties
 
@@ -49,6 +50,7 @@ TOP_LEVEL = (
     "properties",
     "search",
     "expect",
+    "exercise",
 )
 
 SEARCH_SETTINGS = (
@@ -119,6 +121,7 @@ class Job:
     judged: bool = True  # False: the spec's [expect] was set aside (--no-expect)
     # the files the job was read from: the spec, then each .properties file it names
     inputs: tuple[Path, ...] = ()
+    exercise: Exercise | None = None  # the challenge `kmodel explore` sets, if the spec has one
 
     @property
     def name(self) -> str:
@@ -214,6 +217,7 @@ def load_job(
             options[name] = setting.check(value, f"option --{name.replace('_', '-')}")
 
     expectations = _expectations(data.get("expect", {}), path)
+    exercise = parse_exercise(data["exercise"], path) if "exercise" in data else None
     problems = model.rules(settings)
     if problems:
         where, problem = problems[0]
@@ -232,6 +236,7 @@ def load_job(
         ignored=ignored,
         judged=judged,
         inputs=(path, *sources),
+        exercise=exercise,
     )
 
 
