@@ -21,6 +21,7 @@ import click
 
 from kmodel.console import ProgressDisplay, tolerant_streams
 from kmodel.core.bfs import FINGERPRINT_AFTER
+from kmodel.core.coverage import Coverage
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.schema import SpecError, show_value
 from kmodel.core.text import printable
@@ -161,6 +162,14 @@ SET = click.option(
     help="Override a model setting, e.g. --set rms=5 or --set producer.acks=1.",
 )
 QUIET = click.option("--quiet", is_flag=True, help="No progress display.")
+TEXT_OR_JSON = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 OUTSIDE = click.option(
     "--allow-properties-outside",
     "properties_anywhere",
@@ -196,10 +205,10 @@ def _load(spec: str, overrides=(), search=None, **options: Any) -> Job:
     return load_job(spec, overrides, search, **options)
 
 
-def _run(job: Job, quiet: bool) -> JobResult:
+def _run(job: Job, quiet: bool, coverage: Coverage | None = None) -> JobResult:
     display = None if quiet else ProgressDisplay(job.name)
     try:
-        return run_job(job, display)
+        return run_job(job, display, coverage=coverage)
     finally:
         if display is not None:
             display.close()
@@ -265,14 +274,7 @@ def main() -> None:
     is_flag=True,
     help="Explore every state, even once every verdict is settled.",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@TEXT_OR_JSON
 @QUIET
 @click.option(
     "--trace",
@@ -291,6 +293,12 @@ def main() -> None:
     is_flag=True,
     help="Set the spec's [expect] aside: show every verdict as found, judge none "
     "(for what-ifs with --set).",
+)
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Also report the kinds of action that fired, those set up but never fired, and "
+    "the contracts exercised (a search in one process, slower).",
 )
 @OUTSIDE
 def check(
@@ -311,6 +319,7 @@ def check(
     trace_formats,
     out,
     no_expect,
+    coverage,
     properties_anywhere,
 ) -> None:
     """Check SPEC (a TOML spec file) and report each property's verdict."""
@@ -320,6 +329,8 @@ def check(
         raise UsageError("--out needs at least one --trace FORMAT.")
     if workers is not None and workers > 1 and engine == "dfs":
         raise UsageError("--workers runs a breadth-first search; --engine dfs uses one process.")
+    if workers is not None and workers != 1 and coverage:
+        raise UsageError("--coverage is collected by a search in one process; leave out --workers.")
     search = {
         "engine": engine,
         "workers": workers,
@@ -341,13 +352,22 @@ def check(
             judged=not no_expect,
         )
         folder = _writable_folder(out) if out is not None else None
-        outcome = _run(job, quiet)
+        covered = Coverage() if coverage else None
+        outcome = _run(job, quiet, covered)
     except SpecError as error:
         _fail(error)
     if output == "json":
-        say(json.dumps(outcome.to_json(), indent=2))
+        found = outcome.to_json()
+        if covered is not None:
+            found["coverage"] = covered.to_json()
+        say(json.dumps(found, indent=2))
     else:
         say(printable(summary(outcome), newlines=True))
+        if covered is not None:
+            from kmodel.report.coverage import coverage_lines
+
+            lines = coverage_lines(covered, "transitions explored")
+            say(printable("\n".join(["", *lines]), newlines=True))
         if overrides and not outcome.expectations_met:
             say(
                 "  (--set changed the spec's settings, and its expectations are for its own; "
@@ -372,6 +392,115 @@ def _write_traces(outcome: JobResult, folder: Path, formats, to_stderr: bool) ->
         say(f"wrote {printable(str(path))}", err=to_stderr)
     if not paths:
         say("no contract is violated, so there is no trace to write", err=to_stderr)
+
+
+EXAMPLES = ".kmodel/examples"  # simulate's example database, under the current folder
+
+
+@main.command()
+@click.argument("spec", type=PathType(dir_okay=False))
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Random runs to draw.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1, max=2000),
+    default=200,
+    show_default=True,
+    help="Steps a run takes at most.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**32 - 1),
+    help="Draw the same runs as a run with this seed did (the example database is then "
+    "neither read nor written, as in hypothesis).",
+)
+@click.option(
+    "--bounds",
+    "bounds",
+    multiple=True,
+    metavar="NAME=N",
+    help="Widen a fault or size bound of the spec, e.g. records=3 (the same as "
+    "--set bounds.NAME=N; repeatable).",
+)
+@SET
+@click.option(
+    "--contract",
+    "contracts",
+    multiple=True,
+    help="Look for runs breaking this contract only (repeatable).  [default: every "
+    "always and at_end contract]",
+)
+@click.option(
+    "--examples",
+    type=PathType(file_okay=False),
+    default=EXAMPLES,
+    show_default=True,
+    help="hypothesis's example database: without --seed, the shortest breaking run is "
+    "saved there and replayed first next time.",
+)
+@TEXT_OR_JSON
+@QUIET
+@OUTSIDE
+def simulate(
+    spec,
+    runs,
+    depth,
+    seed,
+    bounds,
+    overrides,
+    contracts,
+    examples,
+    output,
+    quiet,
+    properties_anywhere,
+) -> None:
+    """Draw random runs of SPEC far deeper than an exhaustive check reaches; shrink the
+    first that breaks a contract to a short one and narrate it; report what the runs
+    covered.
+
+    Each run draws which fault kinds it may use (swarm testing). Exits 1 when a run
+    broke a contract, 0 when none did (which proves nothing of the runs not drawn)."""
+    from kmodel.console import SimulationDisplay
+    from kmodel.jobs.run import build_system, simulate_job
+    from kmodel.report.simulation import simulation_json, simulation_text
+
+    for given in bounds:
+        name, equals, value = given.partition("=")
+        if not (name.strip() and equals and value.strip()):
+            raise UsageError(f"--bounds {given!r}: give NAME=N, e.g. --bounds records=3.")
+    widened = [*(f"bounds.{given.strip()}" for given in bounds), *overrides]
+    try:
+        job = _load(spec, widened, properties_anywhere=properties_anywhere, judged=False)
+        system = build_system(job)
+        for contract in contracts:
+            _known_contract(job, system, contract)
+        folder = _writable_folder(examples, "--examples")
+    except SpecError as error:
+        _fail(error)
+    display = None if quiet else SimulationDisplay(job.name)
+    try:
+        found = simulate_job(
+            job,
+            runs,
+            depth,
+            seed=seed,
+            database=folder,
+            contracts=contracts or None,
+            progress=display,
+        )
+    finally:
+        if display is not None:
+            display.close()
+    if output == "json":
+        say(json.dumps(simulation_json(job, found), indent=2))
+    else:
+        say(printable(simulation_text(job, found), newlines=True))
+    sys.exit(0 if found.trace is None else 1)
 
 
 @main.command()

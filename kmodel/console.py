@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from kmodel.core.search import Progress
+from kmodel.core.simulate import SimulationProgress
 
 
 class ProgressDisplay:
@@ -31,7 +32,7 @@ class ProgressDisplay:
         if now - self.started < 1.0 or now - self.last < self.every:
             return
         self.last = now
-        text = progress_line(self.label, progress)
+        text = self.line(progress)
         if self.interactive:
             self.stream.write("\r\033[K" + text)
         else:
@@ -39,10 +40,28 @@ class ProgressDisplay:
         self.stream.flush()
         self.shown = True
 
+    def line(self, progress: Progress) -> str:
+        return progress_line(self.label, progress)
+
     def close(self) -> None:
         if self.shown and self.interactive:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+class SimulationDisplay(ProgressDisplay):
+    """The same display for random runs: runs done, steps, and the time left."""
+
+    def line(self, progress: SimulationProgress) -> str:  # type: ignore[override]
+        parts = [
+            f"{self.label}: {progress.runs:,} of {progress.total:,} runs",
+            f"{progress.steps:,} steps",
+        ]
+        if progress.shortest is not None:
+            parts.append(f"shrinking: shortest breaking run {progress.shortest} steps")
+        elif progress.seconds_left is not None:
+            parts.append(f"about {_duration(progress.seconds_left)} left")
+        return " · ".join(parts)
 
 
 def progress_line(label: str, progress: Progress) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Collection, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from kmodel.core.coverage import Coverage, covering, stop_covering
 from kmodel.core.partition import Partition, Stop
 from kmodel.core.reduction import Reduced, reduced
 from kmodel.core.result import Result, Stats
@@ -53,15 +54,20 @@ def check_bfs(
     stop_when_decided: bool = False,
     workers: int = 1,
     reduce: Sequence[str] = (),
+    coverage: Coverage | None = None,
 ) -> Result:
     """Explore `system` level by level and judge every property.
 
     `fingerprints`: True from the start, False never, None past `fingerprint_after`
     states. `workers` > 1 runs the same search in that many processes. `reduce`
     names the reductions to apply where the model offers them (`kmodel.core.reduction`).
+    `coverage`, when given, is filled in as the search goes (in one process only).
     """
+    if coverage is not None and workers > 1:
+        raise ValueError("coverage is collected by a search in one process")
     plain = system
     system, applied = reduced(system, reduce)
+    system = covering(system, coverage)
     if workers > 1:
         from kmodel.core.parallel import ProcessCluster
 
@@ -77,6 +83,7 @@ def check_bfs(
         result = search.run()
     finally:
         cluster.close()
+        stop_covering(system)
     if "por" in applied:
         result = _shortest_traces(result, plain, search, workers, reduce, limits)
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
 
+from kmodel.core.coverage import Coverage, covering
 from kmodel.core.reduction import reduced
 from kmodel.core.result import Result
 from kmodel.core.search import (
@@ -38,10 +39,13 @@ def check_dfs(
     fingerprints: bool = False,
     stop_when_decided: bool = False,
     reduce: Sequence[str] = (),
+    coverage: Coverage | None = None,
 ) -> Result:
     """Explore `system` depth first and judge every property (of the reductions in
-    `reduce`, symmetry applies; partial-order reduction needs breadth-first search)."""
+    `reduce`, symmetry applies; partial-order reduction needs breadth-first search).
+    `coverage`, when given, is filled in as the search goes."""
     system, applied = reduced(system, reduce, engine="dfs")
+    system = covering(system, coverage)
     clock = Clock(limits.max_seconds)
     fp = hash if fingerprints else None
     tracker = PropertyTracker(system.properties(), capture=list)

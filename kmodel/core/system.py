@@ -115,6 +115,18 @@ class StepInfo:
     kind: str = "step"  # what happened, for pictures: deliver, step, timer, crash, lose ...
 
 
+def kind_name(value: Hashable) -> str:
+    """A value's kind in words: a string itself, a tuple its words (``("expire", 0,
+    "stuck")`` is "expire stuck"), anything else its type's name."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        words = [item for item in value if isinstance(item, str)]
+        if words:
+            return " ".join(words)
+    return type(value).__name__
+
+
 class Exchange(Generic[S]):
     """States on their way between the processes of a parallel search. Plain states
     travel as they are; a system whose states hold ids that mean something only in one
@@ -152,6 +164,27 @@ class System(Generic[S, A]):
     def fault_of(self, action: A) -> str | None:
         """The fault kind `action` uses (counted against a budget), or None."""
         return None
+
+    def transitions(self, state: S) -> list[tuple[A, str | None, S]]:
+        """Every enabled action with the fault budget it spends (None for a normal step)
+        and the state after it: what a random run chooses among."""
+        found = []
+        for action in self.actions(state):
+            after = self.next_state(state, action)
+            if after is not None:
+                found.append((action, self.fault_of(action), after))
+        return found
+
+    def action_kind(self, state: S, action: A) -> str:
+        """The class `action` belongs to for coverage reports: what it does and who does
+        it, without the values it carries."""
+        return kind_name(action)
+
+    def pending_kinds(self, state: S) -> Iterable[str]:
+        """Kinds of action `state` sets up without enabling them (a timer armed whose
+        fault budget is spent, a message in flight behind another): coverage reports
+        those that never fire."""
+        return ()
 
     def successors(self, state: S) -> tuple[list[S], list[S]]:
         """Successors split into (normal, after a fault); the engines' hot path."""

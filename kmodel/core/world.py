@@ -61,7 +61,7 @@ from kmodel.core.actors import Actor, Out
 from kmodel.core.interning import Interner
 from kmodel.core.jsonable import to_jsonable
 from kmodel.core.network import FifoNetwork, Network
-from kmodel.core.system import Property, Read, StepInfo, System
+from kmodel.core.system import Property, Read, StepInfo, System, kind_name
 from kmodel.core.world_exchange import WorldExchange
 
 FAULT_KINDS = ("crash", "crash-group", "lose", "break", "duplicate")
@@ -435,6 +435,36 @@ class ActorSystem(System[World, Action]):
             return StepInfo(f"power fails at {members}", fault=action[2], kind=kind)
         src, dst = action[1]
         return StepInfo("connection breaks", None, names[src], names[dst], action[2], kind)
+
+    def action_kind(self, world: World, action: Action) -> str:
+        kind, names = action[0], self.names
+        if kind in ("deliver", "lose", "duplicate"):
+            _, dst, message = action[-1]
+            return f"{kind} {kind_name(message)} to {names[dst]}"
+        if kind in ("step", "timer"):
+            return f"{kind} {kind_name(action[2])} at {names[action[1]]}"
+        if kind in ("restart", "crash"):
+            return f"{kind} {names[action[1]]}"
+        if kind == "crash-group":
+            return "power fails at " + " and ".join(names[i] for i in action[1])
+        src, dst = action[1]
+        return f"break {names[src]}–{names[dst]}"
+
+    def pending_kinds(self, world: World) -> set[str]:
+        """Every message in flight to an actor that is up, and every step and timer of an
+        actor that is up, its fault budget spent or not."""
+        found = set()
+        up = self._up
+        for _, dst, message in self.in_flight(world):
+            if up[world[self.index[dst]]]:
+                found.add(f"deliver {kind_name(message)} to {dst}")
+        for i in range(len(self.actors)):
+            moves = self._local[world[i]]
+            if moves is None:
+                moves = self._local_moves(world[i])
+            for action, _, _ in moves:
+                found.add(self.action_kind(world, action))
+        return found
 
     def state_view(self, world: World) -> dict[str, Any]:
         view: dict[str, Any] = {}

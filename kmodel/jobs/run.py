@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kmodel.core.bfs import check_bfs
+from kmodel.core.coverage import Coverage
 from kmodel.core.dfs import check_dfs
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Result, Status, property_json
 from kmodel.core.schema import SpecError, show_value
 from kmodel.core.search import Limits, ProgressCallback
+from kmodel.core.simulate import Simulation, SimulationProgress, simulate
 from kmodel.core.system import PropertyKind, System
 from kmodel.core.trace import Trace
 from kmodel.core.world import ActorSystem
@@ -139,19 +144,28 @@ def within(job: Job, seconds: float) -> Job:
 
 
 def run_job(
-    job: Job, progress: ProgressCallback | None = None, workers: int | None = None
+    job: Job,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    coverage: Coverage | None = None,
 ) -> JobResult:
     """Build the job's model, search it as the spec's [search] says, judge the result.
-    `workers` overrides the spec's worker count (a library run gives each spec one)."""
-    return judge(job, search_job(job, progress, workers))
+    `workers` overrides the spec's worker count (a library run gives each spec one);
+    `coverage`, when given, is filled in by a search in one process."""
+    return judge(job, search_job(job, progress, workers, coverage))
 
 
 def search_job(
-    job: Job, progress: ProgressCallback | None = None, workers: int | None = None
+    job: Job,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    coverage: Coverage | None = None,
 ) -> Result:
     """The search a job asks for, on its model."""
     system = build_system(job)
-    result = _search(job, system, progress, workers)
+    if coverage is not None:
+        workers = 1
+    result = _search(job, system, progress, workers, coverage)
     return dataclasses.replace(result, notes=(*_fault_free(system), *result.notes))
 
 
@@ -168,7 +182,11 @@ def _fault_free(system: System) -> tuple[str, ...]:
 
 
 def _search(
-    job: Job, system: System, progress: ProgressCallback | None, workers: int | None
+    job: Job,
+    system: System,
+    progress: ProgressCallback | None,
+    workers: int | None,
+    coverage: Coverage | None,
 ) -> Result:
     search = job.search
     limits = Limits(
@@ -187,6 +205,7 @@ def _search(
             fingerprints=search["fingerprints"],
             stop_when_decided=stop_when_decided,
             reduce=reduce,
+            coverage=coverage,
         )
     after = search["fingerprint_after"]
     return check_bfs(
@@ -199,6 +218,7 @@ def _search(
         stop_when_decided=stop_when_decided,
         workers=workers or search["workers"] or os.cpu_count() or 1,
         reduce=reduce,
+        coverage=coverage,
     )
 
 
@@ -216,3 +236,38 @@ def judge(job: Job, result: Result) -> JobResult:
         for prop in result.properties
     )
     return JobResult(job, result, verdicts)
+
+
+def simulate_job(
+    job: Job,
+    runs: int,
+    depth: int,
+    *,
+    seed: int | None = None,
+    database: Path | None = None,
+    contracts: Collection[str] | None = None,
+    progress: Callable[[SimulationProgress], None] | None = None,
+) -> Simulation:
+    """Random runs of the job's model (`kmodel.core.simulate`), saved in `database` under
+    a key naming the spec, its settings, the depth and the contracts looked at."""
+    system = build_system(job)
+    key = json.dumps(
+        {
+            "spec": str(job.path),
+            "settings": job.settings,
+            "depth": depth,
+            "contracts": None if contracts is None else sorted(contracts),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return simulate(
+        system,
+        runs,
+        depth,
+        seed=seed,
+        database=database,
+        key=key,
+        contracts=contracts,
+        progress=progress,
+    )

@@ -10,18 +10,23 @@ from typing import Any
 from kmodel.core.result import Status
 from kmodel.jobs.files import safe_name
 from kmodel.jobs.run import JobResult, Verdict
+from kmodel.jobs.spec import Job
 from kmodel.render.formats import FORMATS, render
 
 
 def context(outcome: JobResult, verdict: Verdict) -> dict[str, Any]:
     """What the renderers need besides the trace."""
-    job = outcome.job
+    return job_context(outcome.job, verdict.name, verdict.description)
+
+
+def job_context(job: Job, contract: str, description: str) -> dict[str, Any]:
+    """What the renderers need besides a trace of `contract` in a run of `job`."""
     return {
         "title": job.title,
         "settings": job.settings,
         "defaults": job.model.defaults(),
-        "contract": verdict.name,
-        "contract_description": verdict.description,
+        "contract": contract,
+        "contract_description": description,
     }
 
 
