@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from kmodel.core.bfs import check_bfs
+from kmodel.core.search import first_states
 from kmodel.jobs.run import build_system, search_job
 from kmodel.jobs.spec import load_job
 
@@ -86,17 +87,7 @@ def test_partial_order_reduction_agrees_with_plain_search(spec: Path) -> None:
 def test_properties_read_only_what_they_declare(spec: Path) -> None:
     system = build_system(load_job(spec))
     declared = [p for p in system.properties() if p.reads is not None]
-    seen = list(system.initial_states())
-    known = set(seen)
-    for state in seen:  # the first states of a breadth-first search
-        if len(seen) >= 3000:
-            break
-        normal, faulty = system.successors(state)
-        for nxt in normal + faulty:
-            if nxt not in known:
-                known.add(nxt)
-                seen.append(nxt)
-    for state in seen:
+    for state in first_states(system, 3000):
         for prop in declared:
             verdict = bool(prop.condition(state))
             blanked = tuple(part if i in prop.reads else None for i, part in enumerate(state))

@@ -266,50 +266,38 @@ class ProcessCluster(Cluster):
             raise WorkerFailed(f"worker {index} stopped unexpectedly ({error})") from None
 
 
-class _Worker:
-    """A worker process: one partition, answering the coordinator's commands."""
+class PartitionServer:
+    """One partition of a search answering the coordinator's commands, whatever carries
+    them (a pipe to a forked process here, a Ray actor in `kmodel.core.distributed`).
+    It watches the deadline, its share of the state and memory limits and the halt flag
+    as it expands, and reports its progress every so often."""
 
     def __init__(
         self,
         system: System,
-        index: int,
-        count: int,
-        pipe: Connection,
+        partition: Partition,
         halt,
         deadline: float | None,
         state_share: int | None,
         memory_share: float | None,
     ) -> None:
         self.system = system
-        self.index = index
-        self.pipe = pipe
-        self.halt = halt
+        self.index = partition.index
+        self.halt = halt  # anything with is_set(): the coordinator asks every partition to stop
         self.deadline = deadline
         self.state_share = state_share
         self.memory_share = memory_share
-        self.partition = Partition(system, index=index, count=count, fingerprints=True)
+        self.partition = partition
         self.partition.tick = self.tick
         self.exchange = system.exchange()
         self.next_report = REPORT_EVERY
 
-    def serve(self) -> None:
-        """Answer commands until told to close; a failure is reported, not hidden."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides what Ctrl-C does
-        gc.disable()  # as in the coordinator: states are acyclic, and scans of them dominate
-        try:
-            while True:
-                command, *args = self.pipe.recv()
-                if command == "close":
-                    return
-                answer = getattr(self, command)(*args)
-                self.pipe.send((ANSWERS.get(command, command), answer))
-        except (EOFError, OSError):
-            return
-        except Exception as error:  # the coordinator fails the search with this text
-            import traceback
+    def memory(self) -> float:
+        """The memory (MB) this partition's process adds to the search."""
+        return private_memory_mb()
 
-            with contextlib.suppress(OSError):
-                self.pipe.send(("failed", f"{error!r}\n{traceback.format_exc()}"))
+    def report(self, figures: tuple[int, int, int, float]) -> None:
+        """Tell the coordinator (states, transitions, frontier, memory) in mid-level."""
 
     def tick(self, states: int) -> int:
         if self.halt.is_set():
@@ -321,8 +309,8 @@ class _Worker:
         if states >= self.next_report:
             self.next_report = states + REPORT_EVERY
             p = self.partition
-            memory = private_memory_mb()
-            self.pipe.send(("progress", (states, p.transitions, len(p.frontier), memory)))
+            memory = self.memory()
+            self.report((states, p.transitions, len(p.frontier), memory))
             if self.memory_share is not None and memory >= self.memory_share:
                 raise Stop("max_memory")
         return _next_threshold(states, self.state_share)
@@ -359,7 +347,7 @@ class _Worker:
 
     def totals(self) -> tuple[int, int, int, float]:
         p = self.partition
-        return len(p.parents), p.transitions, len(p.frontier), private_memory_mb()
+        return len(p.parents), p.transitions, len(p.frontier), self.memory()
 
     def fault_profile(self) -> tuple[int, dict[str, int]]:
         return self.partition.fault_profile()
@@ -376,6 +364,37 @@ class _Worker:
     def successor(self, value: Any, key: Hashable) -> Any:
         state = self.system.from_portable(value)
         return self.system.portable(self.partition.successor_with_key(state, key))
+
+
+class _Worker(PartitionServer):
+    """A worker process: one partition, answering the coordinator's commands on a pipe."""
+
+    def __init__(self, system: System, index: int, count: int, pipe: Connection, *limits) -> None:
+        partition = Partition(system, index=index, count=count, fingerprints=True)
+        super().__init__(system, partition, *limits)
+        self.pipe = pipe
+
+    def serve(self) -> None:
+        """Answer commands until told to close; a failure is reported, not hidden."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides what Ctrl-C does
+        gc.disable()  # as in the coordinator: states are acyclic, and scans of them dominate
+        try:
+            while True:
+                command, *args = self.pipe.recv()
+                if command == "close":
+                    return
+                answer = getattr(self, command)(*args)
+                self.pipe.send((ANSWERS.get(command, command), answer))
+        except (EOFError, OSError):
+            return
+        except Exception as error:  # the coordinator fails the search with this text
+            import traceback
+
+            with contextlib.suppress(OSError):
+                self.pipe.send(("failed", f"{error!r}\n{traceback.format_exc()}"))
+
+    def report(self, figures: tuple[int, int, int, float]) -> None:
+        self.pipe.send(("progress", figures))
 
 
 ANSWERS = {

@@ -48,14 +48,20 @@ class Partition:
         index: int = 0,
         count: int = 1,
         fingerprints: bool = False,
+        ranked: bool | None = None,
     ) -> None:
+        """`ranked`: rank states and decide by rank at each level's end, as one of several
+        partitions does (default: when there are several)."""
         self.system = system
         self.index = index
         self.count = count
         self.fingerprints = fingerprints
+        ranked = count > 1 if ranked is None else ranked
         self.tracker = PropertyTracker(
-            system.properties(), capture=lambda key: key, defer=True, ordered=count == 1
+            system.properties(), capture=lambda key: key, defer=True, ordered=not ranked
         )
+        # Judges a state met for the first time (a subclass may judge later).
+        self.visit: Callable[..., None] = self.tracker.visit
         self.parents: dict[Hashable, Ref] = {}
         self.frontier: list[Hashable] = []
         self.faults: dict[Hashable, int] = {}  # of frontier states reached with faults
@@ -72,7 +78,7 @@ class Partition:
         owner_hash = system.owner_hash
         if type(system).owner_hash is System.owner_hash:
             owner_hash = hash  # the same, without a method call per state
-        self.owner: Callable[[Hashable], int] | None = owner_hash if count > 1 else None
+        self.owner: Callable[[Hashable], int] | None = owner_hash if ranked else None
         # Partial-order reduction: stubborn sets, used where the cycle proviso allows.
         self.reduce = system.reduced_successors if system.stubborn else None
         self.next_keys: set[Hashable] = set()  # the next level's keys, kept while reducing
@@ -99,7 +105,7 @@ class Partition:
         def convert(ref: Ref) -> Ref:
             if ref is None:
                 return None
-            if self.count == 1:
+            if self.owner is None:
                 return hash(ref)
             return (ref[0], ref[1] if isinstance(ref[1], int) else hash(ref[1]))
 
@@ -120,9 +126,9 @@ class Partition:
             if key not in self.parents:
                 self.parents[key] = None
                 self.next.append(state)
-                if self.count > 1:
+                if self.owner is not None:
                     self.next_ranks[key] = rank
-                self.tracker.visit(state, key)
+                self.visit(state, key)
 
     def expand(self) -> None:
         """Expand this partition's frontier: successors it owns go to the next level,
@@ -211,7 +217,7 @@ class Partition:
         properties judge it, and the limits are looked at every so often."""
         parents, next_level, next_faults = self.parents, self.next, self.next_faults
         next_ranks, next_keys = self.next_ranks, self.next_keys
-        visit = self.tracker.visit
+        visit = self.visit
         ranked, keyed = self.owner is not None, self.reduce is not None
 
         def arrive(state: Hashable, key: Hashable, ref: Ref, cost: int, rank: int) -> None:
@@ -260,7 +266,7 @@ class Partition:
         def faults_of(key: Hashable) -> int:
             return next_faults.get(key, 0)
 
-        rank_of = None if self.count == 1 else next_ranks.__getitem__
+        rank_of = None if self.owner is None else next_ranks.__getitem__
         decided = self.tracker.settle(faults_of, rank_of)
         self.frontier, self.next = self.next, []
         self.faults, self.next_faults = next_faults, {}

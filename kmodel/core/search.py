@@ -301,6 +301,22 @@ def _deciding(members: tuple[Property, ...]) -> Callable[[Hashable], tuple[Prope
     return deciding
 
 
+def first_states(system: System, limit: int) -> list[Hashable]:
+    """About the first `limit` states of a breadth-first search of `system`, in its
+    order: a sample every process building the same model meets alike."""
+    seen = list(dict.fromkeys(system.initial_states()))
+    known = set(seen)
+    for state in seen:
+        if len(seen) >= limit:
+            break
+        normal, faulty = system.successors(state)
+        for after in normal + faulty:
+            if after not in known:
+                known.add(after)
+                seen.append(after)
+    return seen
+
+
 def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
