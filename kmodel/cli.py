@@ -531,12 +531,16 @@ def _show_settings(section: str, settings) -> None:
 
 @main.command()
 @click.argument("spec", type=PathType(dir_okay=False))
-@click.option("--contract", required=True, help="The property whose trace to show.")
+@click.option(
+    "--contract",
+    help="The property whose trace to show.  [default: the first contract that breaks]",
+)
 @click.option(
     "--format",
     "fmt",
-    type=TRACE_FORMATS,
-    help="Trace format (default: from the --out extension, else text).",
+    type=click.Choice([*FORMATS, "pytest"]),
+    help="Trace format, or pytest: a regression test asserting that the trace still breaks "
+    "the contract (default: from the --out extension, else text).",
 )
 @click.option("--out", type=PathType(dir_okay=False), help="Write to this file.")
 @SET
@@ -544,18 +548,19 @@ def _show_settings(section: str, settings) -> None:
 @QUIET
 @OUTSIDE
 def trace(spec, contract, fmt, out, overrides, max_seconds, quiet, properties_anywhere) -> None:
-    """Show the trace of one contract of SPEC: a counterexample or a witness."""
-    from kmodel.core.result import Status
+    """Show the trace of one contract of SPEC: a counterexample or a witness. Without
+    --contract, the trace of the first contract that breaks (or the choices, if none)."""
+    from kmodel.core.system import PropertyKind
     from kmodel.jobs.run import build_system
     from kmodel.report.artifacts import context
-    from kmodel.report.facts import explored_text
+    from kmodel.report.regression import regression_test
 
     if fmt is None:
         try:
-            fmt = format_for(out) if out else "text"
+            fmt = "pytest" if out and out.endswith(".py") else format_for(out) if out else "text"
         except ValueError as error:
             raise UsageError(f"{error}; or give --format.") from None
-    if FORMATS[fmt].binary and out is None:
+    if fmt != "pytest" and FORMATS[fmt].binary and out is None:
         raise UsageError(f"--format {fmt} is binary; give --out FILE to write it to.")
     try:
         job = _load(
@@ -564,12 +569,55 @@ def trace(spec, contract, fmt, out, overrides, max_seconds, quiet, properties_an
             {"max_seconds": max_seconds},
             properties_anywhere=properties_anywhere,
         )
-        _known_contract(job, build_system(job), contract)
+        system = build_system(job)
+        if contract is not None:
+            _known_contract(job, system, contract)
+            kind = next(p.kind for p in system.properties() if p.name == contract)
+            if fmt == "pytest" and kind is PropertyKind.SOMETIMES:
+                raise UsageError(
+                    f"--format pytest writes a test that a contract breaks; {contract} is a "
+                    "witness (sometimes): choose a contract, or another format."
+                )
         if out is not None:
             _writable_folder(str(Path(out).parent), "--out")
         outcome = _run(job, quiet)
     except SpecError as error:
         _fail(error)
+    verdict = _traced(outcome, contract)
+    if fmt == "pytest":
+        output = regression_test(job, verdict.trace, verdict.description)
+    else:
+        output = render(verdict.trace, fmt, **context(outcome, verdict))
+    if out is None:
+        say(printable(output, newlines=True), nl=not output.endswith("\n"))
+        return
+    _write(Path(out), output)
+    say(f"wrote {printable(out)}", err=True)
+
+
+def _traced(outcome: JobResult, contract: str | None):
+    """The verdict of `contract` (default: the first contract broken), when it has a
+    trace; otherwise a line on why not, and exit code 1."""
+    from kmodel.core.result import Status
+    from kmodel.report.facts import explored_text
+
+    explored = explored_text(outcome)
+    where = outcome.job.path
+    if contract is None:
+        broken = [v for v in outcome.verdicts if v.status is Status.VIOLATED and v.trace]
+        if broken:
+            say(f"tracing {broken[0].name}, the first contract that breaks", err=True)
+            return broken[0]
+        traced = [v.name for v in outcome.verdicts if v.trace is not None]
+        choices = f"; give --contract with a witness that has one: {', '.join(traced)}"
+        say(
+            printable(
+                f"kmodel: no contract breaks in {where} under the bounds explored "
+                f"({explored}){choices if traced else ', and no witness was reached'}."
+            ),
+            err=True,
+        )
+        sys.exit(1)
     verdict = outcome.verdict(contract)
     if verdict.trace is None:
         if verdict.status is Status.UNKNOWN:
@@ -578,18 +626,13 @@ def trace(spec, contract, fmt, out, overrides, max_seconds, quiet, properties_an
             why = f"it {verdict.status.value}"
         say(
             printable(
-                f"kmodel: {contract} has no trace in {job.path}: {why} under the bounds "
-                f"explored ({explored_text(outcome)})."
+                f"kmodel: {contract} has no trace in {where}: {why} under the bounds "
+                f"explored ({explored})."
             ),
             err=True,
         )
         sys.exit(1)
-    output = render(verdict.trace, fmt, **context(outcome, verdict))
-    if out is None:
-        say(printable(output, newlines=True), nl=not output.endswith("\n"))
-        return
-    _write(Path(out), output)
-    say(f"wrote {printable(out)}", err=True)
+    return verdict
 
 
 @main.command()
@@ -677,18 +720,36 @@ LIBRARY_WORKERS = click.option(
 )
 @click.option("--quiet", is_flag=True, help="No progress display, no line per spec.")
 @_max_seconds(LIBRARY_SECONDS)
+@click.option(
+    "--spec-seconds",
+    type=Seconds(),
+    help="Stop each spec's search after this much wall time (a verdict it did not reach "
+    "fails its expectation).",
+)
+@click.option(
+    "--junit",
+    type=PathType(dir_okay=False),
+    help="Also write the outcomes as JUnit XML to this file, for CI: a test suite per "
+    "spec, a test case per contract.",
+)
 @LIBRARY_WORKERS
 @OUTSIDE
-def verify(paths, out, quiet, max_seconds, workers, properties_anywhere) -> None:
+def verify(paths, out, quiet, max_seconds, spec_seconds, junit, workers, properties_anywhere):
     """Run every spec (default: the spec library) and write the verification report.
 
     PATHS are spec files or directories of them.
     """
+    from kmodel.jobs.run import within
+    from kmodel.report.junit import junit_xml
     from kmodel.report.runner import run_jobs
     from kmodel.report.site import write_report
 
     jobs = _library(paths, properties_anywhere)
+    if spec_seconds is not None:
+        jobs = [within(job, spec_seconds) for job in jobs]
     folder = _writable_folder(out)
+    if junit is not None:
+        _writable_folder(str(Path(junit).parent), "--junit")
     stream = None if quiet else sys.stdout
     started = time.monotonic()
     with _writing():  # the line per spec goes to standard output
@@ -706,6 +767,9 @@ def verify(paths, out, quiet, max_seconds, workers, properties_anywhere) -> None
             f"report: {index}"
         )
     )
+    if junit is not None:
+        _write(Path(junit), junit_xml(run))
+        say(f"wrote {printable(junit)}")
     if unmet:
         say(f"expectations not met: {', '.join(unmet)}")
     if run.stopped:
