@@ -170,6 +170,12 @@ TEXT_OR_JSON = click.option(
     show_default=True,
     help="Output format.",
 )
+ADDRESS = click.option(
+    "--address",
+    metavar="HOST:PORT",
+    help="The Ray cluster --engine distributed joins.  [default: start one on this machine]",
+)
+DISTRIBUTED = "distributed: breadth-first on a Ray cluster, pip install 'kmodel[distributed]'"
 OUTSIDE = click.option(
     "--allow-properties-outside",
     "properties_anywhere",
@@ -236,12 +242,17 @@ def main() -> None:
 @main.command()
 @click.argument("spec", type=PathType(dir_okay=False))
 @SET
-@click.option("--engine", type=click.Choice(["bfs", "dfs"]), help="Search strategy.")
+@click.option(
+    "--engine",
+    type=click.Choice(["bfs", "dfs", "distributed"]),
+    help=f"Search strategy ({DISTRIBUTED}).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=0, max=256),
     help="Processes for the breadth-first search (0: one per core).  [default: 1]",
 )
+@ADDRESS
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
 @click.option("--max-depth", type=click.IntRange(min=1), help="Do not search deeper.")
 @_max_seconds("Stop after this much wall time.")
@@ -306,6 +317,7 @@ def check(
     overrides,
     engine,
     workers,
+    address,
     max_states,
     max_depth,
     max_seconds,
@@ -329,11 +341,14 @@ def check(
         raise UsageError("--out needs at least one --trace FORMAT.")
     if workers is not None and workers > 1 and engine == "dfs":
         raise UsageError("--workers runs a breadth-first search; --engine dfs uses one process.")
+    if address is not None and engine != "distributed":
+        raise UsageError("--address names a Ray cluster, for --engine distributed.")
     if workers is not None and workers != 1 and coverage:
         raise UsageError("--coverage is collected by a search in one process; leave out --workers.")
     search = {
         "engine": engine,
         "workers": workers,
+        "address": address,
         "max_states": max_states,
         "max_depth": max_depth,
         "max_seconds": max_seconds,
@@ -690,6 +705,21 @@ def graph(spec, out, contract, overrides, limit, max_seconds, properties_anywher
         say(f"wrote {printable(str(path))}")
 
 
+def _on_cluster(
+    jobs: list[Job], workers: int | None, address: str | None
+) -> tuple[list[Job], contextlib.AbstractContextManager]:
+    """The jobs searched on a Ray cluster by `workers` shards each (default: one per
+    core), and the session with that cluster they run in, one after another."""
+    import dataclasses
+
+    from kmodel.core.distributed import ray_session
+
+    shards = workers or os.cpu_count() or 1
+    search = {"engine": "distributed", "workers": shards, "address": address or ""}
+    jobs = [dataclasses.replace(job, search={**job.search, **search}) for job in jobs]
+    return jobs, ray_session(address, shards)
+
+
 def _library(paths, properties_anywhere: bool) -> list[Job]:
     """The specs PATHS name (default: the library), every one validated before any runs."""
     from kmodel.report.discover import spec_paths
@@ -733,8 +763,26 @@ LIBRARY_WORKERS = click.option(
     "spec, a test case per contract.",
 )
 @LIBRARY_WORKERS
+@click.option(
+    "--engine",
+    type=click.Choice(["bfs", "distributed"]),
+    help=f"Search every spec with this engine ({DISTRIBUTED}; one spec at a time, each "
+    "search on --workers Ray workers).  [default: each spec's own]",
+)
+@ADDRESS
 @OUTSIDE
-def verify(paths, out, quiet, max_seconds, spec_seconds, junit, workers, properties_anywhere):
+def verify(
+    paths,
+    out,
+    quiet,
+    max_seconds,
+    spec_seconds,
+    junit,
+    workers,
+    engine,
+    address,
+    properties_anywhere,
+):
     """Run every spec (default: the spec library) and write the verification report.
 
     PATHS are spec files or directories of them.
@@ -752,8 +800,17 @@ def verify(paths, out, quiet, max_seconds, spec_seconds, junit, workers, propert
         _writable_folder(str(Path(junit).parent), "--junit")
     stream = None if quiet else sys.stdout
     started = time.monotonic()
-    with _writing():  # the line per spec goes to standard output
-        run = run_jobs(jobs, stream, not quiet, max_seconds, workers)
+    session: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if engine == "distributed":
+        jobs, session = _on_cluster(jobs, workers, address)
+        workers = 1
+    elif address is not None:
+        raise UsageError("--address names a Ray cluster, for --engine distributed.")
+    try:
+        with _writing(), session:  # the line per spec goes to standard output
+            run = run_jobs(jobs, stream, not quiet, max_seconds, workers)
+    except SpecError as error:
+        _fail(error)
     try:
         index = write_report(run, folder)
     except OSError as error:

@@ -17,7 +17,7 @@ result states.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -55,6 +55,7 @@ def check_bfs(
     workers: int = 1,
     reduce: Sequence[str] = (),
     coverage: Coverage | None = None,
+    executor: Callable[[System, int, Limits], Cluster] | None = None,
 ) -> Result:
     """Explore `system` level by level and judge every property.
 
@@ -62,16 +63,21 @@ def check_bfs(
     states. `workers` > 1 runs the same search in that many processes. `reduce`
     names the reductions to apply where the model offers them (`kmodel.core.reduction`).
     `coverage`, when given, is filled in as the search goes (in one process only).
+    `executor` runs the `workers` partitions elsewhere (`kmodel.core.distributed`), with
+    fingerprints and without partial-order reduction.
     """
     if coverage is not None and workers > 1:
         raise ValueError("coverage is collected by a search in one process")
     plain = system
-    system, applied = reduced(system, reduce)
+    system, applied = reduced(system, reduce, "bfs" if executor is None else "distributed")
     system = covering(system, coverage)
-    if workers > 1:
+    if executor is not None:
+        cluster: Cluster = executor(system, workers, limits)
+        fingerprints = True
+    elif workers > 1:
         from kmodel.core.parallel import ProcessCluster
 
-        cluster: Cluster = ProcessCluster(system, workers, limits)
+        cluster = ProcessCluster(system, workers, limits)
         fingerprints = True
     else:
         cluster = LocalCluster(system, fingerprints is True)
@@ -204,6 +210,14 @@ class Cluster:
 
     def close(self) -> None:
         """Release the partitions' resources (worker processes)."""
+
+    def visited_bytes(self) -> int:
+        """What the visited sets hold, in bytes, where the partitions measure it (else 0)."""
+        return 0
+
+    def notes(self) -> list[str]:
+        """What a result should say about where the search ran."""
+        return []
 
 
 class LocalCluster(Cluster):
@@ -403,6 +417,7 @@ class Search:
             workers=self.cluster.count,
             fingerprints=self.cluster.fingerprints,
             levels=tuple(self.levels),
+            visited_bytes=self.cluster.visited_bytes(),
         )
         growth = {}
         if stop_reason not in ("explored", "decided"):
@@ -416,6 +431,7 @@ class Search:
             self.system.settings(),
             frontier_faults=growth,
             reductions=self.reductions,
+            notes=tuple(self.cluster.notes()),
         )
 
     def _fault_shares(self) -> dict[str, float]:

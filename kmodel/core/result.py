@@ -64,6 +64,7 @@ class Stats:
     workers: int = 1
     fingerprints: bool = False  # the visited set held 64-bit hashes, not states, at the end
     levels: tuple[int, ...] = ()  # new states per breadth-first level (from the initial ones)
+    visited_bytes: int = 0  # what the visited sets held at the end, where measured
 
     @property
     def states_per_second(self) -> float:
@@ -72,6 +73,13 @@ class Stats:
     @property
     def bytes_per_state(self) -> float:
         return self.search_memory_mb * 2**20 / self.states if self.states else 0.0
+
+    @property
+    def visited_bytes_per_state(self) -> float | None:
+        """Bytes a state costs in the visited sets (None where not measured)."""
+        if not self.visited_bytes or not self.states:
+            return None
+        return round(self.visited_bytes / self.states, 1)
 
     @property
     def collision_bound(self) -> float:
@@ -93,6 +101,7 @@ class Stats:
             "fingerprints": self.fingerprints,
             "collision_bound": self.collision_bound,
             "levels": list(self.levels),
+            "visited_bytes_per_state": self.visited_bytes_per_state,
         }
 
     @classmethod
@@ -109,6 +118,7 @@ class Stats:
             int(data["workers"]),
             bool(data["fingerprints"]),
             tuple(map(int, data["levels"])),
+            round((data.get("visited_bytes_per_state") or 0) * int(data["states"])),
         )
 
 

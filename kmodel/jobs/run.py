@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -208,18 +209,26 @@ def _search(
             coverage=coverage,
         )
     after = search["fingerprint_after"]
-    return check_bfs(
-        system,
-        limits,
-        progress,
-        # From the start, past `after` states, or never (after = 0).
-        fingerprints=True if search["fingerprints"] else (None if after else False),
-        fingerprint_after=after,
-        stop_when_decided=stop_when_decided,
-        workers=workers or search["workers"] or os.cpu_count() or 1,
-        reduce=reduce,
-        coverage=coverage,
-    )
+    workers = workers or search["workers"] or os.cpu_count() or 1
+    session, executor = contextlib.nullcontext(), None
+    if search["engine"] == "distributed":
+        from kmodel.core.distributed import RayCluster, ray_session
+
+        session, executor = ray_session(search["address"] or None, workers), RayCluster
+    with session:
+        return check_bfs(
+            system,
+            limits,
+            progress,
+            # From the start, past `after` states, or never (after = 0).
+            fingerprints=True if search["fingerprints"] else (None if after else False),
+            fingerprint_after=after,
+            stop_when_decided=stop_when_decided,
+            workers=workers,
+            reduce=reduce,
+            coverage=coverage,
+            executor=executor,
+        )
 
 
 def judge(job: Job, result: Result) -> JobResult:

@@ -54,7 +54,13 @@ TOP_LEVEL = (
 )
 
 SEARCH_SETTINGS = (
-    Setting("engine", str, "bfs", "search strategy", choices=("bfs", "dfs")),
+    Setting(
+        "engine",
+        str,
+        "bfs",
+        "search strategy (distributed: breadth-first on a Ray cluster)",
+        choices=("bfs", "dfs", "distributed"),
+    ),
     Setting(
         "workers",
         int,
@@ -88,6 +94,12 @@ SEARCH_SETTINGS = (
         bool,
         True,
         "stop once every property's verdict is settled (false: explore every state)",
+    ),
+    Setting(
+        "address",
+        str,
+        "",
+        "the Ray cluster a distributed search joins, HOST:PORT (empty: start one here)",
     ),
 )
 
