@@ -76,7 +76,7 @@ function drawRun(run) {
     ? "Broken in this state: " + run.broken.join(", ") : "";
   drawChoices($("normal"), run.normal, "nothing: the run has come to rest");
   drawChoices($("faults"), run.faults, "none: the fault budget is spent");
-  const left = Object.entries(run.faults_left).map(([key, n]) => key + " " + n + " left");
+  const left = Object.entries(run.faults_left).map(([key, n]) => n + " " + key + " left");
   $("budget").textContent = left.length ? "(" + left.join(", ") + ")" : "";
   drawState(run.state);
   $("back").disabled = !path.length;
