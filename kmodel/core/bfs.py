@@ -39,7 +39,7 @@ from kmodel.core.search import (
     peak_memory_mb,
     verdicts,
 )
-from kmodel.core.system import Property, System
+from kmodel.core.system import Property, System, searched
 
 FINGERPRINT_AFTER = 8_000_000  # states kept whole before the visited set switches to hashes
 
@@ -295,7 +295,7 @@ class Search:
         self.reductions: tuple[str, ...] = ()
         self.reduced_at = float("inf")
         self.clock = Clock(limits.max_seconds)
-        self.properties = tuple(system.properties())
+        self.properties = tuple(searched(system.properties()))
         # Validates the property names once, as every engine does.
         PropertyTracker(self.properties, capture=lambda key: key)
         self.decided: dict[str, tuple[int, Hashable]] = {}  # name -> (partition, key)

@@ -50,6 +50,9 @@ from kmodel.core.network import FifoNetwork
 from kmodel.core.reduction import Reduced
 from kmodel.core.system import PropertyKind
 
+# Ends are reached exactly, whatever the order; leads-to is checked unreduced.
+UNWATCHED = (PropertyKind.AT_END, PropertyKind.LEADS_TO)
+
 if TYPE_CHECKING:
     from kmodel.core.world import ActorSystem, World
 
@@ -242,8 +245,8 @@ class PartialOrderReduced(Reduced):
         self._reads_network = False
         self._reads_faults = False
         for prop in system.properties():
-            if prop.name not in pending or prop.kind is PropertyKind.AT_END:
-                continue  # ends are reached exactly, whatever the order
+            if prop.name not in pending or prop.kind in UNWATCHED:
+                continue
             if prop.reads is None:
                 self._reads_network = True  # reads anything: every step is visible
                 continue

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kmodel.core.result import PropertyResult, Result, Stats, Status
-from kmodel.core.system import Property, PropertyKind, System
+from kmodel.core.system import Property, PropertyKind, System, searched
 from kmodel.core.trace import build_trace
 
 PROGRESS_EVERY = 1 << 14  # states between two progress reports and looks at memory
@@ -102,7 +102,8 @@ class PropertyTracker:
     Depth-first search decides at the first state, its fault counts unused.
 
     Pending properties that declare the same `reads` are judged together, once
-    per distinct value of the parts they read.
+    per distinct value of the parts they read. Leads-to properties are not judged
+    state by state: `kmodel.core.liveness` checks them.
     """
 
     def __init__(
@@ -113,7 +114,7 @@ class PropertyTracker:
         defer: bool = False,
         ordered: bool = True,
     ) -> None:
-        self.properties = tuple(properties)
+        self.properties = tuple(searched(properties))
         names = [p.name for p in self.properties]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:

@@ -31,6 +31,8 @@ class PropertyKind(enum.Enum):
     ALWAYS = "always"  # an invariant: must hold on every reachable state
     SOMETIMES = "sometimes"  # a witness: some reachable state must satisfy it
     AT_END = "at_end"  # must hold on every terminal state (nothing but faults enabled)
+    # P ~> Q: every fair run where P holds has Q then or later (`kmodel.core.liveness`)
+    LEADS_TO = "leads_to"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class Property(Generic[S]):
     # Of some of those parts, the only fields the condition reads (partial-order
     # reduction takes a step that changes none of them as invisible to the property).
     fields: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    # Of a leads-to property, Q: `condition` is P, the trigger that makes Q due.
+    goal: Callable[[S], bool] | None = None
 
     @classmethod
     def always(
@@ -79,12 +83,37 @@ class Property(Generic[S]):
         return cls(name, PropertyKind.AT_END, condition, description, *_reads(reads))
 
     @classmethod
+    def leads_to(
+        cls,
+        name: str,
+        trigger: Callable[[S], bool],
+        goal: Callable[[S], bool],
+        description: str = "",
+    ) -> Property[S]:
+        """Whenever `trigger` holds, `goal` holds then or later, in every run that is fair
+        (no fair step stays enabled for ever without being taken; see `System.fair_class`).
+        "Eventually Q" is ``leads_to(name, lambda s: True, Q)``."""
+        return cls(name, PropertyKind.LEADS_TO, trigger, description, goal=goal)
+
+    def still_due(self, due: bool, state: S) -> bool:
+        """Of a leads-to property: whether its goal is still due after a run reaches
+        `state`, given whether it was `due` before (the pending bit of the check)."""
+        assert self.goal is not None, f"{self.name} is not a leads-to property"
+        return (due or self.condition(state)) and not self.goal(state)
+
+    @classmethod
     def no_deadlock(cls, is_end: Callable[[S], bool]) -> Property[S]:
         """Every terminal state is one the model calls an intended end."""
         return cls.at_end("no-deadlock", is_end, "every state where the system stops is an end")
 
 
 Read = int | tuple[int, Sequence[str]]  # a part of the state, or some fields of one
+
+
+def searched(properties: Iterable[Property[S]]) -> list[Property[S]]:
+    """The properties a search of states decides: all but leads-to, which need the
+    liveness check (`kmodel.core.liveness`) over the graph of states."""
+    return [p for p in properties if p.kind is not PropertyKind.LEADS_TO]
 
 
 def _reads(
@@ -164,6 +193,12 @@ class System(Generic[S, A]):
     def fault_of(self, action: A) -> str | None:
         """The fault kind `action` uses (counted against a budget), or None."""
         return None
+
+    def fair_class(self, state: S, action: A) -> Hashable | None:
+        """The class of steps weak fairness treats as one for `action` (a run may not
+        keep a class enabled for ever without taking it), or None for a step a run may
+        never take (a fault). By default every normal step is fair on its own."""
+        return None if self.fault_of(action) else action
 
     def transitions(self, state: S) -> list[tuple[A, str | None, S]]:
         """Every enabled action with the fault budget it spends (None for a normal step)

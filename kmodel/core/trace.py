@@ -15,7 +15,6 @@ from typing import Any
 
 from kmodel.core.system import Property, PropertyKind, System
 
-
 @dataclass(frozen=True, slots=True)
 class Step:
     label: str
@@ -29,12 +28,22 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """A path from an initial state to the state that decides `property`."""
+    """A path from an initial state to the state that decides `property`.
+
+    A leads-to violation is a lasso: `loop_start` is the number of steps before the
+    loop, and the run repeats ``steps[loop_start:]`` for ever (it ends in the state it
+    started from); a loop of no steps is a run that comes to rest where it ends."""
 
     property: str
     kind: str
     initial: Any  # the initial state, JSON-ready
     steps: tuple[Step, ...]
+    loop_start: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.loop_start is not None and not 0 <= self.loop_start <= len(self.steps):
+            at = self.loop_start
+            raise ValueError(f"loop_start {at} is outside a trace of {len(self)} steps")
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -49,12 +58,14 @@ class Trace:
             "kind": self.kind,
             "initial": self.initial,
             "steps": [asdict(step) for step in self.steps],
+            "loop_start": self.loop_start,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trace:
+        """The trace `to_json` wrote; one written before traces had loops has none."""
         steps = tuple(Step(**step) for step in data["steps"])
-        return cls(data["property"], data["kind"], data["initial"], steps)
+        return cls(data["property"], data["kind"], data["initial"], steps, data.get("loop_start"))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)
@@ -64,8 +75,15 @@ class Trace:
         return cls.from_json(json.loads(text))
 
 
-def build_trace(system: System, property_name: str, kind: str, path: Sequence[Hashable]) -> Trace:
-    """The trace along `path` (a list of states), labelling each step.
+def build_trace(
+    system: System,
+    property_name: str,
+    kind: str,
+    path: Sequence[Hashable],
+    loop_start: int | None = None,
+) -> Trace:
+    """The trace along `path` (a list of states), labelling each step; a lasso's loop
+    starts after `loop_start` steps (`path` then ends in the state at that index).
 
     Where several actions lead to the same next state, a normal step is
     preferred to a fault so the trace shows no more faults than it needs.
@@ -85,7 +103,7 @@ def build_trace(system: System, property_name: str, kind: str, path: Sequence[Ha
                 state=system.state_view(after),
             )
         )
-    return Trace(property_name, kind, system.state_view(path[0]), tuple(steps))
+    return Trace(property_name, kind, system.state_view(path[0]), tuple(steps), loop_start)
 
 
 def _action_between(system: System, before: Hashable, after: Hashable) -> Hashable:
@@ -132,17 +150,44 @@ def replay(system: System, trace: Trace) -> Replay:
             return Replay(False, index, f"{step.label!r} leads to a different state")
         current = matching[0]
         path.append(current)
+    if trace.loop_start is not None and path[trace.loop_start] != current:
+        where = f"step {trace.loop_start}"
+        return Replay(False, len(trace), f"the loop ends elsewhere than where it starts ({where})")
     return Replay(True, state=current, path=tuple(path))
 
 
 def breaks(system: System, trace: Trace, name: str) -> bool:
     """Whether `trace` replays on `system` and ends where property `name` is broken (an
-    invariant false; an end property false at a state where only faults remain)."""
+    invariant false; an end property false at a state where only faults remain; of a
+    leads-to property, a lasso whose loop keeps the goal due)."""
     outcome = replay(system, trace)
     if not outcome.ok:
         return False
     prop = next((p for p in system.properties() if p.name == name), None)
-    return prop is not None and broken_at(system, prop, outcome.state)
+    if prop is None:
+        return False
+    if prop.kind is PropertyKind.LEADS_TO:
+        return lasso_breaks(system, prop, trace, outcome.path)
+    return broken_at(system, prop, outcome.state)
+
+
+def lasso_breaks(system: System, prop: Property, trace: Trace, path: Sequence[Hashable]) -> bool:
+    """Whether the lasso `trace` (replayed along `path`) breaks leads-to `prop`: the goal
+    is due from the loop's start all the way round, and a loop of no steps ends where
+    only faults remain. (Whether the loop is fair is the checker's judgement.)"""
+    if trace.loop_start is None:
+        return False
+    due = False
+    dues = []
+    for state in path:
+        due = prop.still_due(due, state)
+        dues.append(due)
+    if not all(dues[trace.loop_start :]):
+        return False
+    if trace.loop_start == len(trace):
+        normal, _ = system.successors(path[-1])
+        return system.is_terminal(path[-1], normal)
+    return True
 
 
 def broken_at(system: System, prop: Property, state: Hashable) -> bool:

@@ -346,6 +346,17 @@ class ActorSystem(System[World, Action]):
             return None if action[3] in self.eventual else action[3]
         return action[2] if action[0] in FAULT_KINDS else None
 
+    def fair_class(self, world: World, action: Action) -> Hashable | None:
+        """Weak fairness holds for what a real system always gets to: a message in flight
+        to an actor that is up is delivered (whatever else is in flight around it), a
+        step or timer that spends no budget happens, a crashed actor restarts; faults,
+        budgeted steps and timers included, are never owed."""
+        if self.fault_of(action) is not None:
+            return None
+        if action[0] == "deliver":
+            return ("deliver", action[2])  # the envelope, not its place in the network
+        return action
+
     def transitions(self, world: World) -> list[tuple[Action, str | None, World]]:
         """Every enabled action with the fault budget it spends (None for a normal step)
         and the world after it, in a fixed order: deliveries, each actor's steps and

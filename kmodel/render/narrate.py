@@ -152,6 +152,24 @@ def _cap(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
+def _loop(trace: Trace, contract: str) -> str:
+    """How a lasso breaks a leads-to contract: the loop repeated for ever, or the rest."""
+    promise = f"the promise of {contract} is due and never kept"
+    first, last = trace.loop_start + 1, len(trace.steps)
+    if first > last:
+        rest = "in the initial state" if not trace.steps else "now"
+        return (
+            f"Nothing but a further fault can happen {rest}, so the run has come to rest, "
+            f"and {promise}."
+        )
+    steps = f"step {last}" if first == last else f"steps {first}–{last}"
+    return (
+        f"From step {first} the run repeats {steps} forever, and {promise}: every step the "
+        "system always gets to take is taken along the loop or stops being possible there, "
+        "so this run is fair, and only faults are left out."
+    )
+
+
 def _conclusion(trace: Trace, description: str | None) -> str:
     name = trace.property
     if description and description.startswith("witness: "):
@@ -175,6 +193,8 @@ def _conclusion(trace: Trace, description: str | None) -> str:
             f"{where}, the contract {name}{quoted} is broken: it must hold in every state "
             "the system can reach, and it does not hold in this one."
         )
+    elif trace.kind == "leads_to" and trace.loop_start is not None:
+        sentence = _loop(trace, f"{name}{quoted}")
     else:
         sentence = f"{where}, the property {name}{quoted} is decided ({trace.kind})."
     faults = ev.describe_faults(trace)

@@ -1,0 +1,123 @@
+"""Leads-to under weak fairness: verdicts known by hand, lassos, their JSON and replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmodel.core.bfs import check_bfs
+from kmodel.core.liveness import check_liveness
+from kmodel.core.result import Status
+from kmodel.core.system import Property, System
+from kmodel.core.trace import Trace, breaks, replay
+from kmodel.render.narrate import narrate
+
+DONE = 3
+
+
+class Spin(System[int, str]):
+    """Two states a fair `spin` alternates between (0, 1), a request that starts the wait
+    (0 from the start state 2), and an `exit` to DONE enabled where `exits` says, a fault
+    when `exit_is_fault`."""
+
+    def __init__(self, exits: tuple[int, ...] = (), exit_is_fault: bool = False) -> None:
+        self.exits = exits
+        self.exit_is_fault = exit_is_fault
+
+    def initial_states(self) -> list[int]:
+        return [2]
+
+    def actions(self, state: int) -> list[str]:
+        if state == 2:
+            return ["request"]
+        if state == DONE:
+            return []
+        return ["spin", "exit"] if state in self.exits else ["spin"]
+
+    def next_state(self, state: int, action: str) -> int:
+        return {"request": 0, "spin": 1 - state, "exit": DONE}[action]
+
+    def fault_of(self, action: str) -> str | None:
+        return "crash" if action == "exit" and self.exit_is_fault else None
+
+    def properties(self) -> list[Property[int]]:
+        return [
+            Property.leads_to("answered", lambda s: s == 0, lambda s: s == DONE, "requests end"),
+            Property.always("small", lambda s: s <= DONE),
+        ]
+
+
+def verdict(system: System) -> tuple[Status, Trace | None]:
+    (result,) = check_liveness(system).properties
+    return result.status, result.trace
+
+
+@pytest.mark.parametrize(
+    ("system", "status"),
+    [
+        (Spin(), Status.VIOLATED),  # a fair cycle and no way out
+        (Spin(exits=(0, 1)), Status.HOLDS),  # the exit stays enabled, so fairness takes it
+        (Spin(exits=(0,)), Status.VIOLATED),  # enabled on and off: weak fairness owes nothing
+        (Spin(exits=(0, 1), exit_is_fault=True), Status.VIOLATED),  # a fault is never owed
+    ],
+)
+def test_fair_cycles_break_the_promise_and_a_fair_exit_keeps_it(system, status):
+    assert verdict(system)[0] is status
+
+
+def test_a_violation_is_a_lasso_round_the_fair_cycle():
+    status, trace = verdict(Spin())
+    assert status is Status.VIOLATED and trace is not None
+    assert [step.label for step in trace.steps] == ["request", "spin", "spin"]
+    assert trace.loop_start == 1 and trace.kind == "leads_to"
+    assert breaks(Spin(), trace, "answered")
+
+
+class Stop(Spin):
+    """The request leads to a state where only a fault can happen."""
+
+    def actions(self, state: int) -> list[str]:
+        return ["request"] if state == 2 else (["exit"] if state == 0 else [])
+
+    def fault_of(self, action: str) -> str | None:
+        return "crash" if action == "exit" else None
+
+
+def test_a_run_that_comes_to_rest_with_the_promise_due_breaks_it():
+    status, trace = verdict(Stop())
+    assert status is Status.VIOLATED and trace is not None
+    assert trace.loop_start == len(trace) == 1
+    assert breaks(Stop(), trace, "answered")
+    assert not breaks(Spin(exits=(0, 1)), trace, "answered")
+
+
+def test_searches_leave_leads_to_to_the_liveness_check():
+    result = check_bfs(Spin())
+    assert [p.name for p in result.properties] == ["small"]
+
+
+def test_a_lasso_survives_json_and_replays_only_if_its_loop_closes():
+    _, trace = verdict(Spin())
+    again = Trace.loads(trace.dumps())
+    assert again == trace and again.loop_start == 1
+    assert replay(Spin(), again).ok
+    opened = Trace(trace.property, trace.kind, trace.initial, trace.steps[:-1], 1)
+    outcome = replay(Spin(), opened)
+    assert not outcome.ok and "loop" in outcome.reason
+    old = trace.to_json()
+    del old["loop_start"]
+    assert Trace.from_json(old).loop_start is None
+
+
+def test_the_narration_says_where_the_loop_repeats():
+    _, trace = verdict(Spin())
+    end = narrate(trace, "requests end")[-1]
+    assert end.startswith("From step 2 the run repeats steps 2–3 forever")
+    assert "the promise of answered (“requests end”) is due and never kept" in end
+    _, rest = verdict(Stop())
+    assert "has come to rest, and the promise of answered" in narrate(rest)[-1]
+
+
+def test_a_state_limit_makes_the_verdict_unknown():
+    result = check_liveness(Spin(exits=(0, 1)), max_states=2)
+    assert not result.complete and result.properties[0].status is Status.UNKNOWN
+    assert "unknown" in result.note
