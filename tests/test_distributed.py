@@ -101,6 +101,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_a_local_cluster_leaves_stderr_to_kmodel():
+    """Ray's notices about the cluster it starts (authentication, dashboard) stay off
+    stderr: a clean run prints nothing there."""
+    done = run_cli(
+        "check", "specs/acks1-leader-failover.toml", "--engine", "distributed",
+        "--workers", "2",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "expectations met" in done.stdout
+    assert done.stderr == ""
+
+
 def test_an_unreachable_address_is_bad_input():
     done = run_cli(
         "check", "specs/acks1-leader-failover.toml", "--engine", "distributed",

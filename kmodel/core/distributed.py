@@ -89,10 +89,12 @@ def ray_session(address: str | None, workers: int) -> Iterator[None]:
 def _connect(ray: Any, address: str | None, workers: int) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
     if not address:
+        # A cluster that lives for one search, on this machine, has nothing to warn its
+        # user about (such as how it authenticates): only Ray's errors reach stderr.
         ray.init(
             num_cpus=max(workers, os.cpu_count() or 1),
             object_store_memory=OBJECT_STORE_MB * 2**20,
-            **quiet,
+            **{**quiet, "logging_level": "ERROR"},
         )
         return
     host, _, port = address.rpartition(":")
