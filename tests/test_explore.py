@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from kmodel.cli import main
 from kmodel.core.result import Status
 from kmodel.core.schema import SpecError
 from kmodel.core.search import Limits
-from kmodel.core.trace import Trace, breaks
+from kmodel.core.trace import PATH, Trace, breaks
 from kmodel.explore import api, grading
 from kmodel.explore.paths import PathError, follow, parse_path, path_text
 from kmodel.explore.reach import reach
@@ -110,8 +111,24 @@ def test_an_exported_run_replays_and_breaks_what_the_page_said(session: Session)
     assert breaks(session.system, trace, "no-acked-loss")
     mermaid, _ = api.diagram(session, LOSS, "mermaid")
     assert mermaid.startswith("sequenceDiagram")
+    assert "contract no-acked-loss broken" in mermaid
+    text, _ = api.diagram(session, LOSS, "text")
+    assert "the contract no-acked-loss" in text.splitlines()[-1]
     with pytest.raises(api.BadRequest, match="unknown format 'gif'"):
         api.diagram(session, LOSS, "gif")
+
+
+def test_a_run_that_breaks_nothing_is_exported_as_a_plain_path(session: Session) -> None:
+    """The page's diagram and text of a run that has broken nothing say how far it went,
+    with no witness and no broken contract in them."""
+    text = path_text(BEFORE_ACK)
+    assert session.broken(session.worlds(BEFORE_ACK)[-1]) == []
+    for fmt in ("mermaid", "plantuml", "svg", "text"):
+        output, _ = api.diagram(session, text, fmt)
+        assert "the run so far: 3 steps, 0 faults" in str(output).lower()
+        assert not re.search("witness|broken", str(output))
+    trace = Trace.loads(api.diagram(session, text, "json")[0])
+    assert trace.kind == PATH and trace.property == "" and len(trace) == 3
 
 
 def test_reach_finds_the_shortest_break_from_here_and_what_can_no_longer_break(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from kmodel.core.trace import Step, Trace
+from kmodel.core.trace import PATH, Step, Trace
 from kmodel.render.formats import FORMATS, format_for, render, write
 
 TRACE = Trace(
@@ -26,6 +28,26 @@ def test_every_format_renders(fmt: str) -> None:
     output = render(TRACE, fmt, title="T", settings={"bounds": {"crashes": 1}})
     assert isinstance(output, bytes) == FORMATS[fmt].binary
     assert output
+
+
+# The same steps as a run taken by hand, which decides nothing.
+SO_FAR = dataclasses.replace(TRACE, property="", kind=PATH)
+
+
+@pytest.mark.parametrize("fmt", ["plantuml", "mermaid", "svg", "text"])
+def test_a_plain_path_is_shown_without_a_verdict(fmt: str) -> None:
+    """A path says how far the run went, and neither that a witness was reached nor that
+    a contract broke; the same steps as a counterexample still say which broke."""
+    shown = render(SO_FAR, fmt)
+    assert "the run so far: 2 steps, 1 fault" in shown.lower()
+    assert not re.search("witness|broken|reached|contract", shown)
+    assert "contract no-loss" in render(TRACE, fmt)
+
+
+def test_a_plain_path_survives_json() -> None:
+    again = Trace.loads(render(SO_FAR, "json"))
+    assert again == SO_FAR and again.kind == PATH
+    assert not again.decides and TRACE.decides
 
 
 def test_formats_say_what_they_are() -> None:

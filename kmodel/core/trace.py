@@ -15,6 +15,11 @@ from typing import Any
 
 from kmodel.core.system import Property, PropertyKind, System
 
+# The kind of a trace that decides no property: a run as far as someone has taken it,
+# shown for what it is (its `property` is empty). Every other kind is a property's.
+PATH = "path"
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     label: str
@@ -51,6 +56,12 @@ class Trace:
     @property
     def faults(self) -> int:
         return sum(1 for step in self.steps if step.fault)
+
+    @property
+    def decides(self) -> bool:
+        """Whether the trace decides its property (a plain `PATH` decides none), so a
+        picture of it carries a verdict."""
+        return self.kind != PATH
 
     def to_json(self) -> dict[str, Any]:
         return {

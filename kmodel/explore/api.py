@@ -84,13 +84,13 @@ def diagram(session: Session, text: str, fmt: str) -> tuple[str | bytes, str]:
         raise BadRequest(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}.")
     with session.lock:
         trace = session.trace(_worlds(session, text))
-    contract = trace.property
+    contract = trace.property if trace.decides else None
     output = render(
         trace,
         fmt,
         **session.context(),
         contract=contract,
-        contract_description=session.description(contract) or None,
+        contract_description=session.description(trace.property) or None,
     )
     name = f"{session.job.name}-{safe_name(text or 'start')}.{FORMATS[fmt].extension}"
     return output, name

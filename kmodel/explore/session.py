@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kmodel.core.system import System
-from kmodel.core.trace import Trace, broken_at, build_trace, replay
+from kmodel.core.trace import PATH, Trace, broken_at, build_trace, replay
 from kmodel.explore.paths import Path, follow, walk
 from kmodel.jobs.run import JobResult, build_system, run_job, within
 from kmodel.jobs.spec import Job
 
 SEARCH_SECONDS = 120.0  # the longest the spec's own search may run for a jump or a hint
-PATH_TRACE = "this path"  # what a path that breaks nothing is called in its trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +86,14 @@ class Session:
 
     def trace(self, worlds: Sequence[Hashable]) -> Trace:
         """The run through `worlds` as a trace, named after the first contract its last
-        world breaks (the renderers mark that step), else a plain path."""
+        world breaks (the renderers mark that step), else a plain path, which decides
+        nothing and is drawn without a verdict."""
         system = self.system
         broken = self.broken(worlds[-1])
         if broken:
             prop = next(p for p in system.properties() if p.name == broken[0])
             return build_trace(system, prop.name, prop.kind.value, worlds)
-        return build_trace(system, PATH_TRACE, "sometimes", worlds)
+        return build_trace(system, "", PATH, worlds)
 
     def description(self, name: str) -> str:
         return next((p.description for p in self.system.properties() if p.name == name), "")

@@ -95,7 +95,7 @@ def events(trace: Trace) -> list[Event]:
     notices = _notices(trace)
     shown = []
     for number, step in enumerate(trace.steps, 1):
-        event = _event(step, number, number == count)
+        event = _event(step, number, number == count and trace.decides)
         if number in notices:
             event = replace(
                 event,
@@ -384,11 +384,15 @@ def final_note(trace: Trace, contract: str | None = None) -> str:
 
 
 def headline(trace: Trace, contract: str | None = None) -> str:
-    """A one-line verdict: ``no-loss broken at the end of a run, after 6 steps (1 fault)``."""
+    """A one-line verdict: ``no-loss broken at the end of a run, after 6 steps (1 fault)``;
+    of a plain path, which decides nothing, how far it went: ``the run so far: 4 steps,
+    0 faults``."""
     name = contract or trace.property
     steps = len(trace.steps)
     count = f"{steps} step" + ("s" if steps != 1 else "")
     faults = trace.faults
+    if not trace.decides:
+        return f"the run so far: {count}, {faults} fault" + ("s" if faults != 1 else "")
     if faults:
         count += f", {faults} fault" + ("s" if faults != 1 else "")
     if trace.kind == "sometimes":

@@ -74,7 +74,7 @@ def to_mermaid(
             note = f"Note over {where}: {escape(ev.final_note(trace, contract))}"
             body = [f"rect {band}", *(f"    {line}" for line in body), f"    {note}", "end"]
         lines += [f"    {line}" for line in body]
-    if not trace.steps and span:
+    if not trace.steps and span and trace.decides:
         lines.append(f"    Note over {span}: {escape(ev.final_note(trace, contract))}")
     return "\n".join(lines) + "\n"
 

@@ -30,7 +30,8 @@ def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
     """One numbered line per step (``"3. The consumer polls from offset 0."``) with a
     sentence for each effect of the step that bears on a contract (``"Broker0 truncates
     its log to offset 0: record 1 is gone."``), then one unnumbered sentence saying which
-    contract broke, or which witness was reached, and why.
+    contract broke, or which witness was reached, and why (of a plain path, which decides
+    nothing, how far it went).
 
     `contract_description` is the property's description (a `Verdict`'s
     ``description``); without it the sentence names the property only.
@@ -52,7 +53,7 @@ def narrate(trace: Trace, contract_description: str | None = None) -> list[str]:
             down.add(event.actor)
         elif event.what == ev.RESTART:
             down.discard(event.actor)
-    lines.append(_conclusion(trace, contract_description))
+    lines.append(_conclusion(trace, contract_description) if trace.decides else _so_far(trace))
     return lines
 
 
@@ -168,6 +169,13 @@ def _loop(trace: Trace, contract: str) -> str:
         "system always gets to take is taken along the loop or stops being possible there, "
         "so this run is fair, and only faults are left out."
     )
+
+
+def _so_far(trace: Trace) -> str:
+    """The closing line of a plain path: how far it went and the faults it used, no
+    verdict, since it decides nothing."""
+    faults = ev.describe_faults(trace)
+    return _cap(ev.headline(trace)) + (f" ({ev.join_words(faults)})" if faults else "") + "."
 
 
 def _conclusion(trace: Trace, description: str | None) -> str:

@@ -83,7 +83,7 @@ def to_plantuml(
             colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
             where = ev.where(event, alias, ", ")
             lines.append(f"note over {where} {colour}: {escape(ev.final_note(trace, contract))}")
-    if not trace.steps and span:
+    if not trace.steps and span and trace.decides:
         colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
         lines.append(f"note over {span} {colour}: {escape(ev.final_note(trace, contract))}")
     lines.append("@enduml")

@@ -218,7 +218,7 @@ def _figure(
     # The heading: title, verdict, settings.
     heading = [(title, TITLE_FONT, True, INK)] if title else []
     witness = ev.is_witness(trace)
-    verdict_colour = RESTART if witness else CRASH
+    verdict_colour = (RESTART if witness else CRASH) if trace.decides else INK
     heading.append((ev.headline(trace, contract), FONT + 1.5, True, verdict_colour))
     for line in ev.settings_text(settings, defaults):
         heading.append((line, SMALL, False, "#555555"))
@@ -248,11 +248,13 @@ def _figure(
         top += height
     rows_bottom = top + 0.1
 
-    # The closing line about the contract.
-    ending = ev.final_note(trace, contract)
-    if contract_description:
-        ending += f": {contract_description}"
-    ending_lines = _wrap(("✓ " if witness else "✗ ") + ending, text_width, FONT + 0.5, True)
+    # The closing line about the contract (none for a plain path: it decides nothing).
+    ending_lines: list[str] = []
+    if trace.decides:
+        ending = ev.final_note(trace, contract)
+        if contract_description:
+            ending += f": {contract_description}"
+        ending_lines = _wrap(("✓ " if witness else "✗ ") + ending, text_width, FONT + 0.5, True)
     ending_top = rows_bottom + HEAD_BOX + 0.2
     legend_top = ending_top + LINE * len(ending_lines) + 0.15
     legend = _legend_rows(_legend_keys(shown), width)
