@@ -65,6 +65,8 @@ PINNED_STATES = {
     "eos-zombie-fenced-by-generation": 3_685,
     "eos-read-process-write": 8_904,
     "eos-hung-producer-timeout": 14_228,
+    "eos-hanging-transaction": 17_463,
+    "eos-hanging-transaction-kip-890": 20_171,
     "eos-crashes-during-commit": 792_194,
     "kafka-2-0-replication-rules": 9_520,
     "eos-end-to-end": 51_478,
@@ -297,6 +299,7 @@ CONTRACTS = [
     ),
     ("transactions-complete", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
     ("no-loss", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
+    ("transactions-resolve", "eos-hanging-transaction", 38, "eos-hanging-transaction-kip-890"),
     ("no-duplicate-effect", "kafka-to-sink-non-idempotent", 18, "kafka-to-sink-atomic-offsets"),
     ("no-duplicate-effect", "kafka-to-sink-offsets-in-transaction", 18, "kafka-to-sink-idempotent"),
     # end to end: exactly-once inside Kafka, then one weak link after it

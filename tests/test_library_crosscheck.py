@@ -24,7 +24,7 @@ import pytest
 
 from kmodel.core.bfs import check_bfs
 from kmodel.core.search import first_states
-from kmodel.jobs.run import build_system, search_job
+from kmodel.jobs.run import build_system, search_job, with_liveness
 from kmodel.jobs.spec import load_job
 
 SPECS = sorted(Path(__file__).parent.parent.joinpath("specs").glob("*.toml"))
@@ -36,6 +36,7 @@ QUICK = {
     "commit-async",
     "elr-last-replica-standing",
     "eos-hanging-transaction",
+    "eos-hanging-transaction-kip-890",
     "eos-original-protocol-late-write",
     "eos-zombie-without-group-fencing",
     "external-source-position-in-transaction",
@@ -54,7 +55,8 @@ PARAMS = [
 @functools.cache
 def plain(spec: Path):
     job = load_job(spec)
-    return check_bfs(build_system(job))
+    system = build_system(job)
+    return with_liveness(job, system, check_bfs(system))
 
 
 @pytest.mark.parametrize("spec", PARAMS)
@@ -75,7 +77,9 @@ def test_fast_search_agrees_with_plain_search(spec: Path) -> None:
 @pytest.mark.parametrize("spec", PARAMS)
 def test_partial_order_reduction_agrees_with_plain_search(spec: Path) -> None:
     reference = plain(spec)
-    reduced = check_bfs(build_system(load_job(spec)), reduce=("por",))
+    job = load_job(spec)
+    system = build_system(job)
+    reduced = with_liveness(job, system, check_bfs(system, reduce=("por",)))
     assert reduced.complete and reduced.stats.states <= reference.stats.states
     for a, b in zip(reference.properties, reduced.properties, strict=True):
         assert (a.name, a.status) == (b.name, b.status)

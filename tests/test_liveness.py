@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import pytest
 
 from kmodel.core.bfs import check_bfs
 from kmodel.core.liveness import check_liveness
 from kmodel.core.result import Status
+from kmodel.core.schema import SpecError
 from kmodel.core.system import Property, System
 from kmodel.core.trace import Trace, breaks, replay
+from kmodel.jobs.run import JobResult, build_system, run_job
+from kmodel.jobs.spec import load_job
 from kmodel.render.narrate import narrate
 
 DONE = 3
@@ -121,3 +127,42 @@ def test_a_state_limit_makes_the_verdict_unknown():
     result = check_liveness(Spin(exits=(0, 1)), max_states=2)
     assert not result.complete and result.properties[0].status is Status.UNKNOWN
     assert "unknown" in result.note
+
+
+SPECS = Path(__file__).parent.parent / "specs"
+
+
+@functools.cache
+def kafka(name: str) -> JobResult:
+    return run_job(load_job(SPECS / f"{name}.toml"), workers=1)
+
+
+def test_a_hanging_transaction_on_the_original_protocol_never_resolves():
+    outcome = kafka("eos-hanging-transaction")
+    verdict = outcome.verdict("transactions-resolve")
+    assert verdict.status is Status.VIOLATED and verdict.met
+    trace = verdict.trace
+    assert trace.loop_start == len(trace)  # the run rests with the transaction open
+    system = build_system(outcome.job)
+    assert breaks(system, trace, "transactions-resolve")
+    assert breaks(system, Trace.loads(trace.dumps()), "transactions-resolve")
+    assert "has come to rest" in narrate(trace, verdict.description)[-1]
+    assert any("unreduced" in note for note in outcome.result.notes)
+
+
+def test_today_s_protocol_resolves_every_transaction_left_open():
+    verdict = kafka("eos-hanging-transaction-kip-890").verdict("transactions-resolve")
+    assert verdict.status is Status.HOLDS and verdict.met
+
+
+def test_leads_to_is_checked_only_when_the_spec_asks(tmp_path):
+    text = (SPECS / "eos-hanging-transaction.toml").read_text()
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text.replace("liveness = true", "liveness = false"))
+    with pytest.raises(SpecError, match=r"\[search\] liveness = true"):
+        run_job(load_job(spec))
+    unasked = text.replace("liveness = true", "liveness = false")
+    spec.write_text(unasked.replace('transactions-resolve = "violated"\n', ""))
+    outcome = run_job(load_job(spec), workers=1)
+    assert "transactions-resolve" not in [v.name for v in outcome.verdicts]
+    assert any("not checked" in note for note in outcome.result.notes)

@@ -14,6 +14,7 @@ from typing import Any
 from kmodel.core.bfs import check_bfs
 from kmodel.core.coverage import Coverage
 from kmodel.core.dfs import check_dfs
+from kmodel.core.liveness import MAX_STATES, check_liveness
 from kmodel.core.reduction import CHOICES as REDUCTION_CHOICES
 from kmodel.core.result import Result, Status, property_json
 from kmodel.core.schema import SpecError, show_value
@@ -103,6 +104,7 @@ OUTCOMES = {
     PropertyKind.ALWAYS: (Status.HOLDS, Status.VIOLATED),
     PropertyKind.AT_END: (Status.HOLDS, Status.VIOLATED),
     PropertyKind.SOMETIMES: (Status.REACHED, Status.UNREACHED),
+    PropertyKind.LEADS_TO: (Status.HOLDS, Status.VIOLATED),
 }
 TRACED = (Status.VIOLATED, Status.REACHED)  # the verdicts that come with a trace
 
@@ -125,6 +127,11 @@ def build_system(job: Job) -> System:
             raise SpecError(
                 f"{where} is {show_value(expected.status.value)}, which a "
                 f"{kinds[name].value} property never is; it ends {choices}."
+            )
+        if kinds[name] is PropertyKind.LEADS_TO and not job.search["liveness"]:
+            raise SpecError(
+                f"{where}: {name} is a leads-to contract, checked only with "
+                "[search] liveness = true; add it, or remove the expectation."
             )
         if expected.steps is not None and expected.status not in TRACED:
             raise SpecError(
@@ -166,8 +173,24 @@ def search_job(
     system = build_system(job)
     if coverage is not None:
         workers = 1
-    result = _search(job, system, progress, workers, coverage)
+    result = with_liveness(job, system, _search(job, system, progress, workers, coverage))
     return dataclasses.replace(result, notes=(*_fault_free(system), *result.notes))
+
+
+def with_liveness(job: Job, system: System, result: Result) -> Result:
+    """`result` with the verdicts of the model's leads-to properties added in the model's
+    order, from the liveness check on the unreduced graph (which the notes say); a note
+    naming them when the spec does not ask for the check."""
+    names = [p.name for p in system.properties() if p.kind is PropertyKind.LEADS_TO]
+    if not names:
+        return result
+    if not job.search["liveness"]:
+        note = "leads-to contracts not checked ([search] liveness = true checks them): "
+        return dataclasses.replace(result, notes=(*result.notes, note + ", ".join(names)))
+    liveness = check_liveness(system, max_states=job.search["max_states"] or MAX_STATES)
+    found = {p.name: p for p in (*result.properties, *liveness.properties)}
+    ordered = tuple(found[p.name] for p in system.properties() if p.name in found)
+    return dataclasses.replace(result, properties=ordered, notes=(*result.notes, liveness.note))
 
 
 def _fault_free(system: System) -> tuple[str, ...]:

@@ -96,6 +96,13 @@ SEARCH_SETTINGS = (
         "stop once every property's verdict is settled (false: explore every state)",
     ),
     Setting(
+        "liveness",
+        bool,
+        False,
+        "check the model's leads-to contracts under fairness (explores every state without "
+        "reductions and keeps every edge: for small bounds)",
+    ),
+    Setting(
         "address",
         str,
         "",

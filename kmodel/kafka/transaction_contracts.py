@@ -84,6 +84,19 @@ def transaction_contracts(
         """No transaction is half-way through its markers."""
         return all(meta.status not in PREPARED for meta in coordinator(world).transactions)
 
+    def resolved(world: World) -> bool:
+        """No transaction is open or half-way through its markers, no offset commit
+        waits, and every output partition's LSO is its log end."""
+        return (
+            settled(world)
+            and all(m.status != "Ongoing" for m in coordinator(world).transactions)
+            and not group(world).pending
+            and all(
+                view.last_stable_offset == len(read_partition(world, p))
+                for p, view in enumerate(views(world))
+            )
+        )
+
     if output:
 
         def delivered(world: World) -> list[list[int]]:
@@ -151,17 +164,16 @@ def transaction_contracts(
         ),
         Property.at_end(
             "transactions-complete",
-            lambda w: (
-                settled(w)
-                and all(m.status != "Ongoing" for m in coordinator(w).transactions)
-                and not group(w).pending
-                and all(
-                    view.last_stable_offset == len(read_partition(w, p))
-                    for p, view in enumerate(views(w))
-                )
-            ),
+            resolved,
             "once the pipeline is quiet, no transaction is open and the LSO is the log end",
             reads=[*on_output, *on_transactions, *system.reads(f"{GROUP}.pending")],
+        ),
+        Property.leads_to(
+            "transactions-resolve",
+            lambda w: not resolved(w),
+            resolved,
+            "a transaction left open is eventually completed or aborted and the LSO "
+            "catches up with the log end",
         ),
         Property.sometimes(
             "committed",
