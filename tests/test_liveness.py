@@ -15,7 +15,10 @@ from kmodel.core.system import Property, System
 from kmodel.core.trace import Trace, breaks, replay
 from kmodel.jobs.run import JobResult, build_system, run_job
 from kmodel.jobs.spec import load_job
+from kmodel.render.mermaid import to_mermaid
 from kmodel.render.narrate import narrate
+from kmodel.render.plantuml import to_plantuml
+from kmodel.render.svg import to_svg
 
 DONE = 3
 
@@ -121,6 +124,22 @@ def test_the_narration_says_where_the_loop_repeats():
     assert "the promise of answered (“requests end”) is due and never kept" in end
     _, rest = verdict(Stop())
     assert "has come to rest, and the promise of answered" in narrate(rest)[-1]
+
+
+def test_every_diagram_marks_the_loop():
+    _, trace = verdict(Spin())
+    plantuml = to_plantuml(trace).splitlines()
+    start = plantuml.index("loop steps 2–3 repeat forever")
+    assert plantuml[start - 1] == "system -> system : request"
+    assert plantuml[start + 1 : start + 3] == ["system -> system : spin"] * 2
+    assert "end" in plantuml[start:]
+    mermaid = [line.strip() for line in to_mermaid(trace).splitlines()]
+    opened = mermaid.index("loop steps 2–3 repeat forever")
+    assert mermaid[opened - 1] == "system->>system: request"
+    assert "loop: steps 2–3 repeat forever" in to_svg(trace)
+    _, rest = verdict(Stop())
+    assert "loop" not in to_plantuml(rest).split("@enduml")[0].split("title")[-1].split("\n")[0]
+    assert "the run rests here" in to_plantuml(rest)
 
 
 def test_a_state_limit_makes_the_verdict_unknown():

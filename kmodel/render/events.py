@@ -380,7 +380,25 @@ def final_note(trace: Trace, contract: str | None = None) -> str:
         return f"witness {name} reached here"
     if trace.kind == "at_end":
         return f"contract {name} broken here (the run ends)"
+    if trace.loop_start is not None:
+        rest = "rests here" if trace.loop_start == len(trace.steps) else "loops for ever"
+        return f"contract {name} broken here (the run {rest}, the promise due)"
     return f"contract {name} broken here"
+
+
+def looped(trace: Trace, shown: list[Event]) -> list[Event]:
+    """The events of `shown` that a lasso's loop repeats for ever (none without a loop, or
+    for a run that rests)."""
+    if trace.loop_start is None:
+        return []
+    return [event for event in shown if event.number > trace.loop_start]
+
+
+def loop_label(trace: Trace) -> str:
+    """The words on a lasso's loop region: ``steps 3–5 repeat forever``."""
+    first, last = (trace.loop_start or 0) + 1, len(trace.steps)
+    steps = f"step {last} repeats" if first == last else f"steps {first}–{last} repeat"
+    return f"{steps} forever"
 
 
 def headline(trace: Trace, contract: str | None = None) -> str:
@@ -399,6 +417,8 @@ def headline(trace: Trace, contract: str | None = None) -> str:
         return f"witness {name} reached in {count}"
     if trace.kind == "at_end":
         return f"contract {name} broken at the end of a run ({count})"
+    if trace.loop_start is not None:
+        return f"contract {name} broken by a run that never keeps it ({count})"
     return f"contract {name} broken ({count})"
 
 

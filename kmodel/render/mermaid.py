@@ -5,7 +5,8 @@ steps and timers as arrows back to itself, lost messages and broken
 connections as crossed arrows ``a-xb`` (and so each message a crash or a broken
 connection lost), crashes and restarts as notes inside a red or green band,
 notes giving what a step changed in an actor's state, and the deciding step
-inside a red band (green for a witness) with a note naming the contract.
+inside a red band (green for a witness) with a note naming the contract; a
+lasso's loop, which the run repeats for ever, is a ``loop`` block.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def to_mermaid(
     config = ev.settings_text(settings, defaults)
     if config and span:
         lines.append(f"    Note over {span}: {'<br/>'.join(escape(line) for line in config)}")
+    loop = ev.looped(trace, shown)
     for event in shown:
+        if loop and event is loop[0]:
+            lines.append(f"    loop {escape(ev.loop_label(trace))}")
         body = _event_lines(event, alias)
         if event.final:
             band = WITNESS_BAND if ev.is_witness(trace) else BROKEN_BAND
@@ -74,6 +78,8 @@ def to_mermaid(
             note = f"Note over {where}: {escape(ev.final_note(trace, contract))}"
             body = [f"rect {band}", *(f"    {line}" for line in body), f"    {note}", "end"]
         lines += [f"    {line}" for line in body]
+    if loop:
+        lines.append("    end")
     if not trace.steps and span and trace.decides:
         lines.append(f"    Note over {span}: {escape(ev.final_note(trace, contract))}")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,8 @@ are arrows back to itself, lost messages and broken connections end in a
 cross (``->x``) — and so does each message a crash or a broken connection
 lost —, crashes and restarts are coloured notes on the lifeline, a yellow note
 after a step gives what it changed in an actor's state (`kmodel.render.notes`),
-and the step that decides the property carries a red note (green for a witness).
+and the step that decides the property carries a red note (green for a witness);
+the loop of a lasso, which the run repeats for ever, is a ``loop`` group.
 A note at the top lists the settings in force.
 
 Render the text with ``plantuml -tsvg -pipe < trace.puml > trace.svg``.
@@ -77,12 +78,17 @@ def to_plantuml(
         for section, items in config:
             lines.append(f"  <b>{escape(section)}</b>: {escape(', '.join(items))}")
         lines.append("end note")
+    loop = ev.looped(trace, shown)
     for event in shown:
+        if loop and event is loop[0]:
+            lines.append(f"loop {escape(ev.loop_label(trace))}")
         lines += _event_lines(event, alias)
         if event.final:
             colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
             where = ev.where(event, alias, ", ")
             lines.append(f"note over {where} {colour}: {escape(ev.final_note(trace, contract))}")
+    if loop:
+        lines.append("end")
     if not trace.steps and span and trace.decides:
         colour = WITNESS_COLOUR if ev.is_witness(trace) else BROKEN_COLOUR
         lines.append(f"note over {span} {colour}: {escape(ev.final_note(trace, contract))}")

@@ -11,7 +11,8 @@ elections) are blue; other injected faults orange. A yellow note on a
 lifeline after a step gives what the step changed in that actor's state (its
 log and HW, an offset, a transaction). The deciding step sits in
 a red band (green for a witness) followed by a line naming the contract, and
-the title names the contract and the settings in force.
+the title names the contract and the settings in force. A lasso's loop, which
+the run repeats for ever, is framed by a blue dashed line.
 
 Only `matplotlib.figure.Figure` is used (never pyplot), so drawing touches no
 global state and needs no display.
@@ -63,6 +64,7 @@ BOX = "#EEF3FA"
 STATE_NOTE = "#FFF8C4"
 SIMPLIFICATION_NOTE = "#E8E8E8"
 NOTE_EDGE = "#B8A960"
+LOOP_EDGE = "#1F5FBF"
 
 _MEASURE = TextToPath()
 
@@ -295,6 +297,7 @@ def _figure(
                 )
             )
 
+    _loop_frame(ax, trace, rows, width)
     _lifelines(ax, names, xs, rows, first_row - 0.15, rows_bottom)
     for name in names:
         for box_top in (boxes_top, rows_bottom):
@@ -329,6 +332,20 @@ def _figure(
         )
     _legend(ax, legend, width, legend_top)
     return figure
+
+
+def _loop_frame(ax: Any, trace: Trace, rows: list[_Row], width: float) -> None:
+    """A dashed frame round the rows a lasso's loop repeats for ever, labelled so."""
+    loop = {id(event) for event in ev.looped(trace, [row.event for row in rows])}
+    inside = [row for row in rows if id(row.event) in loop]
+    if not inside:
+        return
+    top, bottom = inside[0].top, inside[-1].top + inside[-1].height
+    frame = Rectangle((0.04, top), width - 0.08, bottom - top, fill=False, zorder=0)
+    frame.set(edgecolor=LOOP_EDGE, linestyle="--", linewidth=1.2)
+    ax.add_patch(frame)
+    label = f"loop: {ev.loop_label(trace)}"
+    ax.text(width - 0.1, top + 0.02, label, ha="right", va="top", fontsize=SMALL, color=LOOP_EDGE)
 
 
 def _row_lines(event: ev.Event, xs: dict[str, float], width: float) -> tuple[list[str], bool]:
