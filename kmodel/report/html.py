@@ -64,6 +64,7 @@ img.plot { max-width: 100%; }
 ol.steps li { margin: 0.15em 0; }
 .files a { margin-right: 1em; }
 nav { margin-bottom: 1em; }
+summary { cursor: pointer; }
 """
 
 
@@ -110,12 +111,17 @@ def matrix_html(rows: Sequence[Row], link: Link) -> list[str]:
         )
         out.append(
             f'<tr><th class="row">{escape(row.label)}'
-            f'<div class="explored">{specs}</div></th>'
+            f'<details class="explored"><summary>{_specs(len(row.outcomes))}</summary>'
+            f"{specs}</details></th>"
             + "".join(_cell_html(cell, link) for cell in row.cells)
             + "</tr>"
         )
     out.append("</table>")
     return out
+
+
+def _specs(count: int) -> str:
+    return f"{count} spec" + ("" if count == 1 else "s")
 
 
 def _unmodelled(rows: Sequence[Row]) -> list[str]:
@@ -153,7 +159,8 @@ def _cell_html(cell: Cell, link: Link) -> str:
         partial = "" if cell.complete else " (search incomplete)"
         body = (
             f'<div class="verdict ok">not found{partial}</div>'
-            f'<div class="explored">explored: {explored}</div>'
+            f'<details class="explored"><summary>explored in {_specs(len(cell.explored))}'
+            f"</summary>{explored}</details>"
         )
         css = "notfound"
     else:
