@@ -23,7 +23,7 @@ from kmodel.report.facts import (
     fault_budget,
     search_limits,
 )
-from kmodel.report.matrix import Cell, Row, outside_text
+from kmodel.report.matrix import Cell, Row, outside_list
 from kmodel.report.summaries import (
     MARKS,
     expected_text,
@@ -167,7 +167,11 @@ def _cell_html(cell: Cell, link: Link) -> str:
         body = f'<div class="verdict">not shown: no spec where {escape(cell.condition)}</div>'
         css = "notfound"
     if cell.outside:
-        body += f'<div class="explored">{escape(outside_text(cell).removeprefix("; "))}</div>'
+        body += (
+            f'<details class="explored"><summary>outside “{escape(cell.condition)}”, '
+            f"possible in {_specs(len({o.job.name for o, _ in cell.outside}))}</summary>"
+            f"{escape(outside_list(cell))}</details>"
+        )
     agree = "" if cell.agrees else ' <span class="differs">differs</span>'
     claim = f'<div class="claim">reference: “{escape(cell.claim)}”{agree}</div>'
     return f'<td class="{css}">{body}{claim}</td>'

@@ -193,8 +193,12 @@ def outside_text(cell: Cell) -> str:
     """What specs that do not meet the cell's condition show, if anything."""
     if not cell.outside:
         return ""
-    shown = ", ".join(f"{o.job.name}: {v.name}" for o, v in cell.outside)
-    return f"; outside “{cell.condition}”, possible ({shown})"
+    return f"; outside “{cell.condition}”, possible ({outside_list(cell)})"
+
+
+def outside_list(cell: Cell) -> str:
+    """Each counterexample of a spec outside the cell's condition: spec: contract."""
+    return ", ".join(f"{o.job.name}: {v.name}" for o, v in cell.outside)
 
 
 def _headers() -> list[str]:
