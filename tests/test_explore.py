@@ -21,7 +21,8 @@ from kmodel.cli import main
 from kmodel.core.result import Status
 from kmodel.core.schema import SpecError
 from kmodel.core.search import Limits
-from kmodel.core.trace import PATH, Trace, breaks
+from kmodel.core.system import Property
+from kmodel.core.trace import PATH, Trace, breaks, broken_at
 from kmodel.explore import api, grading
 from kmodel.explore.paths import PathError, follow, parse_path, path_text
 from kmodel.explore.reach import reach
@@ -129,6 +130,15 @@ def test_a_run_that_breaks_nothing_is_exported_as_a_plain_path(session: Session)
         assert not re.search("witness|broken", str(output))
     trace = Trace.loads(api.diagram(session, text, "json")[0])
     assert trace.kind == PATH and trace.property == "" and len(trace) == 3
+
+
+def test_no_one_state_breaks_a_leads_to_contract(session: Session) -> None:
+    """A leads-to contract breaks only along a run that loops or rests with its promise
+    due, so the page never calls one broken where the run stands."""
+    start = session.worlds(())[-1]
+    for due in (True, False):  # the promise due from the start, or not yet made
+        never_kept = Property.leads_to("never-kept", lambda world, due=due: due, lambda _: False)
+        assert not broken_at(session.system, never_kept, start)
 
 
 def test_reach_finds_the_shortest_break_from_here_and_what_can_no_longer_break(

@@ -203,8 +203,9 @@ def lasso_breaks(system: System, prop: Property, trace: Trace, path: Sequence[Ha
 
 def broken_at(system: System, prop: Property, state: Hashable) -> bool:
     """Whether `state` breaks `prop`: an invariant false there, or an end property false
-    where only faults remain (a witness is never broken)."""
-    if prop.kind is PropertyKind.SOMETIMES or prop.condition(state):
+    where only faults remain (a witness is never broken, nor a leads-to at one state: only
+    a run that loops or rests with its promise due breaks that)."""
+    if prop.kind in (PropertyKind.SOMETIMES, PropertyKind.LEADS_TO) or prop.condition(state):
         return False
     if prop.kind is PropertyKind.AT_END:
         normal, _ = system.successors(state)
