@@ -77,7 +77,7 @@ def test_verify_writes_junit_with_a_case_per_spec_and_contract(tmp_path: Path) -
     assert set(suites) == {"acks1-leader-failover", "two-phase-commit"}
     cases = [case.get("name") for case in suites["two-phase-commit"].iter("testcase")]
     assert cases == ["consistent", "all-committed", "all-aborted"]
-    assert root.get("tests") == str(11 + 3) and root.get("failures") == "0"
+    assert root.get("tests") == str(12 + 3) and root.get("failures") == "0"
     assert not list(root.iter("failure"))
 
 

@@ -179,14 +179,11 @@ def search_job(
 
 def with_liveness(job: Job, system: System, result: Result) -> Result:
     """`result` with the verdicts of the model's leads-to properties added in the model's
-    order, from the liveness check on the unreduced graph (which the notes say); a note
-    naming them when the spec does not ask for the check."""
-    names = [p.name for p in system.properties() if p.kind is PropertyKind.LEADS_TO]
-    if not names:
+    order, from the liveness check on the unreduced graph (which the notes say), when the
+    spec asks for them (otherwise they have no verdict: none is claimed)."""
+    wanted = any(p.kind is PropertyKind.LEADS_TO for p in system.properties())
+    if not wanted or not job.search["liveness"]:
         return result
-    if not job.search["liveness"]:
-        note = "leads-to contracts not checked ([search] liveness = true checks them): "
-        return dataclasses.replace(result, notes=(*result.notes, note + ", ".join(names)))
     liveness = check_liveness(system, max_states=job.search["max_states"] or MAX_STATES)
     found = {p.name: p for p in (*result.properties, *liveness.properties)}
     ordered = tuple(found[p.name] for p in system.properties() if p.name in found)

@@ -64,6 +64,17 @@ def contracts(
         kept = {entry.record for log in logs(world) for entry in log}
         return set(producer(world).acked) <= kept
 
+    def acked_on_isr(world: World) -> bool:
+        """Every write the broker acknowledged is in the log of every in-sync replica of a
+        partition (a partition without an ISR holds nothing for sure)."""
+        view = controller(world).partitions
+        held = [
+            set.intersection(*({e.record for e in brokers[b](world).log} for b in view[p].isr))
+            for p in range(topic.partitions)
+            if view[p].isr
+        ]
+        return all(any(record in h for h in held) for record in producer(world).acked)
+
     def no_log_duplicate(world: World) -> bool:
         return all(len({e.record for e in log}) == len(log) for log in logs(world))
 
@@ -76,6 +87,12 @@ def contracts(
             acked_survive,
             "every write the broker acknowledged stays in some replica's log",
             reads=[*system.reads("producer.acked"), *broker_logs],
+        ),
+        Property.leads_to(
+            "acked-reaches-isr",
+            lambda w: not acked_on_isr(w),
+            acked_on_isr,
+            "every write the broker acknowledged eventually reaches every in-sync replica",
         ),
         Property.always(
             "no-duplicate-in-log",
