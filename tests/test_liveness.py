@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import random
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 from kmodel.core.bfs import check_bfs
@@ -185,3 +188,84 @@ def test_leads_to_is_checked_only_when_the_spec_asks(tmp_path):
     outcome = run_job(load_job(spec), workers=1)
     assert "transactions-resolve" not in [v.name for v in outcome.verdicts]
     assert not any("leads-to" in note for note in outcome.result.notes)
+
+
+class Labelled(System[int, str]):
+    """A small random graph: from each state, each label leads to one state; label "f"
+    is a fault, the others fair classes that may be enabled in several states."""
+
+    def __init__(self, moves: dict[int, dict[str, int]], trigger: set[int], goal: set[int]):
+        self.moves, self.trigger, self.goal = moves, trigger, goal
+
+    def initial_states(self) -> list[int]:
+        return [0]
+
+    def actions(self, state: int) -> list[str]:
+        return sorted(self.moves[state])
+
+    def next_state(self, state: int, action: str) -> int:
+        return self.moves[state][action]
+
+    def fault_of(self, action: str) -> str | None:
+        return "fault" if action == "f" else None
+
+    def properties(self) -> list[Property[int]]:
+        trigger, goal = self.trigger, self.goal
+        return [Property.leads_to("promise", trigger.__contains__, goal.__contains__)]
+
+
+def fair_lasso_by_definition(system: Labelled) -> bool:
+    """Whether some reachable set of due nodes can be gone round for ever fairly, found
+    by trying every subset (no components): a fair run stays in a set that is strongly
+    connected, and every label enabled all over it is taken inside it; or rests."""
+    (prop,) = system.properties()
+    start = (0, prop.still_due(False, 0))
+    seen, todo = {start}, [start]
+    while todo:
+        state, due = todo.pop()
+        for after in system.moves[state].values():
+            node = (after, prop.still_due(due, after))
+            if node not in seen:
+                seen.add(node)
+                todo.append(node)
+    due = sorted(node for node in seen if node[1])
+    for node in due:
+        if all(after == node[0] for a, after in system.moves[node[0]].items() if a != "f"):
+            return True  # at rest with the promise due
+    for size in range(1, len(due) + 1):
+        for subset in itertools.combinations(due, size):
+            inside = set(subset)
+            edges = [
+                (state, label, (after, True))
+                for state, _ in subset
+                for label, after in system.moves[state].items()
+                if (after, True) in inside and after not in system.goal
+            ]
+            graph = nx.DiGraph([((s, True), t) for s, _, t in edges])
+            graph.add_nodes_from(inside)
+            if not edges or not nx.is_strongly_connected(graph):
+                continue
+            enabled = set.intersection(
+                *({a for a in system.moves[s] if a != "f"} for s, _ in subset)
+            )
+            if enabled <= {label for _, label, _ in edges}:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_the_check_agrees_with_the_definition_on_small_random_graphs(seed):
+    rng = random.Random(seed)
+    n = rng.randint(2, 5)
+    moves = {
+        s: {label: rng.randrange(n) for label in "abf" if rng.random() < 0.6} for s in range(n)
+    }
+    system = Labelled(
+        moves,
+        set(rng.sample(range(n), rng.randint(1, n))),
+        set(rng.sample(range(n), rng.randint(0, 2))),
+    )
+    status, trace = verdict(system)
+    assert (status is Status.VIOLATED) == fair_lasso_by_definition(system)
+    if trace is not None:
+        assert breaks(system, trace, "promise")
