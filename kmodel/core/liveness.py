@@ -44,10 +44,6 @@ from kmodel.core.system import Property, PropertyKind, System
 from kmodel.core.trace import build_trace
 
 MAX_STATES = 200_000  # a liveness check stores every edge: beyond this it says it is incomplete
-UNREDUCED = (
-    "leads-to properties were checked on the unreduced state graph (symmetry and "
-    "partial-order reduction are not known to keep fair cycles)"
-)
 
 Node = tuple[Hashable, bool]  # a state and whether the promise is due there
 
@@ -58,9 +54,7 @@ class Liveness:
 
     properties: tuple[PropertyResult, ...]
     complete: bool
-    states: int
-    transitions: int
-    note: str
+    note: str  # the graph it read, and that it read it unreduced
 
 
 @dataclass(slots=True)
@@ -123,10 +117,14 @@ def check_liveness(
                 path, loop_start = lasso
                 trace = build_trace(system, prop.name, prop.kind.value, path, loop_start)
         results.append(PropertyResult(prop.name, prop.kind, status, trace, prop.description))
-    note = UNREDUCED
+    note = (
+        f"leads-to properties were checked on the unreduced graph of {len(graph.edges):,} "
+        f"states and {graph.transitions:,} edges (symmetry and partial-order reduction are "
+        "not known to keep fair cycles)"
+    )
     if not graph.complete:
-        note += f"; stopped at {max_states:,} states, so they are unknown"
-    return Liveness(tuple(results), graph.complete, len(graph.edges), graph.transitions, note)
+        note += f"; it stopped at {max_states:,} states, so they are unknown"
+    return Liveness(tuple(results), graph.complete, note)
 
 
 def find_lasso(graph: Graph, prop: Property) -> tuple[list[Hashable], int] | None:
