@@ -145,6 +145,7 @@ CONTRACTS = [
     ("no-loss", "amo-consumer-crash-after-commit", 16, "auto-commit"),
     ("no-acked-loss", "acks1-leader-failover", 12, "acks-all-leader-failover"),
     ("acked-reaches-isr", "acks1-leader-failover", 21, "acks-all-leader-failover"),
+    ("committed-is-read", "auto-offset-reset-latest", 11, "alo-duplicate-consumer-redelivery"),
     ("no-acked-loss", "page-cache-loss", 5, "page-cache-flush-every-write"),
     ("no-acked-loss", "min-isr-1-unclean-election", 15, "min-isr-1-clean-election"),
     ("no-duplicate-in-log", "alo-duplicate-producer-retry", 5, "at-most-once"),

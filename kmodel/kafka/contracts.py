@@ -120,6 +120,28 @@ def contracts(
     if "consumer" in system.index:
         keyed = {((r - 1) % topic.partitions, r) for r in everything}
         properties += consumer_contracts(system, of, keyed, by_record)
+        sink = of("sink")
+
+        def committed_read(world: World) -> bool:
+            """Every record below its partition leader's high watermark is in the sink."""
+            view, taken = controller(world).partitions, {r for _, r in sink(world).effects}
+            for p in range(topic.partitions):
+                if view[p].leader < 0:
+                    continue
+                leader = brokers[view[p].leader](world)
+                if any(e.record not in taken for e in leader.log[: leader.high_watermark]):
+                    return False
+            return True
+
+        properties.append(
+            Property.leads_to(
+                "committed-is-read",
+                lambda w: not committed_read(w),
+                committed_read,
+                "every record committed to a partition (below its leader's high watermark) "
+                "is eventually read by the polling consumer and reaches the sink",
+            )
+        )
         if by_record:
             sink, added = of("sink"), topic.partitions - 1
             properties.append(
