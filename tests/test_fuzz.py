@@ -34,8 +34,8 @@ QUICK = sorted(
     for path in SPECS.glob("*.toml")
     if path.stem.startswith(("amo-", "alo-duplicate", "kafka-to-sink", "send-failure"))
     or path.stem in ("two-phase-commit", "properties-file", "auto-commit", "page-cache-loss")
-)
-EVERY = sorted(SPECS.glob("*.toml"))
+) + [SPECS.parent / "exercises" / "producer-retry-duplicate.toml"]  # an [exercise] table
+EVERY = sorted([*SPECS.glob("*.toml"), *(SPECS.parent / "exercises").glob("*.toml")])
 
 # TOML values that a setting, a section or a top-level field may wrongly take.
 VALUES = [
@@ -89,21 +89,34 @@ OPTIONS = {
     "--allow-properties-outside": None,
     "--fingerprints": None,
     "--colour": ["red"],
+    "--runs": ["0", "1", "3", "x", ""],
+    "--depth": ["0", "1", "5", "2001", "x"],
+    "--seed": ["-1", "0", "7", "4294967296", "x"],
+    "--bounds": ["records=2", "records=0", "recrds=1", "=", "records", "broker_crashes=x"],
+    "--examples": ["OUT", "FILE", "", "\x00", "FIFO"],
+    "--coverage": None,
+    "--address": ["127.0.0.1:1", "", "\x1b"],
+    "--junit": ["OUT/j.xml", "FILE/below", "", "OUT"],
+    "--spec-seconds": ["0", "0.5", "-1", "x"],
 }  # fmt: skip
 # The options each command takes; now and then one it does not take is tried as well.
 TAKES = {
     "check": ["--set", "--max-states", "--max-depth", "--max-seconds", "--engine", "--format",
-              "--trace", "--no-expect", "--quiet", "--allow-properties-outside", "--fingerprints"],
+              "--trace", "--no-expect", "--quiet", "--allow-properties-outside", "--fingerprints",
+              "--coverage", "--address"],
     "trace": ["--set", "--max-seconds", "--format", "--out", "--quiet",
               "--allow-properties-outside"],
     "graph": ["--set", "--limit", "--max-seconds", "--contract", "--allow-properties-outside"],
-    "verify": ["--max-seconds", "--quiet", "--allow-properties-outside"],
+    "verify": ["--max-seconds", "--quiet", "--allow-properties-outside", "--junit",
+               "--spec-seconds"],
+    "simulate": ["--runs", "--depth", "--seed", "--bounds", "--set", "--examples", "--format",
+                 "--quiet", "--allow-properties-outside"],
     "matrix": ["--format", "--max-seconds", "--quiet", "--allow-properties-outside"],
 }  # fmt: skip
 RAW = ("\x1b", "\r", "\u202e")  # what rewrites a terminal or reorders its text
 
 COMMANDS = ["check"] * 6 + ["trace", "trace", "graph", "verify", "matrix", "models"]
-COMMANDS += ["classify", "advise"]
+COMMANDS += ["classify", "advise", "simulate"]
 CLASSIFY_FILES = ["--producer", "--consumer", "--broker", "--topic", "--streams"]
 CLASSIFY_OPTIONS = {
     "--want": ["exactly-once", "at-least-once", "at_most_once", ""],
@@ -214,7 +227,10 @@ def _arguments(rng: random.Random, command: str, case: Case, spec_mutated: bool)
     else:
         args.append(spec)
     # A bound first, so that generated options of the same name come later and win.
-    args += ["--max-states", "4000"] if command == "check" else ["--max-seconds", "2"]
+    if command == "simulate":
+        args += ["--runs", "20", "--depth", "60"]
+    else:
+        args += ["--max-states", "4000"] if command == "check" else ["--max-seconds", "2"]
     if command == "check" and rng.random() < 0.7:
         args += ["--format", "json"]  # its settings are checked for values never allowed
     if command in ("trace",):
