@@ -64,6 +64,8 @@ PINNED_STATES = {
     "hw-strict-min-isr-keeps-committed": 9_328,
     "eos-original-protocol-late-write": 3_944,
     "eos-zombie-fenced-by-generation": 3_685,
+    "eos-zombie-fenced-by-epoch": 7_856,
+    "eos-zombie-without-group-fencing": 3_169,
     "eos-read-process-write": 8_904,
     "eos-hung-producer-timeout": 14_228,
     "eos-hanging-transaction": 17_463,
@@ -303,6 +305,8 @@ CONTRACTS = [
     ("transactions-complete", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
     ("no-loss", "eos-hanging-transaction", 38, "eos-hung-producer-timeout"),
     ("transactions-resolve", "eos-hanging-transaction", 38, "eos-hanging-transaction-kip-890"),
+    ("zombie-is-fenced", "eos-zombie-without-group-fencing", 28, "eos-zombie-fenced-by-generation"),
+    ("zombie-is-fenced", "eos-zombie-without-group-fencing", 28, "eos-zombie-fenced-by-epoch"),
     ("no-duplicate-effect", "kafka-to-sink-non-idempotent", 18, "kafka-to-sink-atomic-offsets"),
     ("no-duplicate-effect", "kafka-to-sink-offsets-in-transaction", 18, "kafka-to-sink-idempotent"),
     # end to end: exactly-once inside Kafka, then one weak link after it

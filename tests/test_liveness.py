@@ -102,6 +102,34 @@ def test_a_run_that_comes_to_rest_with_the_promise_due_breaks_it():
     assert not breaks(Spin(exits=(0, 1)), trace, "answered")
 
 
+class Instances(Spin):
+    """Two instances' promises over `Spin(exits=(0, 1))`: the first is made at 0 and kept
+    at DONE; the second is never made, so its goal never holding owes nothing, unless
+    `second_made` makes it at 0 too."""
+
+    def __init__(self, second_made: bool) -> None:
+        super().__init__(exits=(0, 1))
+        self.second_made = second_made
+
+    def properties(self) -> list[Property[int]]:
+        second = (lambda s: s == 0) if self.second_made else (lambda s: False)
+        pairs = [(lambda s: s == 0, lambda s: s == DONE), (second, lambda s: False)]
+        return [Property.leads_to_each("each", pairs, "each instance keeps its promise")]
+
+
+def test_each_instance_keeps_its_own_promise():
+    """One pending bit for both would wait for the second goal after the first promise:
+    a promise never made would break the contract."""
+    assert verdict(Instances(second_made=False)) == (Status.HOLDS, None)
+    merged = Property.leads_to("each", lambda s: s == 0, lambda s: False)
+    (result,) = check_liveness(Instances(second_made=False), [merged]).properties
+    assert result.status is Status.VIOLATED
+    status, trace = verdict(Instances(second_made=True))
+    assert status is Status.VIOLATED and trace is not None
+    assert breaks(Instances(second_made=True), trace, "each")
+    assert not breaks(Instances(second_made=False), trace, "each")
+
+
 def test_searches_leave_leads_to_to_the_liveness_check():
     result = check_bfs(Spin())
     assert [p.name for p in result.properties] == ["small"]

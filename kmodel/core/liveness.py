@@ -110,7 +110,8 @@ def check_liveness(
         if not graph.complete:
             status, trace = Status.UNKNOWN, None
         else:
-            lasso = find_lasso(graph, prop)
+            lassos = [lasso for part in prop.each_promise() if (lasso := find_lasso(graph, part))]
+            lasso = min(lassos, key=lambda found: len(found[0]), default=None)
             status = Status.HOLDS if lasso is None else Status.VIOLATED
             trace = None
             if lasso is not None:

@@ -51,6 +51,9 @@ class Property(Generic[S]):
     fields: tuple[tuple[int, tuple[str, ...]], ...] = ()
     # Of a leads-to property, Q: `condition` is P, the trigger that makes Q due.
     goal: Callable[[S], bool] | None = None
+    # Of a leads-to property made of one promise per instance (`leads_to_each`): those
+    # promises, each checked with a pending bit of its own.
+    promises: tuple[Property[S], ...] = ()
 
     @classmethod
     def always(
@@ -94,6 +97,30 @@ class Property(Generic[S]):
         (no fair step stays enabled for ever without being taken; see `System.fair_class`).
         "Eventually Q" is ``leads_to(name, lambda s: True, Q)``."""
         return cls(name, PropertyKind.LEADS_TO, trigger, description, goal=goal)
+
+    @classmethod
+    def leads_to_each(
+        cls,
+        name: str,
+        pairs: Sequence[tuple[Callable[[S], bool], Callable[[S], bool]]],
+        description: str = "",
+    ) -> Property[S]:
+        """P_i ~> Q_i for every (P_i, Q_i) of `pairs`, each promise apart: a promise one
+        instance made is kept by that instance, whatever another owes meanwhile. It
+        breaks when one of them does; it is due while one of them is."""
+        promises = tuple(cls.leads_to(name, p, q, description) for p, q in pairs)
+        return cls(
+            name,
+            PropertyKind.LEADS_TO,
+            lambda s: any(p.condition(s) for p in promises),
+            description,
+            goal=lambda s: all(p.goal(s) for p in promises),
+            promises=promises,
+        )
+
+    def each_promise(self) -> tuple[Property[S], ...]:
+        """The promises of a leads-to property, each to check with its own pending bit."""
+        return self.promises or (self,)
 
     def still_due(self, due: bool, state: S) -> bool:
         """Of a leads-to property: whether its goal is still due after a run reaches

@@ -188,6 +188,10 @@ def lasso_breaks(system: System, prop: Property, trace: Trace, path: Sequence[Ha
     only faults remain. (Whether the loop is fair is the checker's judgement.)"""
     if trace.loop_start is None:
         return False
+    return any(_promise_breaks(system, part, trace, path) for part in prop.each_promise())
+
+
+def _promise_breaks(system: System, prop: Property, trace: Trace, path: Sequence[Hashable]) -> bool:
     due = False
     dues = []
     for state in path:

@@ -25,7 +25,14 @@ from kmodel.kafka.contracts import (
     witnesses_of_faults,
 )
 from kmodel.kafka.isolation import DataRecord, LogView, read_log, visible
-from kmodel.kafka.messages import GROUP
+from kmodel.kafka.messages import (
+    GROUP,
+    AddPartitionsToTxn,
+    EndTxn,
+    OffsetCommit,
+    ProduceRequest,
+    TxnOffsetCommit,
+)
 from kmodel.kafka.source import input_record
 from kmodel.kafka.topic import Topic
 from kmodel.kafka.transaction_coordinator import PREPARED
@@ -175,6 +182,7 @@ def transaction_contracts(
             "a transaction left open is eventually completed or aborted and the LSO "
             "catches up with the log end",
         ),
+        *zombie_contracts(system, processor_names, config.shared_transactional_id),
         Property.sometimes(
             "committed",
             lambda w: any(committed for _, committed in coordinator(w).outcomes),
@@ -232,6 +240,101 @@ def transaction_contracts(
         properties += forgotten_producer_witness(system, output)
     properties += witnesses_of_faults(system)
     return properties
+
+
+# The phases of an instance that was refused and stopped: it rejoins the group (closing
+# its producer), or stands by without the partition.
+REFUSED = ("fenced", "standby")
+
+
+def zombie_contracts(
+    system: ActorSystem, processor_names: list[str], shared_id: bool
+) -> list[Property[World]]:
+    """A zombie that acts is eventually fenced (a leads-to contract), and its witness.
+
+    What makes an instance a zombie is what Kafka fences it by. Its producer epoch, when
+    the coordinator fenced it (`owner_epoch` is past it: a newer instance's
+    InitProducerId took the transactional.id over, or the transaction timed out): then
+    its writes, AddPartitionsToTxn, EndTxn and TxnOffsetCommit under that epoch are
+    refused with PRODUCER_FENCED or INVALID_PRODUCER_EPOCH. And, with one
+    transactional.id per instance (KIP-447), its group generation once the group moved
+    on: then its offset commits from that generation are refused with
+    ILLEGAL_GENERATION (its writes are not: their transaction aborts). A zombie that
+    never acts again is harmless and is never told; one with such a request on its way
+    is owed a refusal, after which it rejoins the group or aborts to leave. Each
+    instance's promise is its own, kept once it is no unrefused zombie: refused, hung,
+    or restarted as a new producer.
+    """
+    transactional_ids = system.actors[system.part(TXN_COORDINATOR)].transactional_ids
+    coordinator, group = system.part(TXN_COORDINATOR), system.part(GROUP)
+    instances = {
+        name: (
+            system.part(name),
+            transactional_ids.index(system.actors[system.part(name)].transactional_id),
+        )
+        for name in processor_names
+    }
+
+    def fenced_epoch(world: World, owner: int, producer_id: int, epoch: int) -> bool:
+        meta = system.local_state(world, coordinator).transactions[owner]
+        return producer_id == meta.producer_id and 0 <= epoch < meta.owner_epoch
+
+    def stale_generation(world: World, generation: int) -> bool:
+        return not shared_id and 0 <= generation != system.local_state(world, group).generation
+
+    def unrefused(world: World, name: str) -> bool:
+        """Whether instance `name` is a zombie that has not been refused."""
+        index, owner = instances[name]
+        p = system.local_state(world, index)
+        zombie = fenced_epoch(world, owner, p.producer_id, p.epoch) or stale_generation(
+            world, p.generation
+        )
+        return zombie and p.phase not in (*REFUSED, "hung") and not p.leaving
+
+    def fenceable(world: World, owner: int, request: Any) -> bool:
+        """Whether Kafka refuses `request` of the instance using transactional.id `owner`."""
+        if isinstance(request, ProduceRequest):
+            return fenced_epoch(world, owner, request.producer_id, request.producer_epoch)
+        if isinstance(request, OffsetCommit):
+            return stale_generation(world, request.generation)
+        if isinstance(request, TxnOffsetCommit) and stale_generation(
+            world, request.member_generation
+        ):
+            return True
+        return isinstance(request, AddPartitionsToTxn | EndTxn | TxnOffsetCommit) and (
+            fenced_epoch(world, owner, request.producer_id, request.epoch)
+        )
+
+    def acting(name: str) -> Callable[[World], bool]:
+        """Whether instance `name` is an unrefused zombie with a fenceable request on its
+        way."""
+        owner = instances[name][1]
+        return lambda world: (
+            unrefused(world, name)
+            and any(
+                sender == name and fenceable(world, owner, message)
+                for sender, _, message in system.in_flight(world)
+            )
+        )
+
+    def kept(name: str) -> Callable[[World], bool]:
+        return lambda world: not unrefused(world, name)
+
+    triggers = [acting(name) for name in processor_names]
+    return [
+        Property.leads_to_each(
+            "zombie-is-fenced",
+            [(acting(name), kept(name)) for name in processor_names],
+            "a zombie (an instance whose epoch a newer one fenced, or whose group generation "
+            "moved on) that writes, adds partitions, commits offsets or ends a transaction "
+            "is eventually refused",
+        ),
+        Property.sometimes(
+            "zombie-acted",
+            lambda w: any(trigger(w) for trigger in triggers),
+            "witness: a zombie's request that Kafka fences is on its way",
+        ),
+    ]
 
 
 def _kafka_output_contracts(
