@@ -260,10 +260,10 @@ def zombie_contracts(
     transactional.id per instance (KIP-447), its group generation once the group moved
     on: then its offset commits from that generation are refused with
     ILLEGAL_GENERATION (its writes are not: their transaction aborts). A zombie that
-    never acts again is harmless and is never told; one with such a request on its way
-    is owed a refusal, after which it rejoins the group or aborts to leave. Each
-    instance's promise is its own, kept once it is no unrefused zombie: refused, hung,
-    or restarted as a new producer.
+    never acts again is harmless and is never told; one with such a request on its way,
+    waiting for its answer, is owed a refusal, after which it rejoins the group or
+    aborts to leave. Each instance's promise is its own, kept once it is no unrefused
+    zombie: refused, hung, or restarted as a new producer.
     """
     transactional_ids = system.actors[system.part(TXN_COORDINATOR)].transactional_ids
     coordinator, group = system.part(TXN_COORDINATOR), system.part(GROUP)
@@ -307,15 +307,20 @@ def zombie_contracts(
 
     def acting(name: str) -> Callable[[World], bool]:
         """Whether instance `name` is an unrefused zombie with a fenceable request on its
-        way."""
-        owner = instances[name][1]
-        return lambda world: (
-            unrefused(world, name)
-            and any(
-                sender == name and fenceable(world, owner, message)
+        way that it still waits on (a copy it gave up on, with its connection, is no act
+        of it: whatever answers it, the client never hears)."""
+        index, owner = instances[name]
+
+        def acts(world: World) -> bool:
+            if not unrefused(world, name):
+                return False
+            awaited = {request for _, request in system.local_state(world, index).requests}
+            return any(
+                sender == name and message in awaited and fenceable(world, owner, message)
                 for sender, _, message in system.in_flight(world)
             )
-        )
+
+        return acts
 
     def kept(name: str) -> Callable[[World], bool]:
         return lambda world: not unrefused(world, name)
