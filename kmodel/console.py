@@ -66,8 +66,9 @@ class SimulationDisplay(ProgressDisplay):
 
 def progress_line(label: str, progress: Progress) -> str:
     """One line on a running search: what it found, how fast, how its levels grow."""
+    stage = f", {progress.stage}" if progress.stage else ""
     parts = [
-        f"{label}: {progress.states:,} states",
+        f"{label}{stage}: {progress.states:,} states",
         f"depth {progress.depth}",
         f"queue {progress.queue:,}",
         f"{progress.states_per_second:,.0f} states/s",

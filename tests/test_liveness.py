@@ -10,13 +10,15 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from kmodel.console import progress_line
 from kmodel.core.bfs import check_bfs
 from kmodel.core.liveness import check_liveness
 from kmodel.core.result import Status
 from kmodel.core.schema import SpecError
+from kmodel.core.search import Limits, Progress
 from kmodel.core.system import Property, System
 from kmodel.core.trace import Trace, breaks, replay
-from kmodel.jobs.run import JobResult, build_system, run_job
+from kmodel.jobs.run import JobResult, build_system, judge, run_job, with_liveness
 from kmodel.jobs.spec import load_job
 from kmodel.render.mermaid import to_mermaid
 from kmodel.render.narrate import narrate
@@ -174,9 +176,41 @@ def test_every_diagram_marks_the_loop():
 
 
 def test_a_state_limit_makes_the_verdict_unknown():
-    result = check_liveness(Spin(exits=(0, 1)), max_states=2)
+    result = check_liveness(Spin(exits=(0, 1)), limits=Limits(max_states=2))
     assert not result.complete and result.properties[0].status is Status.UNKNOWN
-    assert "unknown" in result.note
+    assert "it stopped at 2 states (max_states), so they are unknown" in result.note
+
+
+def test_a_time_limit_makes_the_verdict_unknown_rather_than_holding():
+    """Out of time after the graph is read, the lassos are not looked for: no verdict."""
+    result = check_liveness(Spin(exits=(0, 1)), limits=Limits(max_seconds=0.0))
+    assert not result.complete and result.properties[0].status is Status.UNKNOWN
+    assert "ran out of time" in result.note and "(max_seconds), so they are unknown" in result.note
+
+
+def test_the_job_s_time_limit_covers_the_liveness_check():
+    """What the search left of max_seconds is the check's: a search that used it all
+    leaves none, and the leads-to contract that holds gets no verdict, and is unmet."""
+    job = load_job(SPECS / "eos-hanging-transaction-kip-890.toml", search={"max_seconds": 1e-6})
+    system = build_system(job)
+    result = with_liveness(job, system, check_bfs(system))
+    (verdict,) = [p for p in result.properties if p.name == "transactions-resolve"]
+    assert verdict.status is Status.UNKNOWN
+    assert "ran out of time" in result.notes[-1]
+    assert not judge(job, result).verdict("transactions-resolve").met
+
+
+def test_the_liveness_check_reports_progress():
+    """Every thousand states the check tells the search's progress callback how far it
+    got, so a long check shows progress as a long search does."""
+    system = build_system(load_job(SPECS / "eos-zombie-fenced-by-generation.toml"))
+    seen: list[Progress] = []
+    result = check_liveness(system, progress=seen.append)
+    assert result.complete
+    assert [p.states for p in seen] == [1_000, 2_000, 3_000]
+    assert all(p.transitions > p.states and p.queue > 0 and p.depth > 0 for p in seen)
+    assert all(p.stage == "liveness" and len(p.levels) == p.depth for p in seen)
+    assert progress_line("zombie", seen[-1]).startswith("zombie, liveness: 3,000 states")
 
 
 SPECS = Path(__file__).parent.parent / "specs"

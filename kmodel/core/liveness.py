@@ -40,10 +40,19 @@ from dataclasses import dataclass
 import networkx as nx
 
 from kmodel.core.result import PropertyResult, Status
+from kmodel.core.search import Clock, Limits, Progress, ProgressCallback, memory_mb
 from kmodel.core.system import Property, PropertyKind, System
 from kmodel.core.trace import build_trace
 
 MAX_STATES = 200_000  # a liveness check stores every edge: beyond this it says it is incomplete
+LIMITS = Limits(max_states=MAX_STATES)
+CHECK_EVERY = 1_000  # states between looks at the clock, the memory and the progress display
+# Why an incomplete check stopped, as its note says it.
+STOPPED = {
+    "max_states": "it stopped at {states:,} states (max_states)",
+    "max_seconds": "it ran out of time after {seconds:,.1f} s at {states:,} states (max_seconds)",
+    "max_memory": "it reached its memory limit at {states:,} states (max_memory)",
+}
 
 Node = tuple[Hashable, bool]  # a state and whether the promise is due there
 
@@ -65,48 +74,106 @@ class Graph:
     initial: list[Hashable]
     edges: dict[Hashable, list[tuple[Hashable | None, Hashable]]]
     resting: set[Hashable]
-    complete: bool
+    stop_reason: str = "explored"  # or the limit it stopped at: a key of STOPPED
     transitions: int = 0
 
+    @property
+    def complete(self) -> bool:
+        return self.stop_reason == "explored"
 
-def explore(system: System, max_states: int = MAX_STATES) -> Graph:
-    """Every state reachable in `system` (up to `max_states`), with its edges."""
+
+def explore(
+    system: System,
+    limits: Limits = LIMITS,
+    progress: ProgressCallback | None = None,
+    clock: Clock | None = None,
+) -> Graph:
+    """Every state reachable in `system`, with its edges, breadth-first: all of them, or
+    those found before a limit of `limits` (states, seconds, memory) stops it; `progress`
+    hears how far it got every CHECK_EVERY states."""
+    clock = clock or Clock(limits.max_seconds)
+    start_memory = memory_mb()
     initial = list(dict.fromkeys(system.initial_states()))
-    edges: dict[Hashable, list[tuple[Hashable | None, Hashable]]] = {}
-    resting: set[Hashable] = set()
-    graph = Graph(initial, edges, resting, complete=True)
-    queue = deque(initial)
+    graph = Graph(initial, {}, set())
+    queue = deque((state, 0) for state in initial)
     seen = set(initial)
+    levels = [len(initial)]  # the states found at each depth
     while queue:
-        state = queue.popleft()
+        if len(graph.edges) % CHECK_EVERY == 0 and len(graph.edges):
+            stop = _limit_reached(graph, limits, clock, start_memory, queue, levels, progress)
+            if stop:
+                graph.stop_reason = stop
+                return graph
+        state, depth = queue.popleft()
         moves = system.transitions(state)
         out = [(system.fair_class(state, action), after) for action, _, after in moves]
-        edges[state] = out
+        graph.edges[state] = out
         graph.transitions += len(out)
         if system.is_terminal(state, [after for _, key, after in moves if key is None]):
-            resting.add(state)
+            graph.resting.add(state)
         for _, after in out:
             if after not in seen:
-                if len(seen) >= max_states:
-                    graph.complete = False
+                if limits.max_states is not None and len(seen) >= limits.max_states:
+                    graph.stop_reason = "max_states"
                     return graph
                 seen.add(after)
-                queue.append(after)
+                queue.append((after, depth + 1))
+                if len(levels) == depth + 1:
+                    levels.append(0)
+                levels[depth + 1] += 1
     return graph
+
+
+def _limit_reached(
+    graph: Graph,
+    limits: Limits,
+    clock: Clock,
+    start_memory: float,
+    queue: deque[tuple[Hashable, int]],
+    levels: list[int],
+    progress: ProgressCallback | None,
+) -> str | None:
+    """The limit the exploration has reached (None: none), after telling `progress` how
+    far it got: the depth of the level it is exploring, and the levels before it."""
+    memory = memory_mb()
+    if progress is not None:
+        depth = queue[0][1]
+        progress(
+            Progress(
+                len(graph.edges),
+                graph.transitions,
+                depth,
+                len(queue),
+                clock.elapsed(),
+                tuple(levels[:depth]),
+                memory,
+                stage="liveness",
+            )
+        )
+    if clock.expired():
+        return "max_seconds"
+    if limits.max_memory_mb is not None and memory - start_memory >= limits.max_memory_mb:
+        return "max_memory"
+    return None
 
 
 def check_liveness(
     system: System,
     properties: Sequence[Property] | None = None,
-    max_states: int = MAX_STATES,
+    limits: Limits = LIMITS,
+    progress: ProgressCallback | None = None,
 ) -> Liveness:
     """The verdict of each leads-to property of `system` (or of `properties`), each
-    violation with its lasso; unknown when the graph has more than `max_states`."""
+    violation with its lasso; unknown, with a note that says why, when a limit of
+    `limits` stops the check first (its time limit covers the lassos' search too)."""
     system = system.unreduced()
+    clock = Clock(limits.max_seconds)
     wanted = [p for p in (properties or system.properties()) if p.kind is PropertyKind.LEADS_TO]
-    graph = explore(system, max_states)
+    graph = explore(system, limits, progress, clock)
     results = []
     for prop in wanted:
+        if graph.complete and clock.expired():
+            graph.stop_reason = "max_seconds"
         if not graph.complete:
             status, trace = Status.UNKNOWN, None
         else:
@@ -124,7 +191,12 @@ def check_liveness(
         "not known to keep fair cycles)"
     )
     if not graph.complete:
-        note += f"; it stopped at {max_states:,} states, so they are unknown"
+        stopped = STOPPED[graph.stop_reason].format(
+            states=len(graph.edges), seconds=clock.elapsed()
+        )
+        decided = [r.name for r in results if r.status is not Status.UNKNOWN]
+        unknown = "the rest are unknown" if decided else "they are unknown"
+        note += f"; {stopped}, so {unknown}"
     return Liveness(tuple(results), graph.complete, note)
 
 

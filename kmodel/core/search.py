@@ -42,6 +42,7 @@ class Progress:
     seconds: float
     levels: tuple[int, ...] = ()  # new states per completed breadth-first level
     memory_mb: float = 0.0
+    stage: str = ""  # what reads the states, when not the search ("liveness")
 
     @property
     def states_per_second(self) -> float:

@@ -173,18 +173,29 @@ def search_job(
     system = build_system(job)
     if coverage is not None:
         workers = 1
-    result = with_liveness(job, system, _search(job, system, progress, workers, coverage))
+    searched = _search(job, system, progress, workers, coverage)
+    result = with_liveness(job, system, searched, progress)
     return dataclasses.replace(result, notes=(*_fault_free(system), *result.notes))
 
 
-def with_liveness(job: Job, system: System, result: Result) -> Result:
+def with_liveness(
+    job: Job, system: System, result: Result, progress: ProgressCallback | None = None
+) -> Result:
     """`result` with the verdicts of the model's leads-to properties added in the model's
     order, from the liveness check on the unreduced graph (which the notes say), when the
-    spec asks for them (otherwise they have no verdict: none is claimed)."""
+    spec asks for them (otherwise they have no verdict: none is claimed). The check has
+    the job's limits, its time limit less what the search took, and reports to
+    `progress` as the search does."""
     wanted = any(p.kind is PropertyKind.LEADS_TO for p in system.properties())
     if not wanted or not job.search["liveness"]:
         return result
-    liveness = check_liveness(system, max_states=job.search["max_states"] or MAX_STATES)
+    search, seconds = job.search, job.search["max_seconds"]
+    limits = Limits(
+        max_states=search["max_states"] or MAX_STATES,
+        max_seconds=max(seconds - result.stats.seconds, 0.0) if seconds else None,
+        max_memory_mb=search["max_memory"] or None,
+    )
+    liveness = check_liveness(system, limits=limits, progress=progress)
     found = {p.name: p for p in (*result.properties, *liveness.properties)}
     ordered = tuple(found[p.name] for p in system.properties() if p.name in found)
     return dataclasses.replace(result, properties=ordered, notes=(*result.notes, liveness.note))
