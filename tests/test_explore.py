@@ -141,6 +141,57 @@ def test_no_one_state_breaks_a_leads_to_contract(session: Session) -> None:
         assert not broken_at(session.system, never_kept, start)
 
 
+def test_a_leads_to_counterexample_is_followed_as_a_lasso(session: Session) -> None:
+    """The jump to a leads-to contract's counterexample keeps where its loop starts
+    (here: it rests after step 21), and the run, its diagram and its export say so; a
+    run that does not loop back, or that keeps the promise, is refused as a lasso."""
+    found = api.counterexample(session, "acked-reaches-isr")
+    assert found["loop"] == 21 == len(parse_path(found["path"]))
+    assert api.counterexample(session, "no-acked-loss")["loop"] is None
+    run = api.run(session, found["path"], "21", "acked-reaches-isr")
+    assert run["lasso"]["start"] == 21
+    assert "come to rest, and the promise of acked-reaches-isr" in run["lasso"]["text"]
+    assert api.run(session, found["path"])["lasso"] is None
+    output, _ = api.diagram(session, found["path"], "json", "21", "acked-reaches-isr")
+    trace = Trace.loads(output)
+    assert trace.loop_start == 21 and breaks(session.system, trace, "acked-reaches-isr")
+    assert (
+        "the run rests here"
+        in api.diagram(session, found["path"], "plantuml", "21", "acked-reaches-isr")[0]
+    )
+    with pytest.raises(api.BadRequest, match="does not come back after step 3"):
+        api.run(session, found["path"], "3", "acked-reaches-isr")
+    with pytest.raises(api.BadRequest, match="'no-acked-loss' is no leads-to contract"):
+        api.run(session, LOSS, "12", "no-acked-loss")
+    with pytest.raises(api.BadRequest, match="not due all along the loop"):
+        api.run(session, "", "0", "acked-reaches-isr")
+    with pytest.raises(api.BadRequest, match="a lasso is named by loop"):
+        api.run(session, found["path"], "x", "acked-reaches-isr")
+
+
+def test_where_next_says_whether_a_promise_is_due_and_finds_its_lasso(session: Session) -> None:
+    """Before the ProduceResponse nothing is due; after it (step 4) the acknowledged write
+    is owed to every in-sync replica, and a fair run from here (the leader crashing) rests
+    with it unkept: its lasso is a path the page can follow, loop and all."""
+
+    def promise(text: str) -> dict:
+        outlooks = api.where_next(session, text)["outlooks"]
+        (found,) = [o for o in outlooks if o["leads_to"]]
+        assert found["name"] == "acked-reaches-isr"
+        return found
+
+    before, after = promise("0.0.1"), promise("0.0.1.1")
+    assert before["due_since"] is None and after["due_since"] == 4
+    assert after["status"] == "violated" and after["steps"] == 17 and after["loop"] == 21
+    assert after["path"].startswith("0.0.1.1.")
+    run = api.run(session, after["path"], str(after["loop"]), "acked-reaches-isr")
+    assert run["lasso"]["start"] == 21
+    at_rest = promise(after["path"])
+    assert at_rest["due_since"] == 4 and at_rest["steps"] == 0 and at_rest["loop"] == 21
+    safety = [o for o in api.where_next(session, "0.0.1")["outlooks"] if not o["leads_to"]]
+    assert "acked-reaches-isr" not in [o["name"] for o in safety]
+
+
 def test_reach_finds_the_shortest_break_from_here_and_what_can_no_longer_break(
     session: Session,
 ) -> None:

@@ -121,6 +121,47 @@ def test_what_if_the_leader_crashed_before_it_answered(browser, explorer: str) -
     assert "every state reachable from here was seen" in text(browser, "reach")
 
 
+def test_a_lasso_is_followed_with_its_loop_and_a_promise_has_an_outlook(
+    browser, explorer: str
+) -> None:
+    """A leads-to contract's counterexample is a lasso: the page keeps its loop in the
+    URL and says the run rests there for ever with the promise unkept; stepping back
+    leaves the lasso, and the question where the run can go says since when the promise
+    is due and finds the lasso again."""
+    browser.get(explorer)
+    wait_for(browser, lambda: "read next" in text(browser, "normal"), "no first step offered")
+    browser.find_element(By.CSS_SELECTOR, "#contract option[value=acked-reaches-isr]").click()
+    browser.find_element(By.ID, "jump").click()
+    wait_for(browser, lambda: len(steps(browser)) == 21, "the lasso was not followed")
+    assert browser.current_url.endswith("&loop=21&contract=acked-reaches-isr")
+    wait_for(browser, lambda: text(browser, "lasso") != "", "the loop is not shown")
+    assert text(browser, "lasso").startswith("↻ the run rests here for ever (acked-reaches-isr)")
+    assert "the promise of acked-reaches-isr" in text(browser, "lasso")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#steps li.loop")  # a loop of no steps
+    assert "loop=21" in browser.find_element(By.ID, "export").get_attribute("href")
+    wait_for(browser, lambda: diagram_shown(browser), "no diagram of the lasso")
+    assert steps(browser)[4].startswith("ProduceResponse")
+    browser.find_elements(By.CSS_SELECTOR, "#steps li")[4].click()
+    wait_for(browser, lambda: len(steps(browser)) == 5, "no going back to step 5")
+    assert "loop=" not in browser.current_url
+    assert not browser.find_element(By.ID, "lasso").is_displayed()
+    browser.find_element(By.ID, "reach-button").click()
+    wait_for(browser, lambda: "(leads-to)" in text(browser, "reach"), "no outlook of the promise")
+    assert (
+        "acked-reaches-isr (leads-to): its promise is due since step 5; a fair run from here "
+        "never keeps it: a lasso in 16 steps" in text(browser, "reach")
+    )
+    promise = next(
+        item
+        for item in browser.find_elements(By.CSS_SELECTOR, "#reach li")
+        if "(leads-to)" in item.text
+    )
+    promise.find_element(By.TAG_NAME, "button").click()
+    wait_for(browser, lambda: len(steps(browser)) == 21, "the lasso from here was not followed")
+    assert browser.current_url.endswith("&loop=21&contract=acked-reaches-isr")
+    wait_for(browser, lambda: "rests here for ever" in text(browser, "lasso"), "no loop shown")
+
+
 def test_an_exercise_shows_its_prompt_gives_hints_and_grades(browser) -> None:
     for url in serve(ROOT / "exercises" / "acks1-acknowledged-write-lost.toml"):
         browser.get(url)

@@ -11,13 +11,15 @@ from dataclasses import asdict
 from typing import Any
 
 from kmodel.core.result import Status
+from kmodel.core.trace import Trace
 from kmodel.explore import grading
 from kmodel.explore.panel import state_panel
 from kmodel.explore.paths import PathError, parse_path, path_text
-from kmodel.explore.reach import contracts, reach
-from kmodel.explore.session import Session, who
+from kmodel.explore.reach import Outlook, contracts, promises, reach
+from kmodel.explore.session import Lasso, Session, who
 from kmodel.jobs.files import safe_name
 from kmodel.render.formats import FORMATS, render
+from kmodel.render.narrate import narrate
 
 
 class BadRequest(ValueError):
@@ -50,12 +52,14 @@ def spec(session: Session) -> dict[str, Any]:
     }
 
 
-def run(session: Session, text: str) -> dict[str, Any]:
-    """The run `text` names: its steps, the state at its end, what can happen next."""
+def run(session: Session, text: str, loop: str = "", contract: str = "") -> dict[str, Any]:
+    """The run `text` names: its steps, the state at its end, what can happen next; and,
+    when `loop` and `contract` say it is a lasso, where its loop starts and what it means."""
+    lasso = _lasso(loop, contract)
     with session.lock:
         worlds = _worlds(session, text)
         world = worlds[-1]
-        trace = session.trace(worlds)
+        trace = _traced(session, worlds, lasso)
         states = [trace.initial, *(step.state for step in trace.steps)]
         choices = [{**asdict(c), "who": c.who} for c in session.choices(world)]
         grade = session.job.exercise and grading.grade(session, world)
@@ -75,15 +79,26 @@ def run(session: Session, text: str) -> dict[str, Any]:
             "faults_left": session.faults_left(world),
             "broken": session.broken(world),
             "grade": grade and asdict(grade),
+            "lasso": None
+            if lasso is None
+            else {
+                "contract": lasso.contract,
+                "start": lasso.start,
+                "text": narrate(trace, session.description(lasso.contract))[-1],
+            },
         }
 
 
-def diagram(session: Session, text: str, fmt: str) -> tuple[str | bytes, str]:
-    """The run `text` names as a trace in format `fmt`, and a file name for it."""
+def diagram(
+    session: Session, text: str, fmt: str, loop: str = "", contract: str = ""
+) -> tuple[str | bytes, str]:
+    """The run `text` names as a trace in format `fmt` (a lasso when `loop` and
+    `contract` say so), and a file name for it."""
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}.")
+    lasso = _lasso(loop, contract)
     with session.lock:
-        trace = session.trace(_worlds(session, text))
+        trace = _traced(session, _worlds(session, text), lasso)
     contract = trace.property if trace.decides else None
     output = render(
         trace,
@@ -97,7 +112,8 @@ def diagram(session: Session, text: str, fmt: str) -> tuple[str | bytes, str]:
 
 
 def counterexample(session: Session, contract: str) -> dict[str, Any]:
-    """The path of the shortest trace that breaks `contract`, found by the spec's search."""
+    """The path of the shortest trace that breaks `contract`, found by the spec's search,
+    and where its loop starts when it is a lasso (a leads-to contract's)."""
     _known(session, contract)
     with session.lock:
         path = session.counterexample(contract)
@@ -105,29 +121,41 @@ def counterexample(session: Session, contract: str) -> dict[str, Any]:
             status = session.outcome().verdict(contract).status
             why = "the search stopped first" if status is Status.UNKNOWN else f"it {status.value}"
             raise NotFound(f"{contract} has no counterexample: {why} under the spec's bounds.")
-    return {"path": path_text(path)}
+        loop = session.shortest(contract).loop_start
+    return {"path": path_text(path), "loop": loop}
 
 
 def where_next(session: Session, text: str) -> dict[str, Any]:
-    """Which contracts a run from here can still break, by a bounded search."""
+    """Which contracts a run from here can still break, by a bounded search; and of each
+    leads-to contract, whether its promise is due and whether a fair run from here
+    never keeps it (a lasso, its loop's start in the path)."""
     with session.lock:
-        world = _worlds(session, text)[-1]
-        found = reach(session.system, world)
+        worlds = _worlds(session, text)
+        found = reach(session.system, worlds[-1])
+        owed = promises(session.system, worlds)
     prefix = _path(text)
     return {
         "outlooks": [
-            {
-                "name": o.name,
-                "status": o.status.value,
-                "steps": None if o.steps is None else len(o.steps),
-                "path": None if o.steps is None else path_text(prefix + o.steps),
-            }
-            for o in found.outlooks
+            *(_outlook(o, prefix, leads_to=False) for o in found.outlooks),
+            *(_outlook(o, prefix, leads_to=True) for o in owed),
         ],
         "states": found.states,
         "seconds": round(found.seconds, 2),
         "complete": found.complete,
         "budget_spent": found.stop_reason in ("max_states", "max_seconds"),
+    }
+
+
+def _outlook(o: Outlook, prefix: tuple[int, ...], leads_to: bool) -> dict[str, Any]:
+    """An outlook as the page reads it: its run from here is a path from the start."""
+    return {
+        "name": o.name,
+        "status": o.status.value,
+        "steps": None if o.steps is None else len(o.steps),
+        "path": None if o.steps is None else path_text(prefix + o.steps),
+        "leads_to": leads_to,
+        "due_since": o.due_since,
+        "loop": None if o.loop_start is None else len(prefix) + o.loop_start,
     }
 
 
@@ -139,6 +167,26 @@ def hint(session: Session, text: str, level: str) -> dict[str, Any]:
     with session.lock:
         world = _worlds(session, text)[-1]
         return {"text": grading.hint(session, world, int(level))}
+
+
+def _lasso(loop: str, contract: str) -> Lasso | None:
+    """The lasso a request names by its loop's start and contract (None: it names none)."""
+    if not loop and not contract:
+        return None
+    if not (loop.isascii() and loop.isdigit() and len(loop) <= 6 and contract):
+        raise BadRequest(
+            f"a lasso is named by loop, a step number, and contract; not {loop!r}, {contract!r}."
+        )
+    return Lasso(contract, int(loop))
+
+
+def _traced(session: Session, worlds: list, lasso: Lasso | None) -> Trace:
+    """The run through `worlds` as `Session.trace` makes it; a BadRequest when `lasso`
+    says it loops and it does not."""
+    try:
+        return session.trace(worlds, lasso)
+    except PathError as error:
+        raise BadRequest(str(error)) from None
 
 
 def _path(text: str) -> tuple[int, ...]:

@@ -71,7 +71,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _trace(self, query: dict[str, str], download: bool) -> None:
         fmt = query.get("format", "svg")
-        output, name = api.diagram(self.server.session, query.get("path", ""), fmt)
+        output, name = api.diagram(
+            self.server.session,
+            query.get("path", ""),
+            fmt,
+            query.get("loop", ""),
+            query.get("contract", ""),
+        )
         body = output if isinstance(output, bytes) else output.encode("utf-8")
         kind = DOWNLOAD_TYPES.get(fmt, "text/plain; charset=utf-8")
         headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
@@ -102,7 +108,9 @@ class Handler(BaseHTTPRequestHandler):
 
 JSON_ROUTES: dict[str, Callable[[Session, dict[str, str]], Any]] = {
     "/api/spec": lambda session, query: api.spec(session),
-    "/api/run": lambda session, query: api.run(session, query.get("path", "")),
+    "/api/run": lambda session, query: api.run(
+        session, query.get("path", ""), query.get("loop", ""), query.get("contract", "")
+    ),
     "/api/counterexample": lambda session, query: api.counterexample(
         session, query.get("contract", "")
     ),

@@ -11,15 +11,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from kmodel.core.system import System
-from kmodel.core.trace import PATH, Trace, broken_at, build_trace, replay
-from kmodel.explore.paths import Path, follow, walk
+from kmodel.core.system import PropertyKind, System
+from kmodel.core.trace import PATH, Trace, broken_at, build_trace, lasso_breaks, replay
+from kmodel.explore.paths import Path, PathError, follow, walk
 from kmodel.jobs.run import JobResult, build_system, run_job, within
 from kmodel.jobs.spec import Job
 
 SEARCH_SECONDS = 120.0  # the longest the spec's own search may run for a jump or a hint
+
+
+class Lasso(NamedTuple):
+    """A run's loop: the leads-to contract it breaks and the step its loop starts after."""
+
+    contract: str
+    start: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +91,35 @@ class Session:
         budget = getattr(self.system, "budget", {})
         return {key: limit - spent.get(key, 0) for key, limit in budget.items()}
 
-    def trace(self, worlds: Sequence[Hashable]) -> Trace:
-        """The run through `worlds` as a trace, named after the first contract its last
-        world breaks (the renderers mark that step), else a plain path, which decides
-        nothing and is drawn without a verdict."""
+    def trace(self, worlds: Sequence[Hashable], lasso: Lasso | None = None) -> Trace:
+        """The run through `worlds` as a trace: the lasso `lasso` says it is, named after
+        its leads-to contract with its loop (a PathError when the run is no such lasso);
+        else named after the first contract its last world breaks (the renderers mark
+        that step), else a plain path, which decides nothing and is drawn without a
+        verdict."""
         system = self.system
+        if lasso is not None:
+            return self._lasso(worlds, lasso)
         broken = self.broken(worlds[-1])
         if broken:
             prop = next(p for p in system.properties() if p.name == broken[0])
             return build_trace(system, prop.name, prop.kind.value, worlds)
         return build_trace(system, "", PATH, worlds)
+
+    def _lasso(self, worlds: Sequence[Hashable], lasso: Lasso) -> Trace:
+        """The run through `worlds` as the lasso that breaks `lasso.contract`: its loop,
+        from step `lasso.start` to the end, comes back where it starts and keeps the
+        promise due (or, with no steps, rests with it due)."""
+        contract, start = lasso
+        prop = next((p for p in self.system.properties() if p.name == contract), None)
+        if prop is None or prop.kind is not PropertyKind.LEADS_TO:
+            raise PathError(f"{contract!r} is no leads-to contract, so no run loops against it.")
+        if start >= len(worlds) or worlds[start] != worlds[-1]:
+            raise PathError(f"the run does not come back after step {start} to where it was.")
+        trace = build_trace(self.system, contract, prop.kind.value, worlds, start)
+        if not lasso_breaks(self.system, prop, trace, worlds):
+            raise PathError(f"the promise of {contract} is not due all along the loop.")
+        return trace
 
     def description(self, name: str) -> str:
         return next((p.description for p in self.system.properties() if p.name == name), "")

@@ -1,9 +1,11 @@
 // The explorer page: shows what the server answers; the model, the search and the
 // diagrams all live on the server. A run is a list of action indices, kept in the
-// URL as #path=3.0.5 so that a link reproduces it.
+// URL as #path=3.0.5 so that a link reproduces it; a lasso that breaks a leads-to
+// contract adds where its loop starts: #path=3.0.5&loop=1&contract=NAME.
 "use strict";
 
 let path = [];
+let lasso = null;  // {loop, contract} while the run shown is a lasso
 let undone = [];  // steps taken back, for Forward
 let hintsShown = 0;
 let spec = null;
@@ -33,39 +35,53 @@ function pathText(steps) { return steps.join("."); }
 
 function fromHash() {
   const match = /path=([0-9.]*)/.exec(location.hash);
+  const loop = /loop=([0-9]+)&contract=([^&]+)/.exec(location.hash);
+  lasso = loop ? { loop: Number(loop[1]), contract: decodeURIComponent(loop[2]) } : null;
   return match && match[1] ? match[1].split(".").map(Number) : [];
 }
 
-// Go to a run: the URL changes, and the hashchange handler shows it.
-function go(steps, keepUndone) {
+function parsePath(text) { return text.split(".").filter((x) => x !== "").map(Number); }
+
+// The run's part of a URL: its path, and its loop when it is a lasso.
+function runQuery(steps, loop) {
+  const query = "path=" + pathText(steps);
+  return loop ? query + "&loop=" + loop.loop + "&contract=" + encodeURIComponent(loop.contract) : query;
+}
+
+// Go to a run (a lasso when `loop` says where its loop starts and what it breaks):
+// the URL changes, and the hashchange handler shows it.
+function go(steps, keepUndone, loop) {
   if (!keepUndone) undone = [];
-  const hash = "#path=" + pathText(steps);
+  const hash = "#" + runQuery(steps, loop);
   if (location.hash === hash) show(); else location.hash = hash;
 }
 
 async function show() {
   path = fromHash();
-  const text = pathText(path);
+  const query = runQuery(path, lasso);
   try {
-    const run = await ask("/api/run?path=" + text);
+    const run = await ask("/api/run?" + query);
     showError(null);
     drawRun(run);
   } catch (error) {
     showError(error);
     return;
   }
-  $("diagram").src = "/api/diagram?format=svg&path=" + text;
-  $("link").href = "#path=" + text;
+  $("diagram").src = "/api/diagram?format=svg&" + query;
+  $("link").href = "#" + query;
   const format = $("export-format").value || "json";
-  $("export").href = "/api/export?format=" + format + "&path=" + text;
+  $("export").href = "/api/export?format=" + format + "&" + query;
   $("reach").replaceChildren();
 }
 
 function drawRun(run) {
   const steps = $("steps");
   steps.replaceChildren();
+  const loop = run.lasso ? run.lasso.start : run.steps.length;
   run.steps.forEach((step, i) => {
     const item = element("li", step.label, step.fault ? "fault" : "");
+    if (i >= loop) item.classList.add("loop");
+    if (i === loop) item.classList.add("loop-start");
     if (step.who) item.append(" ", element("span", step.who, "who"));
     item.title = "go back to after this step";
     item.onclick = () => go(path.slice(0, i + 1));
@@ -74,6 +90,8 @@ function drawRun(run) {
   if (!run.steps.length) steps.append(element("li", "(the initial state: choose a step below)"));
   $("broken").textContent = run.broken.length
     ? "Broken in this state: " + run.broken.join(", ") : "";
+  $("lasso").hidden = !run.lasso;
+  $("lasso").textContent = run.lasso ? lassoText(run.lasso, run.steps.length) : "";
   drawChoices($("normal"), run.normal, "nothing: the run has come to rest");
   drawChoices($("faults"), run.faults, "none: the fault budget is spent");
   const left = Object.entries(run.faults_left).map(([key, n]) => n + " " + key + " left");
@@ -85,6 +103,14 @@ function drawRun(run) {
     $("grade").textContent = run.grade.text;
     $("grade").className = run.grade.solved ? "solved" : "";
   }
+}
+
+// What a lasso's loop means, above the narration's own sentence.
+function lassoText(loop, length) {
+  const first = loop.start + 1;
+  const repeats = first > length ? "↻ the run rests here for ever"
+    : "↻ steps " + first + "–" + length + " repeat for ever";
+  return repeats + " (" + loop.contract + "): " + loop.text;
 }
 
 function drawChoices(box, choices, none) {
@@ -124,7 +150,7 @@ function drawState(panel) {
 async function jump(contract) {
   try {
     const found = await ask("/api/counterexample?contract=" + encodeURIComponent(contract));
-    go(found.path.split(".").filter((x) => x !== "").map(Number));
+    go(parsePath(found.path), false, found.loop === null ? null : { loop: found.loop, contract });
   } catch (error) {
     showError(error);
   }
@@ -137,15 +163,12 @@ async function whereNext() {
     const found = await ask("/api/reach?path=" + pathText(path));
     const list = element("ul");
     for (const o of found.outlooks) {
-      let text;
-      if (o.status === "violated") text = o.name + " can break in " + o.steps + " steps ";
-      else if (o.status === "holds") text = o.name + " can no longer break from here";
-      else text = o.name + ": not found within the budget";
-      const item = element("li", text, o.status);
+      const item = element("li", o.leads_to ? promiseText(o) : outlookText(o), o.status);
       if (o.path !== null) {
         const button = element("button", "go there");
         button.type = "button";
-        button.onclick = () => go(o.path.split(".").filter((x) => x !== "").map(Number));
+        const loop = o.loop === null ? null : { loop: o.loop, contract: o.name };
+        button.onclick = () => go(parsePath(o.path), false, loop);
         item.append(button);
       }
       list.append(item);
@@ -157,6 +180,26 @@ async function whereNext() {
     box.replaceChildren();
     showError(error);
   }
+}
+
+function outlookText(o) {
+  if (o.status === "violated") return o.name + " can break in " + o.steps + " steps ";
+  if (o.status === "holds") return o.name + " can no longer break from here";
+  return o.name + ": not found within the budget";
+}
+
+// A leads-to contract: whether its promise is due now, and whether every fair run from
+// here keeps it.
+function promiseText(o) {
+  const due = o.due_since === null ? "nothing is due now"
+    : "its promise is due " + (o.due_since ? "since step " + o.due_since : "from the start");
+  let outlook;
+  if (o.status === "violated") {
+    outlook = o.steps ? "a fair run from here never keeps it: a lasso in " + o.steps + " steps "
+      : "this run already rests with it unkept ";
+  } else if (o.status === "holds") outlook = "every fair run from here keeps it";
+  else outlook = "not decided within the budget";
+  return o.name + " (leads-to): " + due + "; " + outlook;
 }
 
 async function nextHint() {
