@@ -162,6 +162,27 @@ def test_a_lasso_is_followed_with_its_loop_and_a_promise_has_an_outlook(
     wait_for(browser, lambda: "rests here for ever" in text(browser, "lasso"), "no loop shown")
 
 
+def test_a_loop_with_steps_is_marked_as_repeating(browser) -> None:
+    """The consumer that skipped a record polls for ever: the page marks the six steps
+    its lasso repeats, from step 17, and the diagram draws them."""
+    for url in serve(ROOT / "specs" / "amo-consumer-crash-polls-past-skipped-record.toml"):
+        browser.get(url)
+        wait_for(browser, lambda: "read next" in text(browser, "normal"), "no first step")
+        browser.find_element(By.CSS_SELECTOR, "#contract option[value=committed-is-read]").click()
+        browser.find_element(By.ID, "jump").click()
+        wait_for(browser, lambda: len(steps(browser)) == 22, "the lasso was not followed")
+        assert browser.current_url.endswith("&loop=16&contract=committed-is-read")
+        looping = browser.find_elements(By.CSS_SELECTOR, "#steps li.loop")
+        assert len(looping) == 6
+        assert looping[0].get_attribute("class").split() == ["loop", "loop-start"]
+        assert "refreshes the topic's metadata" in looping[0].text
+        wait_for(browser, lambda: text(browser, "lasso") != "", "the loop is not explained")
+        assert text(browser, "lasso").startswith(
+            "↻ steps 17–22 repeat for ever (committed-is-read): From step 17 the run repeats"
+        )
+        wait_for(browser, lambda: diagram_shown(browser), "no diagram of the loop")
+
+
 def test_an_exercise_shows_its_prompt_gives_hints_and_grades(browser) -> None:
     for url in serve(ROOT / "exercises" / "acks1-acknowledged-write-lost.toml"):
         browser.get(url)

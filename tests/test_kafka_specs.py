@@ -29,6 +29,8 @@ def _marks(name: str) -> tuple:
 
 # Each spec's state count under its own search settings (a spec's bounds note quotes it).
 PINNED_STATES = {
+    "rf3-two-brokers-lost": 185_937,
+    "rf3-two-brokers-lost-acks1": 338_187,
     "at-most-once-sink-retry": 116,
     "at-most-once-sink-give-up": 110,
     "amo-producer-crash-before-send": 113,
@@ -66,6 +68,7 @@ PINNED_STATES = {
     "eos-zombie-fenced-by-generation": 3_685,
     "eos-zombie-fenced-by-epoch": 7_856,
     "eos-zombie-without-group-fencing": 3_169,
+    "amo-consumer-crash-polls-past-skipped-record": 33_068,
     "eos-read-process-write": 8_904,
     "eos-hung-producer-timeout": 14_228,
     "eos-hanging-transaction": 17_463,
@@ -148,6 +151,12 @@ CONTRACTS = [
     ("no-acked-loss", "acks1-leader-failover", 12, "acks-all-leader-failover"),
     ("acked-reaches-isr", "acks1-leader-failover", 21, "acks-all-leader-failover"),
     ("committed-is-read", "auto-offset-reset-latest", 11, "alo-duplicate-consumer-redelivery"),
+    (
+        "committed-is-read",
+        "amo-consumer-crash-polls-past-skipped-record",
+        22,
+        "alo-duplicate-consumer-redelivery",
+    ),
     ("no-acked-loss", "page-cache-loss", 5, "page-cache-flush-every-write"),
     ("no-acked-loss", "min-isr-1-unclean-election", 15, "min-isr-1-clean-election"),
     ("no-duplicate-in-log", "alo-duplicate-producer-retry", 5, "at-most-once"),
@@ -243,6 +252,7 @@ CONTRACTS = [
     ("no-acked-loss", "power-loss-acks-all", 8, "power-loss-flush-every-write"),
     ("no-acked-loss", "hw-committed-isr", 23, "hw-maximal-isr"),
     ("no-acked-loss", "elr-last-replica-standing", 18, "elr-elected-from-elr"),
+    ("no-acked-loss", "rf3-two-brokers-lost-acks1", 5, "rf3-two-brokers-lost"),
     (
         "no-acked-loss",
         "isr-join-high-watermark-loses-acked",

@@ -221,6 +221,27 @@ def kafka(name: str) -> JobResult:
     return run_job(load_job(SPECS / f"{name}.toml"), workers=1)
 
 
+def test_a_consumer_that_skipped_a_record_polls_for_ever_round_a_loop():
+    """A lasso whose loop has steps: after its one crash the consumer and the producer
+    refresh their metadata for ever, no fault in the loop, the skipped record unread."""
+    outcome = kafka("amo-consumer-crash-polls-past-skipped-record")
+    verdict = outcome.verdict("committed-is-read")
+    assert verdict.status is Status.VIOLATED and verdict.met
+    trace = verdict.trace
+    loop = trace.steps[trace.loop_start :]
+    assert trace.loop_start == 16 < len(trace) == 22
+    assert not any(step.fault for step in trace.steps[trace.loop_start :])
+    assert [step.fault for step in trace.steps if step.fault] == ["crash:consumer"]
+    assert sum("refreshes the topic's metadata" in step.label for step in loop) == 2
+    # The loop comes back to the state it starts from, after step 16.
+    assert trace.steps[trace.loop_start - 1].state == trace.steps[-1].state
+    system = build_system(outcome.job)
+    assert replay(system, trace).ok
+    assert breaks(system, trace, "committed-is-read")
+    assert breaks(system, Trace.loads(trace.dumps()), "committed-is-read")
+    assert "From step 17 the run repeats steps 17–22 forever" in narrate(trace)[-1]
+
+
 def test_a_hanging_transaction_on_the_original_protocol_never_resolves():
     outcome = kafka("eos-hanging-transaction")
     verdict = outcome.verdict("transactions-resolve")
