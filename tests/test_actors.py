@@ -177,3 +177,50 @@ def test_a_second_connection_can_overtake_the_first() -> None:
     assert fifo.waiting(net) == {(0, 1)}
     assert fifo.drop(net, lambda src, dst: (src, dst) != (0, 1)) == ()  # a break: both go
     assert fifo.send(fifo.empty(), [(0, 1, "a", 0)]) == fifo.send(fifo.empty(), [(0, 1, "a")])
+
+
+class _Server(Actor[int]):
+    """Counts its starts; its restarts, when `counted`, spend the budget "back"."""
+
+    durable = ("starts",)
+
+    def __init__(self, counted: bool) -> None:
+        super().__init__("server")
+        self.counted = counted
+
+    def initial_state(self) -> int:
+        return 0
+
+    def after_crash(self, state: int) -> int:
+        return state  # the count survives
+
+    def on_start(self, state: int, out: Out) -> int:
+        return state + 1
+
+    def restart_fault(self, state: int) -> str | None:
+        return "back" if self.counted else None
+
+
+@pytest.mark.parametrize(
+    ("counted", "budget", "most_starts", "ends_down"),
+    [(False, {}, 3, False), (True, {"back": 0}, 1, True), (True, {"back": 1}, 2, True)],
+)
+def test_a_restart_budget_bounds_how_often_a_crashed_actor_comes_back(
+    counted: bool, budget: dict[str, int], most_starts: int, ends_down: bool
+) -> None:
+    """Two crashes; a counted restart spends "back", past which the actor stays down for
+    good (`gone_for_good`); an uncounted one always comes back."""
+    system = ActorSystem([_Server(counted)], budget={"crash:server": 2, **budget})
+    seen, todo = set(system.initial_states()), list(system.initial_states())
+    while todo:
+        for _, _, after in system.transitions(todo.pop()):
+            if after not in seen:
+                seen.add(after)
+                todo.append(after)
+    assert max(system.local_state(w, 0) for w in seen) == most_starts
+    gone = [w for w in seen if system.gone_for_good(w, 0)]
+    assert bool(gone) is ends_down
+    assert all(not system.is_up(w, "server") for w in gone)
+    restarts = [a for w in seen for a in system.actions(w) if a[0] == "restart"]
+    assert bool(restarts) is (most_starts > 1)
+    assert all(system.fault_of(a) == ("back" if counted else None) for a in restarts)

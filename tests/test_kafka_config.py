@@ -135,3 +135,27 @@ def test_delivery_timeout_is_a_retry_budget(tmp_path) -> None:
     text = '[producer]\n"delivery.timeout.ms" = 60000\n"request.timeout.ms" = 30000\n'
     text += "[bounds]\nretries = 3\n"
     assert pipeline_config(_load(tmp_path, text).settings).producer.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("bounds", "budget", "counted"),
+    [
+        ("broker_crashes = 2\n", None, False),  # by default every stopped broker returns
+        ("broker_crashes = 2\nbroker_restarts = 1\n", 1, True),
+        ("broker_crashes = 2\nbroker_restarts = 0\n", 0, True),
+        ("controlled_shutdowns = 1\nbroker_restarts = 0\n", 0, True),
+        ("broker_restarts = 1\n", None, False),  # nothing stops a broker: nothing to count
+    ],
+)
+def test_broker_restarts_bound_how_often_a_stopped_broker_returns(
+    tmp_path, bounds: str, budget: int | None, counted: bool
+) -> None:
+    config = pipeline_config(_load(tmp_path, "[bounds]\n" + bounds).settings)
+    assert config.budget.get("restart:broker") == budget
+    assert config.broker.restarts_counted is counted
+
+
+def test_broker_restarts_is_every_or_a_small_number(tmp_path) -> None:
+    with pytest.raises(SpecError) as error:
+        _load(tmp_path, '[bounds]\nbroker_restarts = "never"\n')
+    assert "bounds.broker_restarts" in str(error.value) and '"every"' in str(error.value)

@@ -103,6 +103,11 @@ class Actor(Generic[S]):
         """The fault budget `step` counts against, or None for an ordinary step."""
         return None
 
+    def restart_fault(self, state: S) -> str | None:
+        """The fault budget a restart counts against, or None if a stopped actor always
+        comes back; once that budget is spent, the actor stays down for good."""
+        return None
+
     def after_crash(self, state: S) -> S:
         """What is left after a crash: the durable fields, the rest as on a fresh start."""
         kept = {name: getattr(state, name) for name in self.durable}

@@ -5,7 +5,9 @@ Every fault is an action the layer generates, counted against its own budget
 
 - ``crash:<kind>`` — an actor of that kind crashes; it keeps only its durable
   state, its timers are gone, and (on a FIFO network) its connections reset.
-  Restarting is a normal step, unless the actor says it never restarts.
+  Restarting is a normal step, unless the actor says it never restarts or
+  counts its restarts against a budget (`Actor.restart_fault`), past which it
+  stays down for good.
 - ``lose`` — one message in flight vanishes (a model may narrow which ones,
   e.g. only responses, by overriding `loss_class`).
 - ``break`` — a connection breaks: every message in flight on it is lost.
@@ -65,6 +67,7 @@ from kmodel.core.system import Property, Read, StepInfo, System, kind_name
 from kmodel.core.world_exchange import WorldExchange
 
 FAULT_KINDS = ("crash", "crash-group", "lose", "break", "duplicate")
+RESTART_AND_FAULT_KINDS = ("restart", *FAULT_KINDS)  # actions that name their budget key
 
 World = tuple[int, ...]  # (slot of each actor ..., network id, fault counts id)
 Sends = tuple[tuple[int, int], ...]  # (receiver index, message id), in the order sent
@@ -72,7 +75,7 @@ Effect = tuple[int, Sends]  # what a handler did: the actor's new slot, what it 
 # (action, budget key, actor, effect, network it sends into, fault counts after or None)
 Move = tuple["Action", str | None, int, Effect, int, int | None]
 Action = tuple  # ("deliver", position, envelope) | ("step", actor, step, key)
-#               | ("timer", actor, timer, key) | ("restart", actor) | ("crash", actor, key)
+#               | ("timer", actor, timer, key) | ("restart", actor, key) | ("crash", actor, key)
 #               | ("crash-group", actors, key)
 #               | ("lose", position, key, envelope) | ("break", (sender, receiver), key)
 #               | ("duplicate", position, key, envelope)
@@ -163,7 +166,8 @@ class ActorSystem(System[World, Action]):
         )
         group_keys = {key for key, _ in self._crash_groups}
         self._network_faults = any(
-            not key.startswith("crash:") and key not in group_keys for key in self.budget
+            not key.startswith(("crash:", "restart:")) and key not in group_keys
+            for key in self.budget
         )
         self._budget_slot = {key: i for i, key in enumerate(self.budget_keys)}
         self.crash_notices = {
@@ -247,6 +251,19 @@ class ActorSystem(System[World, Action]):
 
     def is_up(self, world: World, name: str) -> bool:
         return self._up[world[self.index[name]]]
+
+    def gone_for_good(self, world: World, i: int) -> bool:
+        """Whether actor number `i` is down and will never come back: it never restarts,
+        or its restart budget is spent (what it holds is lost with it). A property that
+        asks reads the actor's slot and "faults"."""
+        slot = world[i]
+        if self._up[slot]:
+            return False
+        actor = self.actors[i]
+        if not actor.restarts:
+            return True
+        key = actor.restart_fault(self._slots.values[slot][2])
+        return key is not None and key not in self._allowed[world[-1]]
 
     def faults_spent(self, world: World) -> dict[str, int]:
         counts = self._fault_counts.values[world[-1]]
@@ -344,7 +361,7 @@ class ActorSystem(System[World, Action]):
     def fault_of(self, action: Action) -> str | None:
         if action[0] in ("step", "timer"):
             return None if action[3] in self.eventual else action[3]
-        return action[2] if action[0] in FAULT_KINDS else None
+        return action[2] if action[0] in RESTART_AND_FAULT_KINDS else None
 
     def fair_class(self, world: World, action: Action) -> Hashable | None:
         """Weak fairness holds for what a real system always gets to: a message in flight
@@ -664,8 +681,9 @@ class ActorSystem(System[World, Action]):
                 effect = self._run(i, left, lambda out, t=timer: actor.on_timer(state, t, out))
                 moves.append((("timer", i, timer, key), key, effect))
         elif actor.restarts:
+            key = actor.restart_fault(state)
             effect = self._run(i, (), lambda out: actor.on_start(state, out))
-            moves.append((("restart", i), None, effect))
+            moves.append((("restart", i, key), key, effect))
         self._local[slot] = moves
         return moves
 

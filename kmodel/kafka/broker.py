@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 from kmodel.core.actors import Actor, Out
 from kmodel.core.tuples import replace_at
-from kmodel.kafka.config import BrokerConfig
+from kmodel.kafka.config import RESTART_BUDGET, BrokerConfig
 from kmodel.kafka.isolation import aborted_transactions, stable_end
 from kmodel.kafka.isr import follower_in_sync, high_watermark_may_advance, high_watermark_waits_for
 from kmodel.kafka.messages import (
@@ -254,6 +254,9 @@ class Broker(Actor[ReplicaState]):
 
     def step_fault(self, state: ReplicaState, step: Hashable) -> str | None:
         return STEP_FAULTS.get(step[0])
+
+    def restart_fault(self, state: ReplicaState) -> str | None:
+        return RESTART_BUDGET if self.config.restarts_counted else None
 
     def describe_step(self, state: ReplicaState, step: Hashable) -> str:
         if step[0] == "controlled-shutdown":

@@ -474,6 +474,15 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("producer_crashes", int, 0, "producer application crashes", minimum=0, maximum=2),
         Setting("broker_crashes", int, 0, "broker (replica) crashes", minimum=0, maximum=3),
+        Setting(
+            "broker_restarts",
+            object,
+            "every",
+            "times a stopped broker (a crash, a power cut, a controlled shutdown) comes "
+            "back: every time, or at most this many in all, after which a stopped broker "
+            "is lost for good, as when its disk or machine fails",
+            choices=("every", 0, 1, 2, 3),
+        ),
         Setting("consumer_crashes", int, 0, "consumer crashes", minimum=0, maximum=2),
         Setting("sink_crashes", int, 0, "sink crashes", minimum=0, maximum=2),
         Setting(
@@ -716,6 +725,7 @@ class BrokerConfig:
     producer_expiry_after_delivery_timeout: bool  # no retry outlives a producer's state
     log_retentions: bool  # a leader may delete its oldest segments (bounds.log_retentions)
     retention_after_delivery_timeout: bool  # no retry outlives a deleted batch
+    restarts_counted: bool  # a stopped broker comes back only within RESTART_BUDGET
 
     @property
     def page_cache_matters(self) -> bool:
@@ -1107,6 +1117,21 @@ READ_PROCESS_WRITE_FAULTS = {
     "log_retentions": "log-retention",
 }
 FAULT_BUDGETS = {**PRODUCER_FAULTS, **READ_PROCESS_WRITE_FAULTS}
+# The budget broker restarts count against when bounds.broker_restarts is a number.
+RESTART_BUDGET = "restart:broker"
+
+
+BROKER_STOPS = ("broker_crashes", "power_failures", "controlled_shutdowns")
+BROKER_STOP_BUDGETS = tuple(PRODUCER_FAULTS[stop] for stop in BROKER_STOPS)
+
+
+def restart_budget(bounds: Mapping[str, Any]) -> dict[str, int]:
+    """The restart budget `bounds` give the brokers: none when every stop comes back, or
+    when no broker can stop."""
+    restarts = bounds["broker_restarts"]
+    if restarts == "every" or not any(bounds[stop] for stop in BROKER_STOPS):
+        return {}
+    return {RESTART_BUDGET: restarts}
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -1135,6 +1160,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     by_time = max(1, producer["delivery.timeout.ms"] // producer["request.timeout.ms"])
     attempts = 1 + min(producer["retries"], bounds["retries"], by_time - 1)
     budget = {key: bounds[bound] for bound, key in PRODUCER_FAULTS.items()}
+    budget.update(restart_budget(bounds))
     return PipelineConfig(
         producer=ProducerConfig(
             acks=acks_of(settings),
@@ -1150,6 +1176,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
             producer_expiries=bounds["producer_expiries"] > 0,
             log_retentions=bounds["log_retentions"] > 0,
             delivery_timeout_ms=producer["delivery.timeout.ms"],
+            restarts_counted=bool(restart_budget(bounds)),
         ),
         source_commit_before_send=app["source.commit"] == "before-send",
         resend_on_failure=app["on.send.failure"] == "resend",
@@ -1170,6 +1197,7 @@ def broker_config(
     producer_expiries: bool = False,
     log_retentions: bool = False,
     delivery_timeout_ms: int = 120_000,
+    restarts_counted: bool = False,
 ) -> BrokerConfig:
     """The `[broker]` settings of a spec (Kafka's names) as the replicas read them, with
     the faults they may meet and the producers' delivery.timeout.ms."""
@@ -1195,6 +1223,7 @@ def broker_config(
         >= delivery_timeout_ms,
         log_retentions=log_retentions,
         retention_after_delivery_timeout=broker["log.retention.ms"] >= delivery_timeout_ms,
+        restarts_counted=restarts_counted,
     )
 
 
@@ -1234,6 +1263,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
     producer, broker, app = settings["producer"], settings["broker"], settings["application"]
     bounds, sink = settings["bounds"], settings["sink"]
     budget = {key: bounds[bound] for bound, key in READ_PROCESS_WRITE_FAULTS.items()}
+    budget.update(restart_budget(bounds))
     to_kafka = app["output"] == "kafka"
     output = Topic("output", bounds["partitions"], broker["replication.factor"])
     return ReadProcessWriteConfig(
@@ -1245,6 +1275,7 @@ def read_process_write_config(settings: Settings) -> ReadProcessWriteConfig:
             power_failures=bounds["power_failures"] > 0,
             log_retentions=bounds["log_retentions"] > 0,
             delivery_timeout_ms=producer["delivery.timeout.ms"],
+            restarts_counted=bool(restart_budget(bounds)),
         ),
         isolation=settings["consumer"]["isolation.level"],
         shared_transactional_id=app["transactional.id.scope"] == "input-partition",

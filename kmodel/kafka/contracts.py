@@ -14,6 +14,7 @@ from typing import Any
 from kmodel.core.system import Property
 from kmodel.core.world import ActorSystem, World
 from kmodel.kafka.broker import broker_name
+from kmodel.kafka.config import BROKER_STOP_BUDGETS
 from kmodel.kafka.topic import Topic
 
 # The contracts that say whether a message can be lost or duplicated: the columns of
@@ -60,8 +61,19 @@ def contracts(
     def logs(world: World) -> list[tuple]:
         return [b(world).log for b in brokers]
 
+    parts = [system.part(name) for name in names]
+    # Where brokers may stay down, a log on a broker lost for good keeps nothing.
+    restarts_counted = any(
+        system.actors[p].restart_fault(system.actors[p].initial_state()) for p in parts
+    )
+
     def acked_survive(world: World) -> bool:
-        kept = {entry.record for log in logs(world) for entry in log}
+        kept = {
+            entry.record
+            for part, broker in zip(parts, brokers, strict=True)
+            if not (restarts_counted and system.gone_for_good(world, part))
+            for entry in broker(world).log
+        }
         return set(producer(world).acked) <= kept
 
     def acked_on_isr(world: World) -> bool:
@@ -85,8 +97,13 @@ def contracts(
         Property.always(
             "no-acked-loss",
             acked_survive,
-            "every write the broker acknowledged stays in some replica's log",
-            reads=[*system.reads("producer.acked"), *broker_logs],
+            "every write the broker acknowledged stays in some replica's log"
+            + (" on a broker not lost for good" if restarts_counted else ""),
+            reads=[
+                *system.reads("producer.acked"),
+                *broker_logs,
+                *(system.reads(*names, "faults") if restarts_counted else ()),
+            ],
         ),
         Property.leads_to(
             "acked-reaches-isr",
@@ -339,8 +356,12 @@ def replication_contracts(
             brokers[b](world).committed for b in partitions[partition] if b != leader
         )
 
+    def third_leader(world: World, partition: int) -> bool:
+        view = controller(world).partitions[partition]
+        return view.leader >= 0 and view.leader_epoch >= 2
+
     committed_reads = system.reads(*(f"{name}.committed" for name in names))
-    return [
+    found = [
         Property.always(
             "isr-logs-match",
             every_partition(logs_match),
@@ -378,6 +399,17 @@ def replication_contracts(
             reads=[*metadata, *committed_reads],
         ),
     ]
+    if sum(system.budget.get(key, 0) for key in BROKER_STOP_BUDGETS) >= 2:
+        # Two leaders may stop: a witness that a third one leads.
+        found.append(
+            Property.sometimes(
+                "third-leader-epoch",
+                some_partition(third_leader),
+                "witness: a partition has its third leader (leader epoch 2)",
+                reads=metadata,
+            )
+        )
+    return found
 
 
 def witnesses_of_faults(system: ActorSystem) -> Sequence[Property[World]]:

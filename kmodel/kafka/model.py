@@ -13,6 +13,7 @@ from kmodel.core.schema import Model, Settings
 from kmodel.core.world import ActorSystem
 from kmodel.kafka.config import (
     FAULT_BUDGETS,
+    RESTART_BUDGET,
     SECTIONS,
     PipelineConfig,
     ReadProcessWriteConfig,
@@ -52,7 +53,10 @@ KAFKA = Model(
     sections=SECTIONS,
     build=build,
     rules=kafka_rules,
-    budget_bounds={key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
+    budget_bounds={
+        **{key: f"bounds.{bound}" for bound, key in FAULT_BUDGETS.items()},
+        RESTART_BUDGET: "bounds.broker_restarts",
+    },
     variants=(
         {},
         {
