@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmodel.core.bfs import check_bfs
+from kmodel.core.bfs import OnlyProperties, check_bfs
+from kmodel.core.liveness import check_liveness
 from kmodel.core.result import Status
+from kmodel.core.search import Limits
 from kmodel.kafka.config import CONSUMER_FAULTS, READ_PROCESS_WRITE_FAULTS
 from kmodel.kafka.model import KAFKA
 
@@ -132,3 +134,41 @@ def check_all_safety_holds(
     assert broken == [], (faults, partitions, transaction_version, broken)
     for fault in faults:  # the fault was really explored
         assert result.status_of(f"witness:{READ_PROCESS_WRITE_FAULTS[fault]}") is Status.REACHED
+
+
+# The faults a zombie meets besides the takeover that makes it one.
+ZOMBIE_FAULTS = (
+    "timeouts",
+    "transaction_timeouts",
+    "processor_crashes",
+    "txn_coordinator_crashes",
+    "hangs",
+)
+
+
+def check_zombies_are_fenced(scheme: dict, fault: str, version: int) -> None:
+    """Under a takeover and `fault`, every fair run refuses a zombie that acts, and one
+    does act."""
+    system = KAFKA.build(correct_settings(scheme, ["takeovers", fault], 1, version))
+    wanted = [p for p in system.properties() if p.name == "zombie-is-fenced"]
+    liveness = check_liveness(system, wanted, Limits(max_states=400_000))
+    assert liveness.complete, liveness.note
+    assert liveness.properties[0].status is Status.HOLDS, (scheme, fault, version)
+    assert check_bfs(OnlyProperties(system, ["zombie-acted"])).status_of("zombie-acted") is (
+        Status.REACHED
+    )
+
+
+def test_a_zombie_retrying_an_end_decided_before_the_takeover_owes_nothing() -> None:
+    """EOS v1 on KIP-890: the commit was decided, its answer lost in a coordinator crash,
+    and the retried EndTxn reaches the coordinator after the new instance's
+    InitProducerId: Kafka answers it with the commit it asked for, no new act."""
+    check_zombies_are_fenced(SCHEMES[1], "txn_coordinator_crashes", 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ZOMBIE_FAULTS)
+@pytest.mark.parametrize("version", [0, 2])
+@pytest.mark.parametrize("scheme", SCHEMES, ids=["eos-v2", "eos-v1"])
+def test_zombies_are_fenced_whatever_else_happens(scheme: dict, fault: str, version: int) -> None:
+    check_zombies_are_fenced(scheme, fault, version)

@@ -301,6 +301,13 @@ def zombie_contracts(
             world, request.member_generation
         ):
             return True
+        if isinstance(request, EndTxn) and (request.attempt, request.commit) in (
+            system.local_state(world, coordinator).outcomes
+        ):
+            # It asks for an end already decided (a retry whose answer was lost, or an
+            # abort the coordinator made): it changes nothing, whether Kafka answers it
+            # with that end (a retry under KIP-890) or refuses it.
+            return False
         return isinstance(request, AddPartitionsToTxn | EndTxn | TxnOffsetCommit) and (
             fenced_epoch(world, owner, request.producer_id, request.epoch)
         )
