@@ -29,6 +29,8 @@ def _marks(name: str) -> tuple:
 
 # Each spec's state count under its own search settings (a spec's bounds note quotes it).
 PINNED_STATES = {
+    "rf3-two-brokers-lost": 185_937,
+    "rf3-two-brokers-lost-acks1": 338_187,
     "at-most-once-sink-retry": 116,
     "at-most-once-sink-give-up": 110,
     "amo-producer-crash-before-send": 113,
@@ -250,6 +252,7 @@ CONTRACTS = [
     ("no-acked-loss", "power-loss-acks-all", 8, "power-loss-flush-every-write"),
     ("no-acked-loss", "hw-committed-isr", 23, "hw-maximal-isr"),
     ("no-acked-loss", "elr-last-replica-standing", 18, "elr-elected-from-elr"),
+    ("no-acked-loss", "rf3-two-brokers-lost-acks1", 5, "rf3-two-brokers-lost"),
     (
         "no-acked-loss",
         "isr-join-high-watermark-loses-acked",
