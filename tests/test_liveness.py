@@ -15,7 +15,7 @@ from kmodel.core.bfs import check_bfs
 from kmodel.core.liveness import check_liveness
 from kmodel.core.result import Status
 from kmodel.core.schema import SpecError
-from kmodel.core.search import Limits, Progress
+from kmodel.core.search import PROGRESS_EVERY, Limits, Progress
 from kmodel.core.system import Property, System
 from kmodel.core.trace import Trace, breaks, replay
 from kmodel.jobs.run import JobResult, build_system, judge, run_job, with_liveness
@@ -201,16 +201,25 @@ def test_the_job_s_time_limit_covers_the_liveness_check():
 
 
 def test_the_liveness_check_reports_progress():
-    """Every thousand states the check tells the search's progress callback how far it
-    got, so a long check shows progress as a long search does."""
-    system = build_system(load_job(SPECS / "eos-zombie-fenced-by-generation.toml"))
+    """As often as a search, the check tells the search's progress callback how far it
+    got, so a long check shows progress as a long search does, and a short one keeps
+    quiet."""
+    system = build_system(load_job(SPECS / "eos-hanging-transaction-kip-890.toml"))
     seen: list[Progress] = []
     result = check_liveness(system, progress=seen.append)
     assert result.complete
-    assert [p.states for p in seen] == [1_000, 2_000, 3_000]
-    assert all(p.transitions > p.states and p.queue > 0 and p.depth > 0 for p in seen)
-    assert all(p.stage == "liveness" and len(p.levels) == p.depth for p in seen)
-    assert progress_line("zombie", seen[-1]).startswith("zombie, liveness: 3,000 states")
+    assert [p.states for p in seen] == [PROGRESS_EVERY] == [16_384]
+    (progress,) = seen
+    assert progress.transitions > progress.states and progress.queue > 0
+    assert progress.stage == "liveness" and len(progress.levels) == progress.depth > 0
+    line = progress_line("hanging", progress)
+    assert line.startswith("hanging, liveness: 16,384 states · depth")
+    small: list[Progress] = []
+    check_liveness(
+        build_system(load_job(SPECS / "eos-zombie-fenced-by-generation.toml")),
+        progress=small.append,
+    )
+    assert small == []
 
 
 SPECS = Path(__file__).parent.parent / "specs"

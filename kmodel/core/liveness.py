@@ -40,13 +40,22 @@ from dataclasses import dataclass
 import networkx as nx
 
 from kmodel.core.result import PropertyResult, Status
-from kmodel.core.search import Clock, Limits, Progress, ProgressCallback, memory_mb
+from kmodel.core.search import (
+    PROGRESS_EVERY,
+    Clock,
+    Limits,
+    Progress,
+    ProgressCallback,
+    memory_mb,
+)
 from kmodel.core.system import Property, PropertyKind, System
 from kmodel.core.trace import build_trace
 
 MAX_STATES = 200_000  # a liveness check stores every edge: beyond this it says it is incomplete
 LIMITS = Limits(max_states=MAX_STATES)
-CHECK_EVERY = 1_000  # states between looks at the clock, the memory and the progress display
+# States between looks at the clock (and, as a search, at the memory and the progress
+# display every PROGRESS_EVERY states, a multiple of it).
+CHECK_EVERY = 1 << 10
 # Why an incomplete check stopped, as its note says it.
 STOPPED = {
     "max_states": "it stopped at {states:,} states (max_states)",
@@ -90,7 +99,7 @@ def explore(
 ) -> Graph:
     """Every state reachable in `system`, with its edges, breadth-first: all of them, or
     those found before a limit of `limits` (states, seconds, memory) stops it; `progress`
-    hears how far it got every CHECK_EVERY states."""
+    hears how far it got every PROGRESS_EVERY states, as from a search."""
     clock = clock or Clock(limits.max_seconds)
     start_memory = memory_mb()
     initial = list(dict.fromkeys(system.initial_states()))
@@ -133,8 +142,13 @@ def _limit_reached(
     levels: list[int],
     progress: ProgressCallback | None,
 ) -> str | None:
-    """The limit the exploration has reached (None: none), after telling `progress` how
-    far it got: the depth of the level it is exploring, and the levels before it."""
+    """The limit the exploration has reached (None: none); every PROGRESS_EVERY states it
+    looks at the memory too, after telling `progress` how far it got: the depth of the
+    level it is exploring, and the levels before it."""
+    if clock.expired():
+        return "max_seconds"
+    if len(graph.edges) % PROGRESS_EVERY:
+        return None
     memory = memory_mb()
     if progress is not None:
         depth = queue[0][1]
@@ -150,8 +164,6 @@ def _limit_reached(
                 stage="liveness",
             )
         )
-    if clock.expired():
-        return "max_seconds"
     if limits.max_memory_mb is not None and memory - start_memory >= limits.max_memory_mb:
         return "max_memory"
     return None
