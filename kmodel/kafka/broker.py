@@ -334,19 +334,13 @@ class Broker(Actor[ReplicaState]):
                 return state
             if message.error == "INELIGIBLE_REPLICA":
                 # As Kafka's Partition: the change was not applied, so the leader goes back
-                # to the committed ISR and asks again at the follower's next fetch (a
-                # caught-up follower fetches every replica.fetch.wait.max.ms).
-                state = state._replace(requested_isr=())
-                for follower in self.replicas:
-                    if follower != self.broker:
-                        state = self._maybe_expand(state, follower, out)
-                return self._advance(state, out)
+                # to the committed ISR and asks again at the follower's next fetch.
+                return self._isr_settled(state._replace(requested_isr=()), out)
             if message.error != "NONE":
                 # Fenced, perhaps for a request of an earlier term as leader: as Kafka, keep
                 # the change pending (the HW counts it) until the controller's LeaderAndIsr.
                 return state
-            state = state._replace(requested_isr=(), isr=message.isr)
-            return self._advance(state, out)
+            return self._isr_settled(state._replace(requested_isr=(), isr=message.isr), out)
         return state
 
     def _produce(
@@ -575,6 +569,12 @@ class Broker(Actor[ReplicaState]):
         return self._fetch(state, out)
 
     def _leader_and_isr(self, state: ReplicaState, update: LeaderAndIsr, out: Out):
+        if update.leader_epoch == state.leader_epoch and state.role == "leader":
+            # The controller changed the ISR alone (a fenced follower left it): the leader
+            # takes it, keeping a change it asked for pending, and may now advance its HW.
+            if update.leader != self.broker or update.isr == state.isr:
+                return state
+            return self._isr_settled(state._replace(isr=update.isr), out)
         if update.leader_epoch < state.leader_epoch or (
             update.leader_epoch == state.leader_epoch and state.role != "none"
         ):
@@ -622,7 +622,11 @@ class Broker(Actor[ReplicaState]):
     def on_connection_lost(self, state: ReplicaState, peer: str, out: Out) -> ReplicaState:
         if peer == TXN_COORDINATOR and state.verifying:
             out.set_timer(VERIFY_RETRY)  # ask again once the coordinator is back
-        state = state._replace(verifying=tuple(v for v in state.verifying if v[0] != peer))
+        state = state._replace(
+            verifying=tuple(v for v in state.verifying if v[0] != peer),
+            # A fetch of a peer gone waits for nothing: its answer would go nowhere.
+            parked=tuple(p for p in state.parked if p.requester != peer),
+        )
         if state.role in FOLLOWING and peer == broker_name(state.leader):
             return state._replace(fetching=False)  # the leader's crash took the request
         return state
@@ -739,6 +743,15 @@ class Broker(Actor[ReplicaState]):
         )
         out.send(CONTROLLER, AlterPartition(isr, state.leader_epoch, epochs))
         return state._replace(requested_isr=isr)
+
+    def _isr_settled(self, state: ReplicaState, out: Out) -> ReplicaState:
+        """The leader's ISR changed: a caught-up follower out of it whose fetch waits here
+        is asked back, as at its next fetch once this one expires
+        (replica.fetch.wait.max.ms); then the HW may move."""
+        for parked in state.parked:
+            if parked.replica:
+                state = self._maybe_expand(state, _broker_number(parked.requester), out)
+        return self._advance(state, out)
 
     def _advance(self, state: ReplicaState, out: Out) -> ReplicaState:
         """Move the HW to what every replica it waits for has; answer whatever that unblocks."""

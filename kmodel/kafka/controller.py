@@ -173,7 +173,9 @@ class Controller(Actor[ControllerState]):
             if error != "NONE":
                 out.send(sender, AlterPartitionResponse((), error))
                 return state
-            state = self._change(state, partition, message.isr, lambda b: state.alive[b], out)
+            state = self._change(
+                state, partition, message.isr, lambda b: state.alive[b], out, asked=True
+            )
             out.send(sender, AlterPartitionResponse(state.partitions[partition].isr))
             return state
         if isinstance(message, MetadataRequest):
@@ -276,10 +278,13 @@ class Controller(Actor[ControllerState]):
         out: Out,
         unclean_shutdown: int = NO_LEADER,
         skip: int = NO_LEADER,
+        asked: bool = False,
     ) -> ControllerState:
         """Apply a change to a partition; a new leader gets a new leader epoch, and every
         live replica (but `skip`, answered apart) and the clients waiting for a leader
-        hear of it."""
+        hear of it. An ISR the controller changes alone (a fenced broker leaves it) reaches
+        the leader in its epoch, as the metadata log's partition change does; one the
+        leader `asked` for is answered apart."""
         leadership = state.partitions[partition]
         current = PartitionRegistration(
             leadership.leader, leadership.isr, leadership.elr, leadership.last_known_leader
@@ -291,8 +296,12 @@ class Controller(Actor[ControllerState]):
         leadership = leadership._replace(
             isr=changed.isr, elr=changed.elr, last_known_leader=changed.last_known_leader
         )
-        if changed.leader == leadership.leader:
-            return _put(state, partition, leadership)  # no election: the leader epoch stays
+        if changed.leader == leadership.leader:  # no election: the leader epoch stays
+            state = _put(state, partition, leadership)
+            leader = leadership.leader
+            if not asked and changed.isr != current.isr and leader >= 0 and state.alive[leader]:
+                out.send(broker_name(leader), _leader_and_isr(leadership))
+            return state
         leader = changed.leader
         leadership = leadership._replace(leader=leader, leader_epoch=leadership.leader_epoch + 1)
         state = _put(state, partition, leadership)._replace(
