@@ -575,6 +575,21 @@ class Broker(Actor[ReplicaState]):
             if update.leader != self.broker or update.isr == state.isr:
                 return state
             return self._isr_settled(state._replace(isr=update.isr), out)
+        if (
+            update.leader_epoch > state.leader_epoch
+            and update.leader == self.broker
+            and state.role == "leader"
+        ):
+            # ZooKeeper's controller took a broker out of the ISR in a new epoch: the
+            # leader stays, and so do the requests waiting on it; the epoch starts at its
+            # log end.
+            state = state._replace(
+                leader_epoch=update.leader_epoch,
+                isr=update.isr,
+                requested_isr=(),
+                epoch_start=len(state.log),
+            )
+            return self._isr_settled(state, out)
         if update.leader_epoch < state.leader_epoch or (
             update.leader_epoch == state.leader_epoch and state.role != "none"
         ):

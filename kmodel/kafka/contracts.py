@@ -405,7 +405,7 @@ def replication_contracts(
             Property.sometimes(
                 "third-leader-epoch",
                 some_partition(third_leader),
-                "witness: a partition has its third leader (leader epoch 2)",
+                "witness: a partition reaches its third leader epoch (2)",
                 reads=metadata,
             )
         )

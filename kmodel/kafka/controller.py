@@ -283,7 +283,8 @@ class Controller(Actor[ControllerState]):
         """Apply a change to a partition; a new leader gets a new leader epoch, and every
         live replica (but `skip`, answered apart) and the clients waiting for a leader
         hear of it. An ISR the controller changes alone (a fenced broker leaves it) reaches
-        the leader in its epoch, as the metadata log's partition change does; one the
+        the leader in its epoch, as the metadata log's partition change does, or in
+        ZooKeeper mode in a new epoch every live replica hears (newLeaderAndIsr); one the
         leader `asked` for is answered apart."""
         leadership = state.partitions[partition]
         current = PartitionRegistration(
@@ -296,16 +297,17 @@ class Controller(Actor[ControllerState]):
         leadership = leadership._replace(
             isr=changed.isr, elr=changed.elr, last_known_leader=changed.last_known_leader
         )
-        if changed.leader == leadership.leader:  # no election: the leader epoch stays
-            state = _put(state, partition, leadership)
+        alone = not asked and changed.isr != current.isr and leadership.leader >= 0
+        if changed.leader == leadership.leader and not (alone and self.config.zookeeper):
+            state = _put(state, partition, leadership)  # no election: the leader epoch stays
             leader = leadership.leader
-            if not asked and changed.isr != current.isr and leader >= 0 and state.alive[leader]:
+            if alone and state.alive[leader]:
                 out.send(broker_name(leader), _leader_and_isr(leadership))
             return state
         leader = changed.leader
         leadership = leadership._replace(leader=leader, leader_epoch=leadership.leader_epoch + 1)
         state = _put(state, partition, leadership)._replace(
-            elections=state.elections + (leader >= 0),
+            elections=state.elections + (leader >= 0 and leader != current.leader),
             unclean_elections=state.unclean_elections + unclean,
         )
         update = _leader_and_isr(leadership)
