@@ -121,6 +121,17 @@ def test_what_if_the_leader_crashed_before_it_answered(browser, explorer: str) -
     assert "every state reachable from here was seen" in text(browser, "reach")
 
 
+def follow_lasso(browser, url: str, contract: str, length: int, loop: int) -> None:
+    """Open the explorer at `url` and follow `contract`'s counterexample, a lasso of
+    `length` steps whose loop starts after step `loop`."""
+    browser.get(url)
+    wait_for(browser, lambda: "read next" in text(browser, "normal"), "no first step offered")
+    browser.find_element(By.CSS_SELECTOR, f"#contract option[value={contract}]").click()
+    browser.find_element(By.ID, "jump").click()
+    wait_for(browser, lambda: len(steps(browser)) == length, "the lasso was not followed")
+    assert browser.current_url.endswith(f"&loop={loop}&contract={contract}")
+
+
 def test_a_lasso_is_followed_with_its_loop_and_a_promise_has_an_outlook(
     browser, explorer: str
 ) -> None:
@@ -128,12 +139,7 @@ def test_a_lasso_is_followed_with_its_loop_and_a_promise_has_an_outlook(
     URL and says the run rests there for ever with the promise unkept; stepping back
     leaves the lasso, and the question where the run can go says since when the promise
     is due and finds the lasso again."""
-    browser.get(explorer)
-    wait_for(browser, lambda: "read next" in text(browser, "normal"), "no first step offered")
-    browser.find_element(By.CSS_SELECTOR, "#contract option[value=acked-reaches-isr]").click()
-    browser.find_element(By.ID, "jump").click()
-    wait_for(browser, lambda: len(steps(browser)) == 21, "the lasso was not followed")
-    assert browser.current_url.endswith("&loop=21&contract=acked-reaches-isr")
+    follow_lasso(browser, explorer, "acked-reaches-isr", 21, 21)
     wait_for(browser, lambda: text(browser, "lasso") != "", "the loop is not shown")
     assert text(browser, "lasso").startswith("↻ the run rests here for ever (acked-reaches-isr)")
     assert "the promise of acked-reaches-isr" in text(browser, "lasso")
@@ -166,12 +172,7 @@ def test_a_loop_with_steps_is_marked_as_repeating(browser) -> None:
     """The consumer that skipped a record polls for ever: the page marks the six steps
     its lasso repeats, from step 17, and the diagram draws them."""
     for url in serve(ROOT / "specs" / "amo-consumer-crash-polls-past-skipped-record.toml"):
-        browser.get(url)
-        wait_for(browser, lambda: "read next" in text(browser, "normal"), "no first step")
-        browser.find_element(By.CSS_SELECTOR, "#contract option[value=committed-is-read]").click()
-        browser.find_element(By.ID, "jump").click()
-        wait_for(browser, lambda: len(steps(browser)) == 22, "the lasso was not followed")
-        assert browser.current_url.endswith("&loop=16&contract=committed-is-read")
+        follow_lasso(browser, url, "committed-is-read", 22, 16)
         looping = browser.find_elements(By.CSS_SELECTOR, "#steps li.loop")
         assert len(looping) == 6
         assert looping[0].get_attribute("class").split() == ["loop", "loop-start"]
